@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Configure and build hubgate into build/ (Release-with-debug-info, dev warnings on).
+# Extra arguments go to cmake's configure step, e.g. -DHUBGATE_SANITIZE=ON.
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+build=${HUBGATE_BUILD_DIR:-$here/build}
+cmake -S "$here" -B "$build" -G Ninja "$@" >/dev/null
+cmake --build "$build" -j"${HUBGATE_JOBS:-2}"

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Installs everything hubgate needs to build, run and test, from Debian's archive, PyPI and npm.
+# Idempotent: a second run only checks. Usage: scripts/setup.sh [--build-only]
+#   --build-only   just the C++ toolchain and libraries (enough for `hubgate serve`)
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+mode=${1:-all}
+
+build_pkgs=(build-essential cmake ninja-build ccache pkg-config git curl ca-certificates
+  libboost-dev libcurl4-openssl-dev libssl-dev libsqlite3-dev liblz4-dev libzstd-dev
+  nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev
+  libhdf5-dev libclamav-dev zlib1g-dev)
+test_pkgs=(libgtest-dev libgmock-dev libbenchmark-dev b3sum nginx-light python3 python3-venv
+  python3-pip python3-numpy python3-h5py python3-onnx python3-torch nodejs npm hyperfine
+  clang-14 libclang-rt-14-dev sqlite3 openssl)
+
+want=("${build_pkgs[@]}")
+[ "$mode" = "--build-only" ] || want+=("${test_pkgs[@]}")
+
+missing=()
+for p in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+# nodejs/npm may come from elsewhere on the machine; accept any working node >= 18.
+if command -v node >/dev/null && command -v npm >/dev/null; then
+  missing=("${missing[@]/nodejs}"); missing=("${missing[@]/npm}")
+fi
+missing=($(printf '%s\n' "${missing[@]}" | grep -v '^$' || true))
+if [ ${#missing[@]} -gt 0 ]; then
+  SUDO=; [ "$(id -u)" = 0 ] || SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+[ "$mode" = "--build-only" ] && exit 0
+
+# Python peers, pinned, in a venv that also sees Debian's torch/numpy/h5py/onnx.
+venv="$here/.venv"
+if [ ! -x "$venv/bin/python" ]; then
+  /usr/bin/python3 -m venv --system-site-packages "$venv"
+fi
+req="$here/tests/requirements.txt"
+stamp="$venv/.requirements.sha256"
+if [ -f "$req" ] && [ "$(sha256sum < "$req")" != "$(cat "$stamp" 2>/dev/null)" ]; then
+  "$venv/bin/pip" install -q --disable-pip-version-check -r "$req"
+  sha256sum < "$req" > "$stamp"
+fi
+
+# npm peers, pinned by the lockfile.
+if [ -f "$here/tests/package-lock.json" ]; then
+  lockstamp="$here/tests/node_modules/.lock.sha256"
+  if [ "$(sha256sum < "$here/tests/package-lock.json")" != "$(cat "$lockstamp" 2>/dev/null)" ]; then
+    (cd "$here/tests" && npm ci --no-audit --no-fund --loglevel=error)
+    sha256sum < "$here/tests/package-lock.json" > "$lockstamp"
+  fi
+fi

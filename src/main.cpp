@@ -1,0 +1,53 @@
+// hubgate: one binary, many subcommands. This file is the table of contents: each entry names
+// a subcommand and the module function that runs it (argv[0] is the subcommand's name).
+#include <cstdio>
+#include <cstring>
+#include <span>
+#include <string_view>
+
+namespace hubgate {
+// Subcommand entry points, defined by their modules.
+}  // namespace hubgate
+
+namespace {
+
+struct Command {
+  const char* name;
+  const char* summary;
+  int (*run)(int argc, char** argv);
+};
+
+int version(int, char**) {
+  std::puts("hubgate 0.1.0");
+  return 0;
+}
+
+constexpr Command kCommands[] = {
+    {"version", "print the version", version},
+};
+
+void usage(std::FILE* out) {
+  std::fputs("usage: hubgate <command> [options]\n\ncommands:\n", out);
+  for (const auto& c : kCommands) std::fprintf(out, "  %-10s %s\n", c.name, c.summary);
+  std::fputs("\n'hubgate <command> --help' describes a command.\n", out);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    usage(stderr);
+    return 2;
+  }
+  std::string_view name = argv[1];
+  if (name == "-h" || name == "--help" || name == "help") {
+    usage(stdout);
+    return 0;
+  }
+  for (const auto& c : kCommands) {
+    if (name == c.name) return c.run(argc - 1, argv + 1);
+  }
+  std::fprintf(stderr, "hubgate: unknown command '%s'\n\n", argv[1]);
+  usage(stderr);
+  return 2;
+}

@@ -1,0 +1,16 @@
+// Strict parsing of untrusted numbers and tokens: no atoi, no leading '+', no whitespace,
+// no overflow; the whole input must be consumed.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+namespace hubgate {
+
+// Decimal digits only, at most 19 of them (fits in u64 without overflow checks failing).
+std::optional<std::uint64_t> parse_u64(std::string_view s);
+// "true"/"false"/"1"/"0", case-insensitive.
+std::optional<bool> parse_bool(std::string_view s);
+
+}  // namespace hubgate

@@ -1,0 +1,48 @@
+#include "util/atomic_file.hpp"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+using namespace hubgate;
+namespace fs = std::filesystem;
+
+namespace {
+struct TempDir {
+  fs::path path = fs::temp_directory_path() / ("hubgate-test-" + std::to_string(::getpid()) + "-" +
+                                               std::to_string(reinterpret_cast<std::uintptr_t>(this)));
+  TempDir() { fs::create_directories(path); }
+  ~TempDir() { fs::remove_all(path); }
+};
+}  // namespace
+
+TEST(AtomicFile, InvisibleUntilCommitted) {
+  TempDir dir;
+  std::string dest = (dir.path / "a" / "b" / "file").string();
+  auto f = AtomicFile::create(dest);
+  ASSERT_TRUE(f) << f.error().message;
+  ASSERT_TRUE(f->write(std::string_view("hello")));
+  EXPECT_FALSE(fs::exists(dest));
+  ASSERT_TRUE(f->commit());
+  EXPECT_EQ(*read_file(dest), "hello");
+  // Only the destination remains; no temporary files.
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir.path / "a" / "b"), fs::directory_iterator()), 1);
+}
+
+TEST(AtomicFile, AbandonedOnDestruction) {
+  TempDir dir;
+  std::string dest = (dir.path / "file").string();
+  {
+    auto f = AtomicFile::create(dest);
+    ASSERT_TRUE(f);
+    ASSERT_TRUE(f->write(std::string_view("partial")));
+  }
+  EXPECT_FALSE(fs::exists(dest));
+  EXPECT_TRUE(fs::is_empty(dir.path));
+}
+
+TEST(AtomicFile, ReadMissingFileIsNotFound) {
+  auto r = read_file("/nonexistent/hubgate/file");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, Errc::not_found);
+}
