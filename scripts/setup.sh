@@ -38,18 +38,21 @@ venv="$here/.venv"
 if [ ! -x "$venv/bin/python" ]; then
   /usr/bin/python3 -m venv --system-site-packages "$venv"
 fi
-req="$here/tests/requirements.txt"
+# Every tests/**/requirements.txt is installed together (one resolution), re-run when one changes.
+reqs=$(find "$here/tests" -name requirements.txt -not -path '*/node_modules/*' | sort)
 stamp="$venv/.requirements.sha256"
-if [ -f "$req" ] && [ "$(sha256sum < "$req")" != "$(cat "$stamp" 2>/dev/null)" ]; then
-  "$venv/bin/pip" install -q --disable-pip-version-check -r "$req"
-  sha256sum < "$req" > "$stamp"
+if [ -n "$reqs" ] && [ "$(cat $reqs | sha256sum)" != "$(cat "$stamp" 2>/dev/null)" ]; then
+  args=(); for r in $reqs; do args+=(-r "$r"); done
+  "$venv/bin/pip" install -q --disable-pip-version-check "${args[@]}"
+  cat $reqs | sha256sum > "$stamp"
 fi
 
-# npm peers, pinned by the lockfile.
-if [ -f "$here/tests/package-lock.json" ]; then
-  lockstamp="$here/tests/node_modules/.lock.sha256"
-  if [ "$(sha256sum < "$here/tests/package-lock.json")" != "$(cat "$lockstamp" 2>/dev/null)" ]; then
-    (cd "$here/tests" && npm ci --no-audit --no-fund --loglevel=error)
-    sha256sum < "$here/tests/package-lock.json" > "$lockstamp"
+# npm peers, pinned by lockfiles: every tests/**/package-lock.json.
+for lock in $(find "$here/tests" -name package-lock.json -not -path '*/node_modules/*' | sort); do
+  dir=$(dirname "$lock")
+  lockstamp="$dir/node_modules/.lock.sha256"
+  if [ "$(sha256sum < "$lock")" != "$(cat "$lockstamp" 2>/dev/null)" ]; then
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+    sha256sum < "$lock" > "$lockstamp"
   fi
-fi
+done
