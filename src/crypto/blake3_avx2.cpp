@@ -103,13 +103,15 @@ void hash8(const std::uint8_t* const* inputs, std::size_t blocks, const std::uin
   for (std::size_t b = 0; b < blocks; ++b) {
     if (b + 1 == blocks) block_flags |= flags_end;
     const std::size_t off = b * kBlockLen;
-    alignas(32) V m[16];
+    V t[16];  // transposed in registers, then stored once for the asm
     for (int j = 0; j < 8; ++j) {
-      m[j] = loadu(inputs[j] + off);           // words 0..7 of input j
-      m[8 + j] = loadu(inputs[j] + off + 32);  // words 8..15
+      t[j] = loadu(inputs[j] + off);           // words 0..7 of input j
+      t[8 + j] = loadu(inputs[j] + off + 32);  // words 8..15
     }
-    transpose8(m);
-    transpose8(m + 8);
+    transpose8(t);
+    transpose8(t + 8);
+    alignas(32) V m[16];
+    for (int i = 0; i < 16; ++i) m[i] = t[i];
     for (int j = 0; j < 8; ++j)
       _mm_prefetch(reinterpret_cast<const char*>(inputs[j] + off + 256), _MM_HINT_T0);
     alignas(32) V st[16] = {h[0],   h[1],   h[2],   h[3],   h[4],   h[5],
