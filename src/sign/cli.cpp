@@ -116,7 +116,9 @@ Result<sign::Serialization> serialization_from(const Args& a) {
   } else {
     return fail(Errc::invalid_argument, "--method must be files or shards");
   }
-  if (a.has("hash")) HG_TRY(s.hash, sign::parse_hash_type(a.one("hash")));
+  if (a.has("hash")) {
+    HG_TRY(s.hash, sign::parse_hash_type(a.one("hash")));
+  }
   if (a.has("shard-size")) {
     auto v = parse_u64(a.one("shard-size"));
     if (!v || *v == 0) return fail(Errc::invalid_argument, "--shard-size must be a positive integer");
