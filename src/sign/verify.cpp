@@ -61,8 +61,10 @@ Result<SignatureCheck> verify_signature(const Bundle& b, const VerifyMethod& met
               if (b.public_key_hint != hint)
                 return fail(Errc::unauthenticated, "key mismatch: the bundle's publicKey.hint " + b.public_key_hint +
                                                        " does not match the given public key (" + hint + ")");
-            } else {
+            } else if (b.has_public_key) {
               out.warnings.push_back("the bundle has no publicKey.hint (older format); the given key is used");
+            } else {
+              out.warnings.push_back("the bundle's certificates are ignored; only the given key is trusted");
             }
             return verify_envelope(b.envelope, *key, key->md, out);
           },
