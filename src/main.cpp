@@ -7,6 +7,9 @@
 
 namespace hubgate {
 // Subcommand entry points, defined by their modules.
+int sign_main(int argc, char** argv);    // src/sign/cli.cpp
+int verify_main(int argc, char** argv);  // src/sign/cli.cpp
+int digest_main(int argc, char** argv);  // src/sign/cli.cpp
 }  // namespace hubgate
 
 namespace {
@@ -24,6 +27,9 @@ int version(int, char**) {
 
 constexpr Command kCommands[] = {
     {"version", "print the version", version},
+    {"sign", "sign a model folder (OpenSSF model signing: key, certificate)", hubgate::sign_main},
+    {"verify", "verify a model signature (key, certificate, sigstore)", hubgate::verify_main},
+    {"digest", "print a model folder's OpenSSF model-signing digest", hubgate::digest_main},
 };
 
 void usage(std::FILE* out) {
