@@ -15,6 +15,7 @@
 #include <array>
 #include <cstring>
 #include <memory>
+#include <random>
 
 namespace hubgate::xet {
 
@@ -287,50 +288,50 @@ std::string xorb_footer(const MerkleHash& xorb_hash, std::span<const XorbChunkMe
   put_le<std::uint32_t>(f, 52 + 40 * n);  // hashes section ident, back from the end of the nonce
   put_le<std::uint32_t>(f, 40 + 8 * n);   // boundary section ident
   std::uint8_t nonce[16] = {};
-  std::uint64_t r = reinterpret_cast<std::uintptr_t>(&f) ^ xorb_hash.word(0);  // uniqueness only, not security
+  thread_local std::mt19937 rng{std::random_device{}()};
+  std::uint32_t r = static_cast<std::uint32_t>(rng());  // per-upload uniqueness, not security
   std::memcpy(nonce, &r, 4);
   f.append(reinterpret_cast<const char*>(nonce), 16);
   put_le<std::uint32_t>(f, 92 + 40 * n);
   return f;
 }
 
-namespace {
 
-// Parses a footer occupying exactly `info` (without the trailing length).
-Result<void> parse_footer(ByteView info, XorbLayout& lay, std::vector<std::uint32_t>& rec_ends,
-                          std::vector<std::uint32_t>& unp_ends) {
+Result<XorbFooterInfo> parse_xorb_footer(ByteView info) {
+  XorbFooterInfo f;
   ByteReader r(info, "xorb footer");
   HG_TRY(auto ident, r.bytes(7));
   if (as_chars(ident) != "XETBLOB") return fail(Errc::corrupt, "xorb footer: bad ident");
   HG_TRY(auto ver, r.u8());
   if (ver != 1) return fail(Errc::unsupported, "xorb footer: unsupported version " + std::to_string(ver));
   HG_TRY(auto h, r.bytes(32));
-  lay.footer_hash = MerkleHash::from_raw(h);
+  f.hash = MerkleHash::from_raw(h);
   HG_TRY(auto hid, r.bytes(7));
   HG_TRY(auto hver, r.u8());
   if (as_chars(hid) != "XBLBHSH" || hver != 0) return fail(Errc::corrupt, "xorb footer: bad hashes section");
   HG_TRY(auto n2, r.u32le());
   if (n2 > kMaxXorbChunks) return fail(Errc::limit_exceeded, "xorb footer: " + std::to_string(n2) + " chunks");
   HG_TRY_VOID(r.need(std::size_t{n2} * 32));
-  for (std::uint32_t i = 0; i < n2; ++i) lay.footer_chunk_hashes.push_back(MerkleHash::from_raw(*r.bytes(32)));
+  for (std::uint32_t i = 0; i < n2; ++i) f.chunk_hashes.push_back(MerkleHash::from_raw(*r.bytes(32)));
   HG_TRY(auto bid, r.bytes(7));
   HG_TRY(auto bver, r.u8());
   if (as_chars(bid) != "XBLBBND" || bver != 1) return fail(Errc::corrupt, "xorb footer: bad boundary section");
   HG_TRY(auto n3, r.u32le());
   if (n3 != n2) return fail(Errc::corrupt, "xorb footer: inconsistent chunk counts");
   HG_TRY_VOID(r.need(std::size_t{n3} * 8));
-  for (std::uint32_t i = 0; i < n3; ++i) rec_ends.push_back(*r.u32le());
-  for (std::uint32_t i = 0; i < n3; ++i) unp_ends.push_back(*r.u32le());
+  for (std::uint32_t i = 0; i < n3; ++i) f.record_ends.push_back(*r.u32le());
+  for (std::uint32_t i = 0; i < n3; ++i) f.unpacked_ends.push_back(*r.u32le());
   HG_TRY(auto n4, r.u32le());
   HG_TRY(auto hoff, r.u32le());
   HG_TRY(auto boff, r.u32le());
   HG_TRY_VOID(r.skip(16));
   if (!r.empty()) return fail(Errc::corrupt, "xorb footer: length mismatch");
   if (n4 != n2 || hoff != 52 + 40 * n2 || boff != 40 + 8 * n2) return fail(Errc::corrupt, "xorb footer: inconsistent offsets");
-  return {};
+  for (std::uint32_t i = 1; i < n2; ++i)
+    if (f.record_ends[i] <= f.record_ends[i - 1] || f.unpacked_ends[i] < f.unpacked_ends[i - 1])
+      return fail(Errc::corrupt, "xorb footer: boundaries not increasing");
+  return f;
 }
-
-}  // namespace
 
 Result<XorbLayout> parse_xorb_layout(ByteView x) {
   XorbLayout lay;
@@ -341,7 +342,11 @@ Result<XorbLayout> parse_xorb_layout(ByteView x) {
     if (info_len >= 92 && info_len <= x.size() - 4 && (info_len - 92) % 40 == 0) {
       std::size_t at = x.size() - 4 - info_len;
       if (std::memcmp(x.data() + at, "XETBLOB", 7) == 0) {
-        HG_TRY_VOID(parse_footer(x.subspan(at, info_len), lay, rec_ends, unp_ends));
+        HG_TRY(auto f, parse_xorb_footer(x.subspan(at, info_len)));
+        lay.footer_hash = f.hash;
+        lay.footer_chunk_hashes = std::move(f.chunk_hashes);
+        rec_ends = std::move(f.record_ends);
+        unp_ends = std::move(f.unpacked_ends);
         lay.has_footer = true;
         body_end = at;
       }

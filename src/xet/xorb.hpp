@@ -125,6 +125,16 @@ struct DecodedXorb {
   bool had_footer = false;
 };
 
+// The footer's content, for reading chunk boundaries without the records.
+struct XorbFooterInfo {
+  MerkleHash hash;
+  std::vector<MerkleHash> chunk_hashes;
+  std::vector<std::uint32_t> record_ends;    // offset just past each record
+  std::vector<std::uint32_t> unpacked_ends;  // cumulative unpacked sizes
+};
+// Parses the footer block (without the trailing u32 info_length, whose value must be its size).
+Result<XorbFooterInfo> parse_xorb_footer(ByteView info);
+
 // Fully decodes and re-hashes a xorb (upload validation); a footer, if present, must agree.
 Result<DecodedXorb> decode_xorb(ByteView xorb);
 
