@@ -7,6 +7,7 @@
 
 namespace hubgate {
 // Subcommand entry points, defined by their modules.
+int xet_main(int argc, char** argv);  // src/xet/cli.cpp
 }  // namespace hubgate
 
 namespace {
@@ -24,6 +25,7 @@ int version(int, char**) {
 
 constexpr Command kCommands[] = {
     {"version", "print the version", version},
+    {"xet", "Xet chunking, hashing and dedup estimates for local files", hubgate::xet_main},
 };
 
 void usage(std::FILE* out) {

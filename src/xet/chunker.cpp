@@ -178,7 +178,7 @@ std::vector<std::uint32_t> chunk_lengths(ByteView data) {
   return out;
 }
 
-std::vector<std::uint32_t> chunk_lengths_reference(ByteView data) {
+std::vector<std::uint32_t> chunk_lengths_reference(ByteView data, bool hj_compat) {
   std::vector<std::uint32_t> out;
   std::uint64_t h = 0;
   std::size_t len = 0;
@@ -186,7 +186,7 @@ std::vector<std::uint32_t> chunk_lengths_reference(ByteView data) {
     ++len;
     if (len - 1 < kSkipTo) continue;  // chunk offsets [0, 8127) are never hashed
     h = (h << 1) + kGearTable[data[i]];
-    if (len == kMaxChunk || ((h & kChunkMask) == 0 && len >= kMinChunk)) {
+    if (len == kMaxChunk || ((h & kChunkMask) == 0 && (hj_compat || len >= kMinChunk))) {
       out.push_back(static_cast<std::uint32_t>(len));
       len = 0;
       h = 0;

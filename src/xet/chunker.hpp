@@ -50,6 +50,8 @@ class Chunker {
 std::vector<std::uint32_t> chunk_lengths(ByteView data);
 
 // Reference implementation: the plain byte-at-a-time loop of the spec, for tests and fuzzing.
-std::vector<std::uint32_t> chunk_lengths_reference(ByteView data);
+// `hj_compat` drops the `len >= MIN` test, reproducing xetchunk-wasm 0.2.0 (cuts at 8128..8191);
+// only for predicting that client's chunks, never for storing.
+std::vector<std::uint32_t> chunk_lengths_reference(ByteView data, bool hj_compat = false);
 
 }  // namespace hubgate::xet
