@@ -10,6 +10,7 @@ namespace hubgate {
 int sign_main(int argc, char** argv);    // src/sign/cli.cpp
 int verify_main(int argc, char** argv);  // src/sign/cli.cpp
 int digest_main(int argc, char** argv);  // src/sign/cli.cpp
+int xet_main(int argc, char** argv);  // src/xet/cli.cpp
 }  // namespace hubgate
 
 namespace {
@@ -30,6 +31,7 @@ constexpr Command kCommands[] = {
     {"sign", "sign a model folder (OpenSSF model signing: key, certificate)", hubgate::sign_main},
     {"verify", "verify a model signature (key, certificate, sigstore)", hubgate::verify_main},
     {"digest", "print a model folder's OpenSSF model-signing digest", hubgate::digest_main},
+    {"xet", "Xet chunking, hashing and dedup estimates for local files", hubgate::xet_main},
 };
 
 void usage(std::FILE* out) {
