@@ -7,6 +7,7 @@
 
 namespace hubgate {
 // Subcommand entry points, defined by their modules.
+int scan_main(int argc, char** argv);  // src/scan/cli.cpp
 }  // namespace hubgate
 
 namespace {
@@ -24,6 +25,7 @@ int version(int, char**) {
 
 constexpr Command kCommands[] = {
     {"version", "print the version", version},
+    {"scan", "scan model files for code execution and format abuse", hubgate::scan_main},
 };
 
 void usage(std::FILE* out) {
