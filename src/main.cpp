@@ -11,6 +11,7 @@ int sign_main(int argc, char** argv);    // src/sign/cli.cpp
 int verify_main(int argc, char** argv);  // src/sign/cli.cpp
 int digest_main(int argc, char** argv);  // src/sign/cli.cpp
 int xet_main(int argc, char** argv);  // src/xet/cli.cpp
+int scan_main(int argc, char** argv);  // src/scan/cli.cpp
 }  // namespace hubgate
 
 namespace {
@@ -32,6 +33,7 @@ constexpr Command kCommands[] = {
     {"verify", "verify a model signature (key, certificate, sigstore)", hubgate::verify_main},
     {"digest", "print a model folder's OpenSSF model-signing digest", hubgate::digest_main},
     {"xet", "Xet chunking, hashing and dedup estimates for local files", hubgate::xet_main},
+    {"scan", "scan model files for code execution and format abuse", hubgate::scan_main},
 };
 
 void usage(std::FILE* out) {
