@@ -16,10 +16,26 @@ namespace {
 constexpr Backend kPortable{"portable", 1, compress_in_place_portable, compress_xof_portable,
                             hash_many_portable};
 
-const Backend* const kAll[] = {&kPortable};
+constexpr Backend kSse41{"sse41", 4, compress_in_place_portable, compress_xof_portable,
+                         hash_many_sse41};
+constexpr Backend kAvx2{"avx2", 8, compress_in_place_portable, compress_xof_portable,
+                        hash_many_avx2};
+constexpr Backend kAvx512{"avx512", 16, compress_in_place_portable, compress_xof_portable,
+                          hash_many_avx512};
+
+// Narrow to wide. Each SIMD path hands leftover inputs to the next narrower one, so it needs
+// that one's features as well.
+const Backend* const kAll[] = {&kPortable, &kSse41, &kAvx2, &kAvx512};
 
 bool supported(const Backend& b) {
-  (void)b;
+  __builtin_cpu_init();
+  const bool sse41 = __builtin_cpu_supports("sse4.1");
+  const bool avx2 = sse41 && __builtin_cpu_supports("avx2");
+  // libgcc's check also requires the OS to save the AVX-512 state (XCR0).
+  const bool avx512 = avx2 && __builtin_cpu_supports("avx512f");
+  if (&b == &kSse41) return sse41;
+  if (&b == &kAvx2) return avx2;
+  if (&b == &kAvx512) return avx512;
   return true;
 }
 

@@ -6,6 +6,8 @@
 // values. `hash_many` accepts any N; each SIMD back end hashes full groups of its width and hands
 // the rest to the next narrower one. Every back end must give bit-identical results.
 #pragma once
+// The helpers below are `static` (internal linkage) on purpose: the SIMD translation units are
+// compiled with different -m flags, and a shared COMDAT copy could carry wide instructions.
 
 #include <bit>
 #include <cstddef>
@@ -45,16 +47,16 @@ inline constexpr MsgSchedule kMsgSchedule = [] {
   return m;
 }();
 
-inline std::uint32_t load32(const void* p) {
+static inline std::uint32_t load32(const void* p) {
   std::uint32_t v;
   std::memcpy(&v, p, 4);
   return v;
 }
-inline void store32(void* p, std::uint32_t v) { std::memcpy(p, &v, 4); }
-inline void load_key_words(const std::uint8_t key[32], std::uint32_t out[8]) {
+static inline void store32(void* p, std::uint32_t v) { std::memcpy(p, &v, 4); }
+static inline void load_key_words(const std::uint8_t key[32], std::uint32_t out[8]) {
   for (int i = 0; i < 8; ++i) out[i] = load32(key + 4 * i);
 }
-inline void store_cv_words(std::uint8_t out[32], const std::uint32_t cv[8]) {
+static inline void store_cv_words(std::uint8_t out[32], const std::uint32_t cv[8]) {
   std::memcpy(out, cv, 32);
 }
 
@@ -92,12 +94,9 @@ void hash_many_portable(const std::uint8_t* const* inputs, std::size_t num_input
                         bool increment_counter, std::uint8_t flags, std::uint8_t flags_start,
                         std::uint8_t flags_end, std::uint8_t* out);
 
-// x86-64 only; callable only where the CPU supports the instruction set.
-void compress_in_place_sse41(std::uint32_t cv[8], const std::uint8_t block[64],
-                             std::uint8_t block_len, std::uint64_t counter, std::uint8_t flags);
-void compress_xof_sse41(const std::uint32_t cv[8], const std::uint8_t block[64],
-                        std::uint8_t block_len, std::uint64_t counter, std::uint8_t flags,
-                        std::uint8_t out[64]);
+// x86-64 only; callable only where the CPU supports the instruction set. Their translation
+// units are compiled with -msse4.1 / -mavx2 / -mavx512f and use nothing but intrinsics and
+// functions of internal linkage, so no wide instruction can leak into shared inline code.
 void hash_many_sse41(const std::uint8_t* const* inputs, std::size_t num_inputs, std::size_t blocks,
                      const std::uint32_t key[8], std::uint64_t counter, bool increment_counter,
                      std::uint8_t flags, std::uint8_t flags_start, std::uint8_t flags_end,
