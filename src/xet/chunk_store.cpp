@@ -57,9 +57,8 @@ struct FileWriter::Impl {
   Result<void> flush_xorb() {
     if (builder.empty()) return {};
     MerkleHash h = builder.hash();
-    std::string bytes = builder.body();
-    std::size_t body = bytes.size();
-    bytes += xorb_footer(h, builder.chunks());
+    std::size_t body = builder.body().size();
+    std::string bytes = builder.take_bytes(/*with_footer=*/true);
     HG_TRY(bool inserted, store->objects_->put(ObjectKind::xorb, h, as_bytes(bytes)));
     if (inserted) {
       stats.stored_bytes += bytes.size();

@@ -241,6 +241,8 @@ Result<std::uint32_t> XorbBuilder::add(ByteView chunk, const MerkleHash& hash) {
   if (!fits(chunk.size()))
     return fail(Errc::limit_exceeded, "xorb: chunk of " + std::to_string(chunk.size()) + " bytes does not fit (" +
                                           std::to_string(chunks_.size()) + " chunks, " + std::to_string(unpacked_) + " bytes)");
+  // One allocation per xorb (pages are only touched as records are written): no regrowth copies.
+  if (body_.capacity() < kMaxXorbBytes) body_.reserve(kMaxXorbBytes + kMaxXorbBytes / 64 + (1 << 20));
   XorbChunkMeta m;
   m.hash = hash;
   m.record_start = static_cast<std::uint32_t>(body_.size());
@@ -261,6 +263,13 @@ MerkleHash XorbBuilder::hash() const {
 }
 
 std::string XorbBuilder::footer() const { return xorb_footer(hash(), chunks_); }
+
+std::string XorbBuilder::take_bytes(bool with_footer) {
+  if (with_footer) body_ += footer();
+  std::string out = std::move(body_);
+  body_.clear();
+  return out;
+}
 
 void XorbBuilder::clear() {
   body_.clear();

@@ -85,6 +85,8 @@ class XorbBuilder {
   MerkleHash hash() const;  // merkle root over the chunks
   // The optional stored footer (with its trailing length) for this body.
   std::string footer() const;
+  // Moves the serialized xorb out (body, plus the footer if asked); chunks() stays until clear().
+  std::string take_bytes(bool with_footer);
   void clear();
 
  private:
