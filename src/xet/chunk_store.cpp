@@ -58,8 +58,8 @@ struct FileWriter::Impl {
     if (builder.empty()) return {};
     MerkleHash h = builder.hash();
     std::size_t body = builder.body().size();
-    std::string bytes = builder.take_bytes(/*with_footer=*/true);
-    HG_TRY(bool inserted, store->objects_->put(ObjectKind::xorb, h, as_bytes(bytes)));
+    ByteView bytes = builder.serialize(/*with_footer=*/true);
+    HG_TRY(bool inserted, store->objects_->put(ObjectKind::xorb, h, bytes));
     if (inserted) {
       stats.stored_bytes += bytes.size();
       ++stats.xorbs_written;
