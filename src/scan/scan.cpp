@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "util/mapped_file.hpp"
+
 namespace hubgate::scan {
 
 const char* severity_name(Severity s) {
@@ -105,25 +107,55 @@ void dispatch(Context& ctx, ByteView data, Format f) {
 
 }  // namespace
 
-void Context::scan_nested(ByteView data, std::string_view member_name) {
+bool Context::in_member(std::string_view member_name, const std::function<void()>& fn) {
   if (++entries_ > limits_.max_entries) {
     if (entries_ == limits_.max_entries + 1) {
       add(Severity::suspicious, "container.limit", "", "more than " + std::to_string(limits_.max_entries) +
           " members; the rest were not scanned");
     }
-    return;
+    return false;
   }
   if (depth_ + 1 > limits_.max_depth) {
     add(Severity::suspicious, "container.limit", std::string(member_name),
         "nesting deeper than " + std::to_string(limits_.max_depth) + " levels; not scanned");
-    return;
+    return false;
   }
   std::string saved = member_;
   member_ = member_.empty() ? std::string(member_name) : member_ + "/" + std::string(member_name);
   ++depth_;
-  dispatch(*this, data, detect(data, member_name));
+  fn();
   --depth_;
   member_ = std::move(saved);
+  return true;
+}
+
+void Context::scan_nested(ByteView data, std::string_view member_name) {
+  in_member(member_name, [&] { dispatch(*this, data, detect(data, member_name)); });
+}
+
+void Context::scan_nested_as(ByteView data, std::string_view member_name, Format f) {
+  in_member(member_name, [&] { dispatch(*this, data, f); });
+}
+
+void Context::add_import(std::string_view module, std::string_view name, Severity safety) {
+  for (auto& im : report_.imports) {
+    if (im.module == module && im.name == name) {
+      im.safety = std::max(im.safety, safety);
+      return;
+    }
+  }
+  report_.imports.push_back(ImportSeen{std::string(module), std::string(name), safety});
+}
+
+Report scan_file(const std::string& path, Limits limits) {
+  auto mapped = MappedFile::open(path);
+  if (!mapped) {
+    Report r;
+    r.file = path;
+    r.error = mapped.error();
+    return r;
+  }
+  return scan_bytes(mapped->bytes(), path, limits);
 }
 
 Report scan_bytes(ByteView data, std::string file, Limits limits) {
