@@ -57,10 +57,9 @@ struct FileWriter::Impl {
   Result<void> flush_xorb() {
     if (builder.empty()) return {};
     MerkleHash h = builder.hash();
-    std::string bytes = builder.body();
-    std::size_t body = bytes.size();
-    bytes += xorb_footer(h, builder.chunks());
-    HG_TRY(bool inserted, store->objects_->put(ObjectKind::xorb, h, as_bytes(bytes)));
+    std::size_t body = builder.body().size();
+    ByteView bytes = builder.serialize(/*with_footer=*/true);
+    HG_TRY(bool inserted, store->objects_->put(ObjectKind::xorb, h, bytes));
     if (inserted) {
       stats.stored_bytes += bytes.size();
       ++stats.xorbs_written;

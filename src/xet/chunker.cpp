@@ -20,7 +20,7 @@ namespace {
 
 constexpr std::uint64_t kSkipTo = kMinChunk - 64 - 1;  // 8127: first hashed offset
 constexpr std::uint64_t kCheckFrom = kMinChunk - 1;    // 8191: first offset where a cut may happen
-constexpr std::size_t kBlock = 2048;                   // lane block size
+constexpr std::size_t kBlock = 4096;                   // lane block size
 constexpr std::size_t kLanes = 4;
 
 #define HG_GEAR(h, b) ((h) = ((h) << 1) + kGearTable[(b)])
@@ -67,6 +67,7 @@ std::size_t scan(const std::uint8_t* p, std::size_t n, std::uint64_t& h) {
     std::uint64_t h1 = warm(q1), h2 = warm(q2), h3 = warm(q3);
     std::size_t t = 0;
     bool hit = false;
+#pragma GCC unroll 4
     for (; t < kBlock; ++t) {
       HG_GEAR(h0, q0[t]);
       HG_GEAR(h1, q1[t]);

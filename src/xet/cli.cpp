@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -157,7 +158,7 @@ int cmd_dedup(int argc, char** argv) {
       files.push_back(argv[i]);
     }
   }
-  std::sort(files.begin() + 0, files.end());
+  std::sort(files.begin(), files.end());
   std::unordered_set<MerkleHash, MerkleHashHasher> seen;
   std::set<std::string> whole_files;  // by sha256
   std::uint64_t logical = 0, unique = 0, packed = 0, whole = 0;

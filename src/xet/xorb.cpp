@@ -63,7 +63,9 @@ std::size_t append_lz4_frame(std::string& out, const std::uint8_t* in, std::size
   const std::size_t start = out.size();
   const auto& hdr = frame_header();
   std::size_t blocks = (n + kLz4Block - 1) / kLz4Block;
-  out.resize(start + 7 + blocks * (4 + static_cast<std::size_t>(LZ4_compressBound(kLz4Block))) + 4);
+  // Grow without zero-filling: every byte up to the final size is written below.
+  out.resize_and_overwrite(start + 7 + blocks * (4 + static_cast<std::size_t>(LZ4_compressBound(kLz4Block))) + 4,
+                           [](char*, std::size_t n) { return n; });
   char* dst = out.data() + start;
   std::memcpy(dst, hdr.data(), 7);
   std::size_t pos = 7;
@@ -241,11 +243,15 @@ Result<std::uint32_t> XorbBuilder::add(ByteView chunk, const MerkleHash& hash) {
   if (!fits(chunk.size()))
     return fail(Errc::limit_exceeded, "xorb: chunk of " + std::to_string(chunk.size()) + " bytes does not fit (" +
                                           std::to_string(chunks_.size()) + " chunks, " + std::to_string(unpacked_) + " bytes)");
+  body_.resize(body_size_);  // drop a footer left by serialize()
+  // One allocation per builder (pages are only touched as records are written): no regrowth copies.
+  if (body_.capacity() < kMaxXorbBytes) body_.reserve(kMaxXorbBytes + kMaxXorbBytes / 64 + (1 << 20));
   XorbChunkMeta m;
   m.hash = hash;
   m.record_start = static_cast<std::uint32_t>(body_.size());
   m.scheme = append_record(body_, chunk, policy_);
   m.record_end = static_cast<std::uint32_t>(body_.size());
+  body_size_ = body_.size();
   m.unpacked_start = static_cast<std::uint32_t>(unpacked_);
   m.unpacked_size = static_cast<std::uint32_t>(chunk.size());
   unpacked_ += chunk.size();
@@ -262,8 +268,15 @@ MerkleHash XorbBuilder::hash() const {
 
 std::string XorbBuilder::footer() const { return xorb_footer(hash(), chunks_); }
 
+ByteView XorbBuilder::serialize(bool with_footer) {
+  body_.resize(body_size_);
+  if (with_footer) body_ += footer();
+  return as_bytes(body_);
+}
+
 void XorbBuilder::clear() {
-  body_.clear();
+  body_.clear();  // keeps the capacity: the next xorb reuses the same pages
+  body_size_ = 0;
   chunks_.clear();
   unpacked_ = 0;
 }

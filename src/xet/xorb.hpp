@@ -80,16 +80,19 @@ class XorbBuilder {
   bool empty() const { return chunks_.empty(); }
   std::size_t num_chunks() const { return chunks_.size(); }
   std::uint64_t unpacked_bytes() const { return unpacked_; }
-  const std::string& body() const { return body_; }
+  ByteView body() const { return as_bytes(body_).subspan(0, body_size_); }
   std::span<const XorbChunkMeta> chunks() const { return chunks_; }
   MerkleHash hash() const;  // merkle root over the chunks
   // The optional stored footer (with its trailing length) for this body.
   std::string footer() const;
+  // The serialized xorb (body, plus the footer if asked), valid until the next add()/clear().
+  ByteView serialize(bool with_footer);
   void clear();
 
  private:
   CompressionPolicy policy_;
   std::string body_;
+  std::size_t body_size_ = 0;  // records only (body_ may hold a footer after serialize())
   std::vector<XorbChunkMeta> chunks_;
   std::uint64_t unpacked_ = 0;
 };

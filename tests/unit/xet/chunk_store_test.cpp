@@ -103,7 +103,7 @@ TEST_F(StoreTest, EmptyFileHashIsZero) {
 }
 
 TEST_F(StoreTest, LargeRandomFileStreamedInOddPieces) {
-  auto data = to_string(test::splitmix_data(96 << 20, 17));
+  auto data = to_string(test::splitmix_data(72 << 20, 17));
   FileWriter w = store->ingest();
   std::mt19937_64 rng(1);
   for (std::size_t off = 0; off < data.size();) {
