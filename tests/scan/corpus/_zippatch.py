@@ -67,5 +67,12 @@ def add_hidden_member(data, name, payload):
     d = bytearray(data[:cd_off] + local + data[cd_off:])
     eocd += len(local)
     struct.pack_into("<I", d, eocd + 16, cd_off + len(local))
-    # zip64 end record (torch writes one for big archives) is not handled here: small files only.
+    # PyTorch always writes a ZIP64 record + locator before the EOCD: move their offsets too.
+    loc = eocd - 20
+    if d[loc:loc + 4] == b"PK\x06\x07":
+        rec, = struct.unpack_from("<Q", d, loc + 8)
+        struct.pack_into("<Q", d, loc + 8, rec + len(local))
+        rec += len(local)
+        assert d[rec:rec + 4] == b"PK\x06\x06"
+        struct.pack_into("<Q", d, rec + 48, cd_off + len(local))
     return bytes(d)
