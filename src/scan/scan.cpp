@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "scan/formats.hpp"
 #include "util/mapped_file.hpp"
 
 namespace hubgate::scan {
@@ -164,6 +165,10 @@ Report scan_bytes(ByteView data, std::string file, Limits limits) {
   report.format = detect(data, report.file);
   Context ctx(report, limits);
   dispatch(ctx, data, report.format);
+  // A sharded-checkpoint index is JSON text by content; its meaning comes from its name.
+  if (report.format == Format::text && report.file.ends_with(".safetensors.index.json")) {
+    scan_safetensors_index(ctx, data);
+  }
   return report;
 }
 
