@@ -139,12 +139,15 @@ void Context::scan_nested_as(ByteView data, std::string_view member_name, Format
 }
 
 void Context::add_import(std::string_view module, std::string_view name, Severity safety) {
-  for (auto& im : report_.imports) {
-    if (im.module == module && im.name == name) {
-      im.safety = std::max(im.safety, safety);
-      return;
-    }
+  std::string key = std::string(module) + "\n" + std::string(name);
+  auto it = import_index_.find(key);
+  if (it != import_index_.end()) {
+    auto& im = report_.imports[it->second];
+    im.safety = std::max(im.safety, safety);
+    return;
   }
+  if (report_.imports.size() >= 100000) return;  // bounded report on hostile input
+  import_index_.emplace(std::move(key), report_.imports.size());
   report_.imports.push_back(ImportSeen{std::string(module), std::string(name), safety});
 }
 
