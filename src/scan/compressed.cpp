@@ -11,6 +11,7 @@
 #include <zlib.h>
 #include <zstd.h>
 
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -129,26 +130,40 @@ std::size_t bunzip(ByteView in, Output& out, std::string& err) {
   return consumed;
 }
 
+// One .xz stream after another (as xz(1) and Python's lzma.decompress read them), with the
+// zero stream padding allowed between and after them; stops at bytes that start no stream, which
+// the caller reports as trailing data.
 std::size_t unxz(ByteView in, Output& out, std::string& err) {
-  lzma_stream s = LZMA_STREAM_INIT;
-  if (lzma_stream_decoder(&s, UINT64_MAX, LZMA_CONCATENATED) != LZMA_OK) { err = "xz init failed"; return 0; }
-  s.next_in = in.data();
-  s.avail_in = in.size();
-  lzma_action action = LZMA_RUN;
+  std::size_t consumed = 0;
   while (true) {
-    if (s.avail_in == 0) action = LZMA_FINISH;
-    std::size_t avail;
-    s.next_out = out.reserve(avail);
-    s.avail_out = avail;
-    lzma_ret rc = lzma_code(&s, action);
-    if (!out.commit(avail - s.avail_out)) break;
-    if (rc == LZMA_STREAM_END) break;
-    if (rc == LZMA_BUF_ERROR) { err = "stream is truncated"; break; }
-    if (rc != LZMA_OK) { err = "corrupt stream (lzma error " + std::to_string(rc) + ")"; break; }
+    lzma_stream s = LZMA_STREAM_INIT;
+    if (lzma_stream_decoder(&s, UINT64_MAX, 0) != LZMA_OK) { err = "xz init failed"; return consumed; }
+    s.next_in = in.data() + consumed;
+    s.avail_in = in.size() - consumed;
+    lzma_ret rc = LZMA_OK;
+    while (true) {
+      std::size_t avail;
+      s.next_out = out.reserve(avail);
+      s.avail_out = avail;
+      rc = lzma_code(&s, s.avail_in == 0 ? LZMA_FINISH : LZMA_RUN);
+      if (!out.commit(avail - s.avail_out)) break;
+      if (rc == LZMA_STREAM_END) break;
+      if (rc == LZMA_BUF_ERROR) { err = "stream is truncated"; break; }
+      if (rc != LZMA_OK) { err = "corrupt stream (lzma error " + std::to_string(rc) + ")"; break; }
+    }
+    consumed = in.size() - s.avail_in;
+    lzma_end(&s);
+    if (rc != LZMA_STREAM_END || out.full()) return consumed;
+    // Stream padding: zero bytes in multiples of four.
+    std::size_t pad = consumed;
+    while (pad + 4 <= in.size() && std::memcmp(in.data() + pad, "\0\0\0\0", 4) == 0) pad += 4;
+    static const std::uint8_t magic[6] = {0xFD, '7', 'z', 'X', 'Z', 0x00};
+    if (in.size() - pad >= 6 && std::memcmp(in.data() + pad, magic, 6) == 0) {
+      consumed = pad;
+      continue;
+    }
+    return pad == in.size() ? pad : consumed;
   }
-  std::size_t consumed = in.size() - s.avail_in;
-  lzma_end(&s);
-  return consumed;
 }
 
 std::size_t unzstd(ByteView in, Output& out, std::string& err) {

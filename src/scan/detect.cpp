@@ -136,7 +136,7 @@ std::optional<Codec> sniff_codec(ByteView d) {
   return std::nullopt;
 }
 
-Format detect(ByteView d, std::string_view /*name*/) {
+Format detect(ByteView d, std::string_view name) {
   if (starts(d, "PK\x03\x04") || starts(d, "PK\x05\x06")) return classify_zip(d);
   if (starts(d, "\x93NUMPY")) return Format::numpy_npy;
   for (std::size_t at : {0, 512, 1024, 2048})
@@ -184,6 +184,10 @@ Format detect(ByteView d, std::string_view /*name*/) {
   if (d.size() >= 2 && d[0] == 0x08 && looks_like_onnx(d)) return Format::onnx;
   // A zip with bytes prepended (its EOCD is at the end): loaders that seek the EOCD open it.
   if (d.size() >= 22 && !zip::member_names(d, 1).empty()) return classify_zip(d);
+  // Name hint (added on branch scanfmt): bytes that matched no content rule above but are named
+  // *.safetensors are validated as safetensors, so a lying header length, a header that does not
+  // start with '{' or a too-short file is reported instead of passing as unknown.
+  if (name.ends_with(".safetensors")) return Format::safetensors;
   if (mostly_text(d)) return Format::text;
   return Format::unknown;
 }
