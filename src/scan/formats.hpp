@@ -20,10 +20,12 @@ namespace hubgate::scan {
 inline constexpr std::uint64_t kSafetensorsMaxHeader = 100'000'000;
 inline constexpr std::uint64_t kSafetensorsHubHeader = 25'000'000;
 
-// GGUF: most dimensions a tensor may have (ggml's GGML_MAX_DIMS), deepest nested array, and
-// the most elements an array may declare (still also bounded by the bytes left in the file).
+// GGUF: most dimensions a tensor may have (ggml's GGML_MAX_DIMS), deepest nested array, and the
+// most tensors / KVs one file may declare (counts are also bounded by the bytes left).
 inline constexpr std::uint32_t kGgufMaxDims = 4;
 inline constexpr int kGgufMaxArrayDepth = 4;
+inline constexpr std::uint64_t kGgufMaxTensors = 1'000'000;
+inline constexpr std::uint64_t kGgufMaxKvs = 1'000'000;
 
 // ONNX: deepest nesting of graphs (If/Loop/Scan bodies, functions, training graphs).
 inline constexpr int kOnnxMaxGraphDepth = 32;
