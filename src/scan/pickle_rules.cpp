@@ -39,6 +39,10 @@ const std::unordered_set<std::string_view>& allowlist() {
       "torch.sparse_bsc", "torch._mkldnn", "torch.contiguous_format", "torch.channels_last",
       "torch.channels_last_3d", "torch.preserve_format", "torch.per_tensor_affine", "torch.per_channel_affine",
       "torch.per_tensor_symmetric", "torch.per_channel_symmetric", "torch.per_channel_affine_float_qparams", "torch.serialization._get_layout",
+      // TorchScript's pickler (constants.pkl, data.pkl, *.debug_pkl)
+      "torch.jit._pickle.build_intlist", "torch.jit._pickle.build_tensorlist", "torch.jit._pickle.build_doublelist",
+      "torch.jit._pickle.build_boollist", "torch.jit._pickle.build_complexlist", "torch.jit._pickle.build_tensor_from_id",
+      "torch.jit._pickle.restore_type_tag",
       // numpy
       "numpy.core.multiarray._reconstruct", "numpy.core.multiarray.scalar", "numpy._core.multiarray._reconstruct",
       "numpy._core.multiarray.scalar", "numpy.ndarray", "numpy.dtype", "numpy.core.numeric._frombuffer",
@@ -128,10 +132,21 @@ std::string_view py3_module(std::string_view m) {
   return m;
 }
 
-Judgement judge_global(std::string_view module_in, std::string_view name) {
+Judgement judge_global(std::string_view module_in, std::string_view name_in) {
   std::string_view module = py3_module(module_in);
+  std::string_view name = name_in;
+  // fix_imports name mapping for Python 2 builtins (pickle's _compat_pickle.NAME_MAPPING).
+  if (module == "builtins") {
+    if (name == "xrange") name = "range";
+    else if (name == "unicode" || name == "basestring") name = "str";
+    else if (name == "long") name = "int";
+    else if (name == "reduce") module = "functools";
+  }
   std::string full = std::string(module) + "." + std::string(name);
   if (allowlist().contains(full)) return {Severity::safe, "allowlist"};
+  // TorchScript class types: resolved by the TorchScript importer against the archive's code/,
+  // never imported by Python (pickle.load fails on them).
+  if (module == "__torch__" || module.starts_with("__torch__.")) return {Severity::safe, "TorchScript type"};
   for (std::string_view d : kDangerModules) {
     if (prefix_path(full, d)) return {Severity::dangerous, std::string(d)};
   }

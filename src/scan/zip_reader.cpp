@@ -50,12 +50,14 @@ std::optional<Eocd> find_eocd(ByteView d) {
     (void)cd_disk;
     (void)n_here;
     Eocd e{p, *cd_off, *cd_size, *n_total};
-    if ((*cd_off == 0xFFFFFFFF || *cd_size == 0xFFFFFFFF || *n_total == 0xFFFF) && p >= 20 &&
-        u32_at(d, p - 20) == kZip64LocSig) {
-      ByteReader loc(d.subspan(p - 20), "zip64 locator");
-      (void)loc.skip(8);
-      auto z = loc.u64le();
-      if (z && *z + 56 <= d.size() && u32_at(d, *z) == kZip64EocdSig) {
+    // A ZIP64 locator right before the EOCD (PyTorch always writes one): its record holds the
+    // authoritative values, and the prepended-bytes shift is measured from it.
+    if (p >= 20 && u32_at(d, p - 20) == kZip64LocSig) {
+      // Like Python's zipfile, expect the record right before the locator (its stored offset
+      // would be wrong when bytes are prepended).
+      std::optional<std::uint64_t> z;
+      if (p >= 76) z = p - 76;
+      if (z && u32_at(d, *z) == kZip64EocdSig) {
         ByteReader r64(d.subspan(*z), "zip64 eocd");
         (void)r64.skip(24);
         auto n = r64.u64le();
