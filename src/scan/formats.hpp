@@ -38,6 +38,11 @@ inline constexpr std::uint64_t kMaxInMemoryExpansion = 4ull << 30;
 // a plain relative file name: no `..`, no leading `/` or `\`, no drive letter, no URL scheme.
 void scan_safetensors_index(Context& ctx, ByteView json_text);
 
+// A file detect() classed as text, judged by its name (the current member, or the report's file
+// at top level): `*.safetensors.index.json` (shard paths), `*tokenizer_config.json`
+// (`chat_template`), `*.jinja` (a chat template). Other text is not judged. Called by dispatch.
+void scan_text(Context& ctx, ByteView data);
+
 // A Jinja2 chat template (GGUF `tokenizer.chat_template*`, tokenizer_config.json
 // `chat_template`): flags template-injection shapes that reach Python internals
 // (CVE-2024-34359). `subject` names the field in findings.

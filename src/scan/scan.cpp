@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "scan/formats.hpp"
 #include "util/mapped_file.hpp"
 
 namespace hubgate::scan {
@@ -100,7 +101,7 @@ void dispatch(Context& ctx, ByteView data, Format f) {
     case Format::executable:
       ctx.add(Severity::dangerous, "file.executable", "", "native executable or script inside a model artifact");
       break;
-    case Format::text:
+    case Format::text: scan_text(ctx, data); break;  // formats.hpp: index.json, chat templates
     case Format::unknown: break;
   }
 }
