@@ -76,8 +76,8 @@ def main(out):
         "safetensors.trailing-data__inside-xz.safetensors.xz": lzma.compress(bad),
         "safetensors.trailing-data__inside-zst.safetensors.zst": zstd_stored(bad),
         "safetensors.trailing-data__inside-lz4.safetensors.lz4": lz4_stored(bad),
-        "container.expansion-ratio__gzip-bomb.gz": gzip.compress(bytes(32 << 20), compresslevel=9, mtime=0),
-        "container.expansion-ratio__xz-bomb.xz": lzma.compress(bytes(32 << 20)),
+        "container.expansion-ratio__gzip-bomb.gz": gzip.compress(bytes(8 << 20), compresslevel=9, mtime=0),
+        "container.expansion-ratio__xz-bomb.xz": lzma.compress(bytes(8 << 20)),
         "compressed.malformed__truncated.gz": gzip.compress(good + bytes(4096), mtime=0)[:-12],
         "compressed.trailing-data__after-stream.xz": lzma.compress(good) + b"appended payload",
     }
