@@ -19,13 +19,23 @@ std::string hex_offset(std::uint64_t off) { return std::to_string(off); }
 
 namespace {
 
+// Findings per pickle for one rule beyond which the rest are summarised (hostile input must not
+// produce unbounded reports).
+constexpr std::size_t kMaxReportedGlobals = 200;
+
 // Grade one simulated pickle; returns true if anything was reported.
 void report_run(Context& ctx, ByteView data, std::uint64_t base, const pickle::Run& run, int index,
                 const PickleScanOptions& opt) {
   if (opt.speculative && run.imports.empty() && run.calls.empty()) return;
   std::string where = index > 0 ? " (pickle #" + std::to_string(index + 1) + " in the stream)" : "";
   std::vector<Severity> grade(run.imports.size(), Severity::safe);
+  std::vector<int> first_call(run.imports.size(), -1);
+  for (std::size_t k = 0; k < run.calls.size(); ++k) {
+    int t = run.calls[k].target;
+    if (t >= 0 && first_call[static_cast<std::size_t>(t)] < 0) first_call[static_cast<std::size_t>(t)] = static_cast<int>(k);
+  }
   std::set<std::string> seen;
+  std::size_t reported = 0, unreported = 0;
   for (std::size_t i = 0; i < run.imports.size(); ++i) {
     const auto& im = run.imports[i];
     auto j = pickle::judge_global(im.module, im.name);
@@ -34,13 +44,16 @@ void report_run(Context& ctx, ByteView data, std::uint64_t base, const pickle::R
     if (j.severity == Severity::safe) continue;
     std::string full = im.module + "." + im.name;
     if (!seen.insert(full).second) continue;
+    if (j.severity == Severity::suspicious && reported >= kMaxReportedGlobals) {
+      ++unreported;
+      continue;
+    }
+    ++reported;
     std::string called;
-    for (const auto& c : run.calls) {
-      if (c.target == static_cast<int>(i)) {
-        called = ", called by " + std::string(c.op) + " at offset " + std::to_string(base + c.offset) +
-                 (c.arg_preview.empty() ? "" : " with '" + c.arg_preview + "'");
-        break;
-      }
+    if (first_call[i] >= 0) {
+      const auto& c = run.calls[static_cast<std::size_t>(first_call[i])];
+      called = ", called by " + std::string(c.op) + " at offset " + std::to_string(base + c.offset) +
+               (c.arg_preview.empty() ? "" : " with '" + c.arg_preview + "'");
     }
     if (j.severity == Severity::dangerous) {
       ctx.add(Severity::dangerous, "pickle.dangerous-global", full,
@@ -53,12 +66,19 @@ void report_run(Context& ctx, ByteView data, std::uint64_t base, const pickle::R
               base + im.offset);
     }
   }
+  if (unreported > 0) {
+    ctx.add(Severity::suspicious, "pickle.unknown-global", "",
+            std::to_string(unreported) + " more distinct globals not on the allowlist (not listed one by one)" + where,
+            base);
+  }
   bool unsafe_call = false;
+  std::size_t indirect = 0;
   for (const auto& c : run.calls) {
     if (c.target >= 0) {
       if (grade[static_cast<std::size_t>(c.target)] != Severity::safe) unsafe_call = true;
     } else {
       unsafe_call = true;
+      if (++indirect > kMaxReportedGlobals) continue;
       ctx.add(Severity::dangerous, "pickle.indirect-call", c.callable,
               std::string(c.op) + " calls " + c.callable +
                   ": a callable computed at load time (gadget chain)" + where,

@@ -238,6 +238,7 @@ class Vm {
   void fail(std::string msg) { fail_at(op_start_, std::move(msg)); }
 
   void anomaly(Severity s, std::string rule, std::string subject, std::string msg) {
+    if (run_.anomalies.size() >= 100) return;  // bounded report on hostile input
     run_.anomalies.push_back(Anomaly{s, std::move(rule), std::move(subject), std::move(msg), op_start_});
   }
 

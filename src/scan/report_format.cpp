@@ -50,7 +50,7 @@ json status_json(const Report& r) {
 
 }  // namespace
 
-std::string security_file_status_json(const Report& r) { return status_json(r).dump(); }
+std::string security_file_status_json(const Report& r) { return status_json(r).dump(-1, ' ', false, json::error_handler_t::replace); }
 
 std::string render_text(const std::vector<Report>& reports) {
   std::string out;
@@ -89,7 +89,7 @@ std::string render_json(const std::vector<Report>& reports) {
     j["error"] = r.error ? json(r.error->message) : json(nullptr);
     files.push_back(j);
   }
-  return json({{"tool", "hubgate"}, {"files", files}}).dump(2) + "\n";
+  return json({{"tool", "hubgate"}, {"files", files}}).dump(2, ' ', false, json::error_handler_t::replace) + "\n";
 }
 
 std::string render_sarif(const std::vector<Report>& reports) {
@@ -131,7 +131,7 @@ std::string render_sarif(const std::vector<Report>& reports) {
                                                               {"informationUri", "https://github.com/hubgate/hubgate"},
                                                               {"rules", rules}}}}},
                                        {"results", results}}})}};
-  return sarif.dump(2) + "\n";
+  return sarif.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
 }
 
 }  // namespace hubgate::scan

@@ -139,12 +139,15 @@ void Context::scan_nested_as(ByteView data, std::string_view member_name, Format
 }
 
 void Context::add_import(std::string_view module, std::string_view name, Severity safety) {
-  for (auto& im : report_.imports) {
-    if (im.module == module && im.name == name) {
-      im.safety = std::max(im.safety, safety);
-      return;
-    }
+  std::string key = std::string(module) + "\n" + std::string(name);
+  auto it = import_index_.find(key);
+  if (it != import_index_.end()) {
+    auto& im = report_.imports[it->second];
+    im.safety = std::max(im.safety, safety);
+    return;
   }
+  if (report_.imports.size() >= 100000) return;  // bounded report on hostile input
+  import_index_.emplace(std::move(key), report_.imports.size());
   report_.imports.push_back(ImportSeen{std::string(module), std::string(name), safety});
 }
 
@@ -165,6 +168,10 @@ Report scan_bytes(ByteView data, std::string file, Limits limits) {
   report.format = detect(data, report.file);
   Context ctx(report, limits);
   dispatch(ctx, data, report.format);
+  // A sharded-checkpoint index is JSON text by content; its meaning comes from its name.
+  if (report.format == Format::text && report.file.ends_with(".safetensors.index.json")) {
+    scan_safetensors_index(ctx, data);
+  }
   return report;
 }
 

@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -126,6 +127,7 @@ class Context {
   std::uint64_t entries_ = 0;
   std::uint64_t expanded_ = 0;
   std::string member_;
+  std::map<std::string, std::size_t, std::less<>> import_index_;  // "module\nname" -> report_.imports index
 };
 
 // Detect the format of bytes by content. `name` is only a hint for ambiguous cases (never

@@ -1,5 +1,8 @@
 """Generate the scan corpus into OUT (every gen_*.py here), scan it with hubgate, and assert:
 every file under OUT/malicious is `dangerous`, no file under OUT/benign is `dangerous`.
+Format-validation cases (named `<rule>__<what>.<ext>`, from the format generators) are format
+violations graded by the spec (suspicious unless a known exploit shape): for them the verdict
+must not be safe and a finding with that rule must be present.
 Prints the counts (and each benign file found suspicious). Exit 0 on success.
 Usage: run_corpus.py HUBGATE_BINARY OUT_DIR [PYTHON]"""
 import glob
@@ -33,8 +36,16 @@ def scan(folder):
 mal = scan(os.path.join(out, "malicious"))
 ben = scan(os.path.join(out, "benign"))
 failed = 0
+def expected_ok(name, f):
+    base = os.path.basename(name)
+    if "__" in base:
+        rule = base.split("__")[0]
+        return f["verdict"] in ("suspicious", "dangerous") and any(x["rule"] == rule for x in f["findings"])
+    return f["verdict"] == "dangerous"
+
+
 for name, f in sorted(mal.items()):
-    if f["verdict"] != "dangerous":
+    if not expected_ok(name, f):
         failed += 1
         print(f"MISSED malicious/{name}: {f['verdict']} ({f['format']})")
         for x in f["findings"]:
@@ -50,8 +61,9 @@ for name, f in sorted(ben.items()):
         suspicious += 1
         print(f"note: benign/{name} is suspicious: " + "; ".join(x["rule"] for x in f["findings"]))
 caught = sum(1 for f in mal.values() if f["verdict"] == "dangerous")
+format_cases = sum(1 for n in mal if "__" in os.path.basename(n))
 dangerous_benign = sum(1 for f in ben.values() if f["verdict"] == "dangerous")
-print(f"malicious: {caught}/{len(mal)} dangerous; benign: {dangerous_benign}/{len(ben)} dangerous, "
+print(f"malicious: {caught}/{len(mal)} dangerous ({format_cases} format-violation cases checked by rule); benign: {dangerous_benign}/{len(ben)} dangerous, "
       f"{suspicious}/{len(ben)} suspicious")
 if not mal or not ben:
     print("empty corpus")

@@ -207,6 +207,18 @@ TEST(PickleVm, ResourceLimits) {
   EXPECT_NE(find(r, "pickle.limit"), nullptr);
 }
 
+TEST(PickleVm, HostileInputGivesBoundedReports) {
+  std::string p = kProto2;
+  for (int i = 0; i < 1000; ++i) p += glob("pkg" + std::to_string(i), "f") + ")R0";
+  p += "N.";
+  Report r = scan_str(p);
+  EXPECT_EQ(r.imports.size(), 1000u);
+  std::size_t unknown = 0;
+  for (const auto& f : r.findings) unknown += f.rule == "pickle.unknown-global";
+  EXPECT_EQ(unknown, 201u);  // 200 named + 1 summary
+  EXPECT_EQ(r.verdict(), Severity::suspicious);
+}
+
 TEST(PickleVm, NestedPickleArgumentsAreScanned) {
   std::string inner = kProto2 + os_system_call() + ".";
   std::string p = kProto2 + glob("pickle", "loads") + "C" + std::string(1, static_cast<char>(inner.size())) + inner +
