@@ -168,10 +168,6 @@ Report scan_bytes(ByteView data, std::string file, Limits limits) {
   report.format = detect(data, report.file);
   Context ctx(report, limits);
   dispatch(ctx, data, report.format);
-  // A sharded-checkpoint index is JSON text by content; its meaning comes from its name.
-  if (report.format == Format::text && report.file.ends_with(".safetensors.index.json")) {
-    scan_safetensors_index(ctx, data);
-  }
   return report;
 }
 
