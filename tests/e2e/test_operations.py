@@ -27,7 +27,8 @@ def repo(hub):
                            commit_message="ops").oid
 
 
-def scrape(hub) -> dict[tuple[str, str], float]:
+def scrape(hub) -> tuple[dict[tuple[str, str], float], int]:
+    """(samples keyed by (name, labels), body length) of one GET /metrics."""
     r = hub.server.request("GET", "/metrics")
     assert r.status == 200
     assert (r.header("content-type") or "").startswith("text/plain"), r.headers
@@ -38,11 +39,27 @@ def scrape(hub) -> dict[tuple[str, str], float]:
         m = SAMPLE.match(line.strip())
         assert m, f"not a Prometheus sample line: {line!r}"
         out[(m.group(1), m.group(2) or "")] = float(m.group(3))
-    return out
+    return out, len(r.body)
 
 
-def deltas(a: dict, b: dict) -> dict:
-    return {k: b[k] - a.get(k, 0.0) for k in b if b[k] != a.get(k, 0.0)}
+REQS = "hubgate_http_requests_total"
+SENT = ("hubgate_http_sent_bytes_total", "")
+
+
+def requests(route: str, status: int) -> tuple[str, str]:
+    return (REQS, f'{{route="{route}",status="{status}"}}')
+
+
+def settled(hub, before: dict, expect: dict) -> dict:
+    """Scrape until every key in `expect` moved by exactly its value (requests are recorded just
+    after their reply is written, so allow a moment), or 5 s passed; returns the last deltas."""
+    deadline = time.monotonic() + 5
+    while True:
+        after, _ = scrape(hub)
+        d = {k: after.get(k, 0.0) - before.get(k, 0.0) for k in expect}
+        if d == expect or time.monotonic() > deadline:
+            return d
+        time.sleep(0.05)
 
 
 def test_healthz(hub):
@@ -52,35 +69,37 @@ def test_healthz(hub):
 
 
 def test_metrics_parse(hub, repo):
-    samples = scrape(hub)
-    assert samples, "no samples in /metrics"
+    samples, _ = scrape(hub)
+    assert ("hubgate_http_open_connections", "") in samples
+    assert SENT in samples
 
 
 def test_metrics_count_requests_exactly(hub, repo):
-    before = scrape(hub)
+    before, _ = scrape(hub)
     for _ in range(7):
         assert hub.server.request("GET", f"/{REPO}/resolve/main/f.txt").status == 200
     for _ in range(3):
         assert hub.server.request("GET", f"/{REPO}/resolve/main/missing.txt").status == 404
-    after = scrape(hub)
-    d = deltas(before, after)
-    # Some request counter labelled with status 200 moved by exactly 7 (plus possibly the one
-    # /metrics scrape that sits between, when the label set does not tell routes apart) and one
-    # labelled 404 by exactly 3.
-    ok200 = [k for k, v in d.items() if "200" in k[1] and v in (7, 8)]
-    ok404 = [k for k, v in d.items() if "404" in k[1] and v == 3]
-    assert ok200, f"no counter labelled 200 moved by 7: {d}"
-    assert ok404, f"no counter labelled 404 moved by 3: {d}"
+    expect = {requests("resolve", 200): 7.0, requests("resolve", 404): 3.0}
+    assert settled(hub, before, expect) == expect
 
 
 def test_metrics_count_bytes_sent(hub, repo):
-    before = scrape(hub)
+    before, before_len = scrape(hub)
     for _ in range(4):
         assert hub.server.request("GET", f"/{REPO}/resolve/main/f.txt").body == DATA
-    d = deltas(before, scrape(hub))
-    byte_counters = {k: v for k, v in d.items()
-                     if "byte" in k[0] and ("sent" in k[0] or "response" in k[0])}
-    assert any(v >= 4 * len(DATA) for v in byte_counters.values()), d
+    # The four replies' bodies plus the bodies of every scrape before the one being read.
+    scraped = [before_len]
+    deadline = time.monotonic() + 5
+    while True:
+        after, n = scrape(hub)
+        got = after[SENT] - before[SENT]
+        want = 4 * len(DATA) + sum(scraped)
+        if got == want or time.monotonic() > deadline:
+            break
+        scraped.append(n)
+        time.sleep(0.05)
+    assert got == want
 
 
 def test_access_log_lines(hub, repo):
