@@ -82,7 +82,22 @@ def _start_hub(prefix: str):
         scoped_token=hg.create_token(data, "e2e-scoped", repos="scoped/*"),
     )
     srv = hg.start_server(data)
+    point_python_client_at(srv.url)
     return Hub(server=srv, root=root, **tokens)
+
+
+def point_python_client_at(url: str) -> None:
+    """What HF_ENDPOINT does, for a server started after import: huggingface_hub reads
+    HF_ENDPOINT into constants.ENDPOINT at import, and parses the commit URLs that the server
+    returns (CommitInfo.repo_url) against it even when `endpoint=` is passed explicitly."""
+    import huggingface_hub.constants
+    import huggingface_hub.file_download
+
+    template = url + "/{repo_id}/resolve/{revision}/{filename}"
+    os.environ["HF_ENDPOINT"] = url
+    huggingface_hub.constants.ENDPOINT = url
+    huggingface_hub.constants.HUGGINGFACE_CO_URL_TEMPLATE = template
+    huggingface_hub.file_download.HUGGINGFACE_CO_URL_TEMPLATE = template  # imported by name
 
 
 def _stop_hub(hub: Hub):

@@ -350,7 +350,7 @@ def curl(url: str, out: Path, *, range_header: str | None = None, token: str | N
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=180)
     assert r.returncode == 0, f"curl failed: {r.stderr}"
     headers: dict[str, str] = {}
-    blocks = hdr_file.read_text(errors="replace").strip().split("\r\n\r\n")
+    blocks = hdr_file.read_bytes().decode("latin-1").strip().split("\r\n\r\n")
     for line in blocks[-1].split("\r\n")[1:]:
         k, _, v = line.partition(":")
         headers[k.strip().lower()] = v.strip()

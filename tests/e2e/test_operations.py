@@ -12,6 +12,7 @@ import pytest
 from huggingface_hub import CommitOperationAdd, HfApi
 
 import hubgate_e2e as hg
+from conftest import point_python_client_at
 
 REPO = "e2e/ops"
 DATA = b"operations\n" * 10
@@ -124,6 +125,7 @@ def test_clean_shutdown_and_restart_keeps_repos(tmp_path):
     data.mkdir()
     tok = hg.create_token(data, "ops-writer", write=True)
     srv = hg.start_server(data)
+    point_python_client_at(srv.url)
     try:
         w = HfApi(endpoint=srv.url, token=tok)
         w.create_repo("e2e/persist")
