@@ -103,7 +103,8 @@ Result<std::unique_ptr<TokenStore>> TokenStore::open(const std::string& path) {
 
 Result<std::string> TokenStore::create(std::string_view name, bool write, std::string_view repos) {
   if (name.empty() || name.size() > 100) return fail(Errc::invalid_argument, "token name must be 1..100 characters");
-  std::string token = "hg_" + random_hex(20);
+  // "hf_" prefix: @huggingface/hub refuses any token not starting with "hf_" before sending it.
+  std::string token = "hf_hg_" + random_hex(20);
   std::string hash = crypto::sha256_hex(token);
   std::lock_guard lk(impl_->mu);
   sqlite3_stmt* s = nullptr;

@@ -1,6 +1,7 @@
 // Tokens, access rules and URL signing.
 //
-// Tokens look like "hg_" + 40 random hex characters. Only their SHA-256 is stored (SQLite table
+// Tokens look like "hf_hg_" + 40 random hex characters ("hf_" because @huggingface/hub refuses
+// other prefixes client-side). Only their SHA-256 is stored (SQLite table
 // `tokens(hash TEXT PRIMARY KEY, name TEXT, write INT, repos TEXT, created INT)` in
 // `<data-dir>/auth.db`). A token may read every public repository; it may read a private
 // repository, and (with `write`) change or create one, when the repository's qualified id

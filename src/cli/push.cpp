@@ -31,7 +31,7 @@ constexpr const char* kPushUsage = R"(usage: hubgate push DIR REPO --endpoint UR
   DIR                    folder to upload (every regular file below it, .git excluded)
   REPO                   namespace/name
   --endpoint URL         hub to push to (e.g. http://localhost:8080)
-  --token TOKEN          write token (hg_...)
+  --token TOKEN          write token (hf_hg_...)
   --revision BRANCH      branch to commit to (default main)
   --message M            commit message (default "Upload with hubgate push")
   --repo-type TYPE       model (default) or dataset
@@ -246,7 +246,9 @@ int push_main(int argc, char** argv) {
   if (!cm) return die(cm.error().message);
   if (cm->status != 200) return die("commit: " + describe(*cm));
   json out = json::parse(cm->body, nullptr, false);
-  std::printf("%s\n", out.is_discarded() ? cm->body.c_str() : out.value("commitUrl", cm->body).c_str());
+  std::string url = out.is_discarded() ? cm->body : out.value("commitUrl", cm->body);
+  if (!url.starts_with("http")) url = cl.endpoint + "/" + url;
+  std::printf("%s\n", url.c_str());
   return 0;
 }
 

@@ -247,7 +247,7 @@ int serve_main(int argc, char** argv) {
 int token_main(int argc, char** argv) {
   constexpr const char* usage =
       "usage: hubgate token create --data-dir DIR --name NAME [--write] [--repos PATTERN[,PATTERN...]]\n"
-      "  prints a new token (hg_...); only its hash is stored. PATTERN globs ('*') match\n"
+      "  prints a new token (hf_hg_...); only its hash is stored. PATTERN globs ('*') match\n"
       "  'org/name' or 'datasets/org/name'; without --repos the token covers every repository.\n";
   auto args = cli::parse_args(argc, argv, {"--data-dir", "--name", "--repos"}, {"--write", "--help"});
   if (!args || args->positional.size() != 1 || args->positional[0] != "create" || !args->has("--name")) {

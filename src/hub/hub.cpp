@@ -102,6 +102,12 @@ http::Response route_api(Ctx& c, const std::vector<std::string_view>& segs, std:
     route = "create";
     return m == "POST" ? create_repo(c) : method_not_allowed("POST");
   }
+  if (segs.size() == 1 && segs[0] == "validate-yaml") {
+    // HH validates README.md front matter before committing it; hubgate accepts any card.
+    route = "validate_yaml";
+    return m == "POST" ? json_reply(200, {{"errors", json::array()}, {"warnings", json::array()}})
+                       : method_not_allowed("POST");
+  }
   if (segs.size() == 4 && segs[0] == "lfs" && segs[1] == "upload") {
     route = "lfs_upload";
     return m == "PUT" ? lfs_upload(c, segs[2], segs[3]) : method_not_allowed("PUT");

@@ -401,8 +401,11 @@ http::Response commit(Ctx& c, const repo::RepoId& id, std::string_view raw_rev) 
   }
   auto res = c.hub.catalog.commit(r->key, nc);
   if (!res) return error_from(res.error());
+  // commitUrl is relative ("{p}{ns}/{name}/commit/{sha}"): huggingface_hub parses it with
+  // RepoUrl() *without* the endpoint, which accepts only huggingface.co URLs or bare ids, so an
+  // absolute self-hosted URL breaks every create_commit unless HF_ENDPOINT is also set.
   json out = {{"commitOid", res->commit},
-              {"commitUrl", repo_url(c, id) + "/commit/" + res->commit},
+              {"commitUrl", id.url_prefix() + id.full() + "/commit/" + res->commit},
               {"hookOutput", ""},
               {"commitMessage", nc.meta.title}};
   if (res->pr_number > 0) out["pullRequestUrl"] = repo_url(c, id) + "/discussions/" + std::to_string(res->pr_number);
