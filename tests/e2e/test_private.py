@@ -123,3 +123,24 @@ def test_read_token_cannot_create_repo(hub, repos):
     assert e.value.response.status_code in (401, 403)
     r = hub.server.get("/api/models/e2e/by-reader", token=hub.write_token)
     assert r.status == 404
+
+
+def test_push_private(hub, repos, tmp_path):
+    folder = tmp_path / "f"
+    folder.mkdir()
+    (folder / "w.bin").write_bytes(DATA)
+    r = hg.hubgate_push(folder, "scoped/pushed-private", hub.url, hub.write_token, private=True)
+    assert r.returncode == 0, f"hubgate push failed ({r.returncode}):\n{r.stdout}\n{r.stderr}"
+    anon = hub.server.get("/api/models/scoped/pushed-private")
+    assert anon.status == 401 and anon.header("x-error-code") == "RepoNotFound"
+    info = HfApi(endpoint=hub.url, token=hub.scoped_token).model_info("scoped/pushed-private")
+    assert info.private is True
+
+
+def test_push_with_read_token_fails(hub, repos, tmp_path):
+    folder = tmp_path / "f"
+    folder.mkdir()
+    (folder / "x.txt").write_text("x\n")
+    r = hg.hubgate_push(folder, PUBLIC, hub.url, hub.read_token)
+    assert r.returncode != 0
+    assert HfApi(endpoint=hub.url, token=hub.read_token).model_info(PUBLIC).sha == repos[PUBLIC]

@@ -155,3 +155,39 @@ def test_big_file_size_header(hub, pushed, payload_hashes):
     assert r.header("x-linked-size") == str(BIG_SIZE)
     assert r.header("x-linked-etag").strip('"') == payload_hashes["big.bin"]
     assert r.header("etag").strip('"').removeprefix("W/").strip('"') == payload_hashes["big.bin"]
+
+
+DATASET = "e2e/a-dataset"
+PUSHED_DATASET = "e2e/pushed-dataset"
+
+
+def test_dataset_upload_folder_and_download(hub, payload, payload_hashes, tmp_path):
+    """Datasets live under /datasets/ and /api/datasets/: HH parses the repo type back from the
+    commit URL the server returns, so a wrong commitUrl breaks dataset uploads."""
+    small = tmp_path / "ds"
+    small.mkdir()
+    (small / "train.csv").write_text("a,b\n1,2\n3,4\n")
+    (small / "data.bin").write_bytes((payload / "sub" / "small.bin").read_bytes())
+    w = HfApi(endpoint=hub.url, token=hub.write_token)
+    w.create_repo(DATASET, repo_type="dataset")
+    info = w.upload_folder(repo_id=DATASET, repo_type="dataset", folder_path=str(small))
+    assert w.dataset_info(DATASET).sha == info.oid
+    assert info.repo_url.repo_type == "dataset" and info.repo_url.repo_id == DATASET
+    f = hf_hub_download(DATASET, "data.bin", repo_type="dataset", endpoint=hub.url,
+                        token=hub.read_token, cache_dir=str(tmp_path / "c"))
+    assert hg.sha256_file(f) == payload_hashes["sub/small.bin"]
+    # Not visible as a model of the same name.
+    assert hub.server.get(f"/api/models/{DATASET}", token=hub.read_token).status == 404
+
+
+def test_push_dataset(hub, payload_hashes, payload, tmp_path):
+    folder = tmp_path / "push-ds"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "sub" / "small.bin").write_bytes((payload / "sub" / "small.bin").read_bytes())
+    (folder / "README.md").write_bytes((payload / "README.md").read_bytes())
+    r = hg.hubgate_push(folder, PUSHED_DATASET, hub.url, hub.write_token, repo_type="dataset")
+    assert r.returncode == 0, f"hubgate push failed ({r.returncode}):\n{r.stdout}\n{r.stderr}"
+    d = snapshot_download(PUSHED_DATASET, repo_type="dataset", endpoint=hub.url,
+                          token=hub.read_token, cache_dir=str(tmp_path / "c"))
+    assert hg.repo_hashes(d) == {"sub/small.bin": payload_hashes["sub/small.bin"],
+                                 "README.md": payload_hashes["README.md"]}
