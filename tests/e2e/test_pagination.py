@@ -11,7 +11,7 @@ from huggingface_hub import CommitOperationAdd, HfApi
 import hubgate_e2e as hg
 
 REPO = "e2e/many-files"
-N = 1234
+N = 1050  # entries: N files + 7 folders + .gitattributes, more than one 1000-entry page
 
 
 def content(i: int) -> bytes:
