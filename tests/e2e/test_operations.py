@@ -141,3 +141,49 @@ def test_clean_shutdown_and_restart_keeps_repos(tmp_path):
         assert r.header("x-repo-commit") == oid
     finally:
         assert srv2.stop() == 0, srv2.log_text()
+
+
+def test_sigterm_drains_inflight_download(tmp_path):
+    """SIGTERM while a 64 MiB download is in flight: the server stops accepting, the download
+    still completes with the right bytes, and the process then exits 0."""
+    import hashlib
+    import http.client
+    import signal
+    import socket
+
+    data = tmp_path / "data"
+    data.mkdir()
+    tok = hg.create_token(data, "drain-writer", write=True)
+    blob = tmp_path / "big.bin"
+    hg.write_random(blob, 64 << 20, seed=7)
+    srv = hg.start_server(data)
+    point_python_client_at(srv.url)
+    try:
+        w = HfApi(endpoint=srv.url, token=tok)
+        w.create_repo("e2e/drain")
+        w.upload_file(path_or_fileobj=str(blob), path_in_repo="big.bin", repo_id="e2e/drain")
+        conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=60)
+        conn.request("GET", "/e2e/drain/resolve/main/big.bin")
+        resp = conn.getresponse()
+        assert resp.status == 200
+        h = hashlib.sha256(resp.read(1 << 20))
+        srv.proc.send_signal(signal.SIGTERM)
+        refused = False
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not refused:
+            try:
+                socket.create_connection(("127.0.0.1", srv.port), timeout=1).close()
+                time.sleep(0.05)
+            except OSError:
+                refused = True
+        assert refused, "still accepting connections after SIGTERM"
+        while chunk := resp.read(1 << 20):
+            h.update(chunk)
+        conn.close()
+        assert h.hexdigest() == hg.sha256_file(blob)
+        srv.proc.wait(timeout=30)
+        assert srv.proc.returncode == 0, srv.log_text()
+    finally:
+        if srv.proc.poll() is None:
+            srv.proc.kill()
+            srv.proc.wait(timeout=10)
