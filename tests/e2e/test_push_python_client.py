@@ -191,3 +191,22 @@ def test_push_dataset(hub, payload_hashes, payload, tmp_path):
                           token=hub.read_token, cache_dir=str(tmp_path / "c"))
     assert hg.repo_hashes(d) == {"sub/small.bin": payload_hashes["sub/small.bin"],
                                  "README.md": payload_hashes["README.md"]}
+
+
+def test_parallel_downloads(hub, pushed, payload, payload_hashes, tmp_path):
+    """Three full downloads of the big file and three range reads at the same time."""
+    import subprocess
+
+    url = f"{hub.url}/{PUSHED}/resolve/main/big.bin"
+    procs = []
+    for i in range(3):
+        procs.append(subprocess.Popen(["curl", "-sS", "-f", "-o", str(tmp_path / f"full{i}"), url]))
+    for i, (a, b) in enumerate([(0, 999_999), (50_000_000, 50_999_999), (BIG_SIZE - 10, BIG_SIZE - 1)]):
+        procs.append(subprocess.Popen(["curl", "-sS", "-f", "-r", f"{a}-{b}", "-o",
+                                       str(tmp_path / f"part{i}-{a}-{b}"), url]))
+    assert [p.wait(timeout=180) for p in procs] == [0] * 6
+    for i in range(3):
+        assert hg.sha256_file(tmp_path / f"full{i}") == payload_hashes["big.bin"]
+    for p in tmp_path.glob("part*"):
+        _, a, b = p.name.split("-")
+        assert p.read_bytes() == hg.read_slice(payload / "big.bin", int(a), int(b))

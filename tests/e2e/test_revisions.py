@@ -110,3 +110,30 @@ def test_unknown_revision(hub, commits):
     r = hub.server.request("GET", f"/api/models/{REPO}/revision/no-such-branch")
     assert r.status == 404
     assert r.header("x-error-code") == "RevisionNotFound"
+
+
+def test_concurrent_commits_on_same_parent(hub, commits):
+    """Six clients commit at once, all naming the same parent: exactly one wins, the others get a
+    4xx, and main holds exactly the winner's file on top of the parent."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    api = HfApi(endpoint=hub.url, token=hub.read_token)
+    parent = api.model_info(REPO).sha
+
+    def one(i):
+        w = HfApi(endpoint=hub.url, token=hub.write_token)
+        try:
+            return w.create_commit(REPO, [CommitOperationAdd(f"race-{i}.txt", io.BytesIO(b"%d" % i))],
+                                   commit_message=f"race {i}", parent_commit=parent).oid
+        except HfHubHTTPError as e:
+            return e.response.status_code
+
+    with ThreadPoolExecutor(6) as pool:
+        results = list(pool.map(one, range(6)))
+    winners = [r for r in results if isinstance(r, str)]
+    losers = [r for r in results if not isinstance(r, str)]
+    assert len(winners) == 1, results
+    assert all(400 <= s < 500 for s in losers), results
+    assert api.model_info(REPO).sha == winners[0]
+    races = {e.path for e in api.list_repo_tree(REPO)} & {f"race-{i}.txt" for i in range(6)}
+    assert len(races) == 1
