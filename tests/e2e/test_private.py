@@ -144,3 +144,20 @@ def test_push_with_read_token_fails(hub, repos, tmp_path):
     r = hg.hubgate_push(folder, PUBLIC, hub.url, hub.read_token)
     assert r.returncode != 0
     assert HfApi(endpoint=hub.url, token=hub.read_token).model_info(PUBLIC).sha == repos[PUBLIC]
+
+
+def test_npm_client_private_repo_roundtrip(hub, repos, tmp_path):
+    folder = tmp_path / "up"
+    folder.mkdir()
+    (folder / "w.bin").write_bytes(DATA)
+    (folder / "README.md").write_text("private\n")
+    hg.run_node("createRepo", {"hubUrl": hub.url, "accessToken": hub.write_token,
+                               "repo": "scoped/npm-private", "private": True})
+    hg.run_node("uploadFolder", {"hubUrl": hub.url, "accessToken": hub.write_token,
+                                 "repo": "scoped/npm-private", "folder": str(folder)})
+    anon = hub.server.get("/api/models/scoped/npm-private")
+    assert anon.status == 401 and anon.header("x-error-code") == "RepoNotFound"
+    r = hg.run_node("snapshotDownload", {"hubUrl": hub.url, "accessToken": hub.scoped_token,
+                                         "repo": "scoped/npm-private",
+                                         "cacheDir": str(tmp_path / "c")})
+    assert hg.repo_hashes(r["dir"]) == hg.tree_hashes(folder)

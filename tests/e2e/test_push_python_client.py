@@ -210,3 +210,34 @@ def test_parallel_downloads(hub, pushed, payload, payload_hashes, tmp_path):
     for p in tmp_path.glob("part*"):
         _, a, b = p.name.split("-")
         assert p.read_bytes() == hg.read_slice(payload / "big.bin", int(a), int(b))
+
+
+def received_bytes(hub) -> float:
+    for line in hub.server.request("GET", "/metrics").body.decode().splitlines():
+        if line.startswith("hubgate_http_received_bytes_total "):
+            return float(line.split()[1])
+    raise AssertionError("no hubgate_http_received_bytes_total in /metrics")
+
+
+def test_second_push_uploads_no_lfs_bytes_again(hub, pushed, payload, payload_hashes, tmp_path):
+    """Pushing the same folder (plus one new file) to another repo: the LFS batch reports the
+    big objects as already stored, so far less than their size crosses the wire."""
+    before = received_bytes(hub)
+    r = hg.hubgate_push(payload, "e2e/pushed-again", hub.url, hub.write_token)
+    assert r.returncode == 0, f"hubgate push failed ({r.returncode}):\n{r.stdout}\n{r.stderr}"
+    assert received_bytes(hub) - before < 1 << 20
+    f = hf_hub_download("e2e/pushed-again", "big.bin", endpoint=hub.url, token=hub.read_token,
+                        cache_dir=str(tmp_path / "c"))
+    assert hg.sha256_file(f) == payload_hashes["big.bin"]
+
+
+def test_push_skips_dot_git(hub, tmp_path):
+    folder = tmp_path / "withgit"
+    (folder / ".git" / "objects").mkdir(parents=True)
+    (folder / ".git" / "config").write_text("[core]\n")
+    (folder / "model.txt").write_text("weights\n")
+    r = hg.hubgate_push(folder, "e2e/withgit", hub.url, hub.write_token)
+    assert r.returncode == 0, f"hubgate push failed ({r.returncode}):\n{r.stdout}\n{r.stderr}"
+    api = HfApi(endpoint=hub.url, token=hub.read_token)
+    assert {e.path for e in api.list_repo_tree("e2e/withgit", recursive=True)} - \
+        {".gitattributes"} == {"model.txt"}
