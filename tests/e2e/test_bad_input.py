@@ -269,3 +269,27 @@ def test_serving_after_all_bad_input(hub, target):
     assert_still_serving(hub)
     r = hub.server.request("GET", "/healthz")
     assert r.status == 200
+
+
+def test_lfs_put_cut_short_leaves_nothing(hub, target):
+    """An LFS PUT (spooled to disk by the server) whose body stops 1 MiB short of its
+    Content-Length: a 4xx, no object, and no leftover spool file in the data dir."""
+    data = os.urandom(4 << 20)
+    oid = hg.sha256_bytes(data)
+    href = lfs_batch(hub, oid, len(data))["actions"]["upload"]["href"]
+    path = href[len(hub.url):]
+    head = (f"PUT {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {len(data)}\r\n"
+            f"Connection: close\r\n\r\n").encode()
+    raw = hg.raw_exchange(hub.server.port, head + data[: (3 << 20)], shutdown_write=True,
+                          timeout=20)
+    r = hg.parse_raw_response(raw)
+    assert_clear_4xx(r, "LFS PUT cut short")
+    assert "actions" in lfs_batch(hub, oid, len(data))
+    big = [p for p in hub.server.data_dir.rglob("*")
+           if p.is_file() and (2 << 20) <= p.stat().st_size <= (4 << 20)
+           and hg.sha256_file(p) != hg.sha256_bytes(WEIGHTS)]
+    # Objects committed earlier in this module are 2-3 MiB; none may hold a prefix of `data`.
+    for p in big:
+        with open(p, "rb") as f:
+            assert f.read(4096) != data[:4096], f"leftover partial upload {p}"
+    assert_still_serving(hub)
