@@ -209,9 +209,10 @@ Result<HttpResponse> Client::send_once(const HttpRequest& request, const BodySin
     curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
   } else if (request.method == "POST") {
     curl_easy_setopt(curl, CURLOPT_POST, 1L);
-    const std::string& b = request.body ? *request.body : std::string();
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(b.size()));
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, b.data());
+    // `request` outlives the transfer; point curl at its body (no copy).
+    std::size_t len = request.body ? request.body->size() : 0;
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(len));
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, request.body ? request.body->data() : "");
   } else if (request.method != "GET") {
     return fail(Errc::invalid_argument, "upstream client: unsupported method " + request.method);
   }

@@ -81,7 +81,9 @@ class MemorySource : public ByteSource {
     for (std::size_t pos = offset; pos < end; pos += chunk) {
       {
         std::unique_lock l(mu_);
-        cv_.wait(l, [&] { return !gated || cancel.load(); });
+        // Cancellation is a plain flag (nobody notifies cv_ for it): poll it.
+        while (!cv_.wait_for(l, std::chrono::milliseconds(5), [&] { return !gated || cancel.load(); })) {
+        }
       }
       if (cancel.load()) return fail(Errc::unavailable, "cancelled");
       std::size_t len = std::min(chunk, end - pos);
