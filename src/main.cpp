@@ -7,6 +7,9 @@
 
 namespace hubgate {
 // Subcommand entry points, defined by their modules.
+int serve_main(int argc, char** argv);  // src/cli/serve.cpp
+int token_main(int argc, char** argv);  // src/cli/serve.cpp
+int push_main(int argc, char** argv);   // src/cli/push.cpp
 }  // namespace hubgate
 
 namespace {
@@ -24,6 +27,9 @@ int version(int, char**) {
 
 constexpr Command kCommands[] = {
     {"version", "print the version", version},
+    {"serve", "run the hub server (Hub API, hosted repositories)", hubgate::serve_main},
+    {"token", "create access tokens: token create --name N [--write] [--repos P]", hubgate::token_main},
+    {"push", "upload a folder to a hub as one commit", hubgate::push_main},
 };
 
 void usage(std::FILE* out) {
