@@ -10,6 +10,7 @@ namespace hubgate {
 int serve_main(int argc, char** argv);  // src/cli/serve.cpp
 int token_main(int argc, char** argv);  // src/cli/serve.cpp
 int push_main(int argc, char** argv);   // src/cli/push.cpp
+int pull_main(int argc, char** argv);   // src/upstream/pull.cpp
 }  // namespace hubgate
 
 namespace {
@@ -30,6 +31,7 @@ constexpr Command kCommands[] = {
     {"serve", "run the hub server (Hub API, hosted repositories)", hubgate::serve_main},
     {"token", "create access tokens: token create --name N [--write] [--repos P]", hubgate::token_main},
     {"push", "upload a folder to a hub as one commit", hubgate::push_main},
+    {"pull", "fill a gateway's cache with a snapshot: pull REPO[@REV] --endpoint URL", hubgate::pull_main},
 };
 
 void usage(std::FILE* out) {
