@@ -15,6 +15,7 @@ int scan_main(int argc, char** argv);  // src/scan/cli.cpp
 int serve_main(int argc, char** argv);  // src/cli/serve.cpp
 int token_main(int argc, char** argv);  // src/cli/serve.cpp
 int push_main(int argc, char** argv);   // src/cli/push.cpp
+int pull_main(int argc, char** argv);   // src/upstream/pull.cpp
 }  // namespace hubgate
 
 namespace {
@@ -40,6 +41,7 @@ constexpr Command kCommands[] = {
     {"serve", "run the hub server (Hub API, hosted repositories)", hubgate::serve_main},
     {"token", "create access tokens: token create --name N [--write] [--repos P]", hubgate::token_main},
     {"push", "upload a folder to a hub as one commit", hubgate::push_main},
+    {"pull", "fill a gateway's cache with a snapshot: pull REPO[@REV] --endpoint URL", hubgate::pull_main},
 };
 
 void usage(std::FILE* out) {

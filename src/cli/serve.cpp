@@ -17,6 +17,7 @@
 #include "hub/hub.hpp"
 #include "repo/catalog.hpp"
 #include "store/store.hpp"
+#include "upstream/edge.hpp"
 #include "util/atomic_file.hpp"
 #include "util/parse.hpp"
 
@@ -36,6 +37,15 @@ constexpr const char* kServeUsage = R"(usage: hubgate serve [options]
   --log-level LEVEL    error | warn | info | debug (default info)
   --access-log FILE    append access-log lines to FILE instead of stderr
   --threads N          worker threads (default: number of cores)
+
+pull-through cache (repositories not hosted here are served from --upstream; src/upstream/):
+  --cache-max-bytes N  capacity of the upstream cache (<data>/upstream), LRU-evicted; 0 = unlimited
+  --offline            never contact upstream; serve only what is cached
+  --upstream-token T   gateway token for upstream byte transfers (never grants a client access)
+  --ref-ttl SECONDS    how long a branch -> commit mapping is trusted (default 60)
+  --auth-ttl SECONDS   how long an upstream access decision per token+repo is cached (default 60)
+  --allow-repos P,..   only these repos (globs on org/name or datasets/org/name) go upstream
+  --deny-repos P,..    never these repos
 )";
 
 struct Config {
@@ -124,13 +134,50 @@ int level_of(const std::string& l) {
   return -1;
 }
 
+// Pull-through options from the command line (src/upstream/edge.hpp documents each).
+Result<upstream::EdgeOptions> edge_options(const cli::Args& a, const std::string& upstream_url, std::string dir) {
+  upstream::EdgeOptions o;
+  o.upstream = upstream_url;
+  o.cache_dir = std::move(dir);
+  o.offline = a.flags.count("--offline") > 0;
+  o.upstream_token = a.get("--upstream-token");
+  auto num = [&](const char* flag, std::uint64_t def) -> Result<std::uint64_t> {
+    if (!a.has(flag)) return def;
+    auto v = parse_u64(a.get(flag));
+    if (!v) return fail(Errc::invalid_argument, std::string(flag) + " wants a non-negative integer");
+    return *v;
+  };
+  HG_TRY(o.cache_max_bytes, num("--cache-max-bytes", 0));
+  HG_TRY(auto ref_ttl, num("--ref-ttl", 60));
+  HG_TRY(auto auth_ttl, num("--auth-ttl", 60));
+  if (ref_ttl > 86400 * 365 || auth_ttl > 86400 * 365) return fail(Errc::invalid_argument, "TTL too large");
+  o.ref_ttl = std::chrono::seconds(ref_ttl);
+  o.auth_ttl = std::chrono::seconds(auth_ttl);
+  auto list = [](const std::string& v) {
+    std::vector<std::string> out;
+    std::size_t start = 0;
+    while (start <= v.size() && !v.empty()) {
+      auto comma = v.find(',', start);
+      std::string item = v.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+      if (!item.empty()) out.push_back(item);
+      if (comma == std::string::npos) break;
+      start = comma + 1;
+    }
+    return out;
+  };
+  o.filter.allow = list(a.get("--allow-repos"));
+  o.filter.deny = list(a.get("--deny-repos"));
+  return o;
+}
+
 }  // namespace
 
 int serve_main(int argc, char** argv) {
   auto args = cli::parse_args(argc, argv,
                               {"--listen", "--data-dir", "--upstream", "--config", "--log-level", "--public-url",
-                               "--access-log", "--threads"},
-                              {"--help"});
+                               "--access-log", "--threads", "--cache-max-bytes", "--upstream-token", "--ref-ttl",
+                               "--auth-ttl", "--allow-repos", "--deny-repos"},
+                              {"--help", "--offline"});
   if (!args) {
     std::fprintf(stderr, "hubgate serve: %s\n\n%s", args.error().message.c_str(), kServeUsage);
     return 2;
@@ -201,10 +248,30 @@ int serve_main(int argc, char** argv) {
   }
   std::mutex log_mu;
 
+  // Pull-through cache (src/upstream/): on unless --upstream none.
+  std::unique_ptr<upstream::Edge> edge;
+  if (cfg.upstream != "none") {
+    auto eo = edge_options(*args, cfg.upstream, cfg.data_dir + "/upstream");
+    if (!eo) {
+      std::fprintf(stderr, "hubgate serve: %s\n", eo.error().message.c_str());
+      return 2;
+    }
+    auto e = upstream::Edge::create(std::move(*eo));
+    if (!e) return fatal(e.error());
+    edge = std::move(*e);
+  }
+
   http::Server* server_ptr = nullptr;
   hub::HubOptions hopts;
   hopts.public_url = cfg.public_url;
   hopts.upstream = cfg.upstream;
+  if (edge) {
+    hopts.remote = [&edge](std::string_view route, http::Request& req, const std::string& type,
+                           const std::string& repo, std::string_view rest, const std::string& base) {
+      return edge->handle(route, req, type, repo, rest, base);
+    };
+    hopts.remote_metrics = [&edge] { return edge->metrics_text(); };
+  }
   hopts.open_connections = [&server_ptr] { return server_ptr ? server_ptr->open_connections() : 0; };
   hub::Hub hub(hopts, **catalog, **store, **tokens, *signer);
 

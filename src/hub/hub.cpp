@@ -91,6 +91,17 @@ http::Response whoami(Ctx& c) {
   return json_reply(200, j);
 }
 
+// Pull-through (src/upstream/): true when an upstream is configured and `id` is not hosted
+// here (local wins). Only the read routes consult it.
+bool is_remote(Ctx& c, const repo::RepoId& id) {
+  if (!c.hub.opts.remote) return false;
+  auto rec = c.hub.catalog.find_repo(id);
+  return rec && !*rec;
+}
+http::Response remote(Ctx& c, std::string_view route, const repo::RepoId& id, std::string_view rest) {
+  return c.hub.opts.remote(route, c.req, id.api_plural(), id.full(), rest, c.base_url);
+}
+
 // Routes /api/...; `segs` excludes the leading "api".
 http::Response route_api(Ctx& c, const std::vector<std::string_view>& segs, std::string& route) {
   const auto& m = c.req.method;
@@ -116,22 +127,27 @@ http::Response route_api(Ctx& c, const std::vector<std::string_view>& segs, std:
   if (!type || segs.size() < 3) return error(404, "", "no such API endpoint");
   auto id = repo_from(*type, segs[1], segs[2]);
   if (!id) return id.error();
+  const bool rem = is_remote(c, *id);  // pull-through
   if (segs.size() == 3) {
     route = "info";
+    if (rem && (m == "GET" || m == "HEAD")) return remote(c, "info", *id, "");
     return m == "GET" || m == "HEAD" ? repo_info(c, *id, "") : method_not_allowed("GET");
   }
   std::string_view op = segs[3];
   std::string rest = join(segs, 4);
   if (op == "revision" && segs.size() >= 5) {
     route = "info";
+    if (rem && (m == "GET" || m == "HEAD")) return remote(c, "info", *id, rest);
     return m == "GET" || m == "HEAD" ? repo_info(c, *id, rest) : method_not_allowed("GET");
   }
   if (op == "tree" && segs.size() >= 5) {
     route = "tree";
+    if (rem && m == "GET") return remote(c, "tree", *id, rest);
     return m == "GET" ? tree(c, *id, rest) : method_not_allowed("GET");
   }
   if (op == "paths-info" && segs.size() >= 5) {
     route = "paths_info";
+    if (rem && m == "POST") return remote(c, "paths_info", *id, rest);
     return m == "POST" ? paths_info(c, *id, rest) : method_not_allowed("POST");
   }
   if (op == "preupload" && segs.size() >= 5) {
@@ -169,6 +185,7 @@ http::Response route_repo(Ctx& c, std::vector<std::string_view> segs, std::strin
     auto id = repo_from(type, segs[0], segs[1]);
     if (!id) return id.error();
     if (c.req.method != "GET" && c.req.method != "HEAD") return method_not_allowed("GET, HEAD");
+    if (is_remote(c, *id)) return remote(c, segs[2], *id, join(segs, 3));  // pull-through
     return resolve(c, *id, join(segs, 3), segs[2] == "raw");
   }
   return error(404, "", "not found");
@@ -356,7 +373,9 @@ http::Response Hub::handle(http::Request& req) {
   if (req.path == "/metrics") {
     route = "metrics";
     std::uint64_t open = impl_->opts.open_connections ? impl_->opts.open_connections() : 0;
-    return finish(http::text_response(200, impl_->metrics.render(open), "text/plain; version=0.0.4"));
+    std::string text = impl_->metrics.render(open);
+    if (impl_->opts.remote_metrics) text += impl_->opts.remote_metrics();  // pull-through counters
+    return finish(http::text_response(200, std::move(text), "text/plain; version=0.0.4"));
   }
   if (req.path.empty() || req.path[0] != '/' || req.path.size() > 8192) {
     return finish(error(400, "", "malformed request target"));
@@ -372,8 +391,9 @@ http::Response Hub::handle(http::Request& req) {
       while (!t.empty() && t.front() == ' ') t.remove_prefix(1);
       auto tok = impl_->tokens.verify(t);
       if (!tok) return finish(error(500, "", tok.error().message));
-      if (!*tok) return finish(error(401, "", "Invalid credentials in Authorization header"));
-      c.token = std::move(*tok);
+      // With pull-through, an unknown token may be an upstream one: pass it on (anonymous here).
+      if (!*tok && !impl_->opts.remote) return finish(error(401, "", "Invalid credentials in Authorization header"));
+      if (*tok) c.token = std::move(*tok);
     } else {
       return finish(error(401, "", "Invalid credentials in Authorization header"));
     }

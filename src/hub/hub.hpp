@@ -34,6 +34,16 @@ struct HubOptions {
   std::int64_t upload_url_ttl_s = 3600;        // lifetime of a signed LFS upload URL
   std::uint64_t lfs_threshold = 10ull << 20;   // preupload: larger files are "lfs"
   std::function<std::uint64_t()> open_connections;  // for /metrics
+
+  // Pull-through (src/upstream/, upstream::Edge::handle): answers info/tree/paths_info/resolve/raw
+  // for a repository that is not hosted here. Empty = no upstream. Arguments: route, request,
+  // API plural, "ns/name", the raw rest of the path after the route keyword, base URL. When set,
+  // a Bearer token this hub does not know is passed on (it may be an upstream token) instead of
+  // being refused; locally it counts as anonymous.
+  std::function<http::Response(std::string_view, http::Request&, const std::string&, const std::string&,
+                               std::string_view, const std::string&)>
+      remote;
+  std::function<std::string()> remote_metrics;  // appended to /metrics
 };
 
 class Metrics;
