@@ -26,7 +26,11 @@ bool is_signature_file(const std::filesystem::path& p) {
 Result<std::unique_ptr<Clamav>> Clamav::open(std::string db_dir) {
   static std::once_flag once;
   static cl_error_t init_rc = CL_SUCCESS;
-  std::call_once(once, [] { init_rc = cl_init(CL_INIT_DEFAULT); });
+  std::call_once(once, [] {
+    // libclamav prints to stderr by default; its errors reach callers as return codes instead.
+    cl_set_clcb_msg([](enum cl_msg, const char*, const char*, void*) {});
+    init_rc = cl_init(CL_INIT_DEFAULT);
+  });
   if (init_rc != CL_SUCCESS) return fail(Errc::unavailable, std::string("libclamav init: ") + cl_strerror(init_rc));
 
   std::unique_ptr<Clamav> av(new Clamav());

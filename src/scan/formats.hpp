@@ -20,10 +20,12 @@ namespace hubgate::scan {
 inline constexpr std::uint64_t kSafetensorsMaxHeader = 100'000'000;
 inline constexpr std::uint64_t kSafetensorsHubHeader = 25'000'000;
 
-// GGUF: most dimensions a tensor may have (ggml's GGML_MAX_DIMS), deepest nested array, and
-// the most elements an array may declare (still also bounded by the bytes left in the file).
+// GGUF: most dimensions a tensor may have (ggml's GGML_MAX_DIMS), deepest nested array, and the
+// most tensors / KVs one file may declare (counts are also bounded by the bytes left).
 inline constexpr std::uint32_t kGgufMaxDims = 4;
 inline constexpr int kGgufMaxArrayDepth = 4;
+inline constexpr std::uint64_t kGgufMaxTensors = 1'000'000;
+inline constexpr std::uint64_t kGgufMaxKvs = 1'000'000;
 
 // ONNX: deepest nesting of graphs (If/Loop/Scan bodies, functions, training graphs).
 inline constexpr int kOnnxMaxGraphDepth = 32;
@@ -35,6 +37,11 @@ inline constexpr std::uint64_t kMaxInMemoryExpansion = 4ull << 30;
 // `model.safetensors.index.json` (sharded checkpoints): every shard name in `weight_map` must be
 // a plain relative file name: no `..`, no leading `/` or `\`, no drive letter, no URL scheme.
 void scan_safetensors_index(Context& ctx, ByteView json_text);
+
+// A file detect() classed as text, judged by its name (the current member, or the report's file
+// at top level): `*.safetensors.index.json` (shard paths), `*tokenizer_config.json`
+// (`chat_template`), `*.jinja` (a chat template). Other text is not judged. Called by dispatch.
+void scan_text(Context& ctx, ByteView data);
 
 // A Jinja2 chat template (GGUF `tokenizer.chat_template*`, tokenizer_config.json
 // `chat_template`): flags template-injection shapes that reach Python internals

@@ -298,6 +298,15 @@ void scan_gguf(Context& ctx, ByteView data) {
                    " cannot fit in the " + std::to_string(p.left()) + " bytes left", 8);
   }
 
+  // Hard caps on top of the file-size bound: real models have thousands of tensors and
+  // hundreds of KVs; a count that fits a huge file must not make the scanner allocate per entry.
+  if (*n_tensors > kGgufMaxTensors || *n_kv > kGgufMaxKvs) {
+    return ctx.add(Severity::dangerous, "gguf.count", "",
+                   "gguf: " + std::to_string(*n_tensors) + " tensors / " + std::to_string(*n_kv) +
+                       " KVs exceed the scanner's limits (" + std::to_string(kGgufMaxTensors) + " / " +
+                       std::to_string(kGgufMaxKvs) + ")", 8);
+  }
+
   std::unordered_map<std::string_view, KV> kvs;
   for (std::uint64_t i = 0; i < *n_kv; ++i) {
     KV kv;

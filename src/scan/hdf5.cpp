@@ -4,8 +4,12 @@
 // file address within the bytes): the library's own parsers have had memory-safety bugs on
 // hostile files, so it only gets files whose outer structure is sane, with its error printing
 // off and plugin loading disabled, and under one process-wide mutex (the Debian build is not
-// thread-safe). Residual risk: a crafted object header deeper inside can still reach a library
-// bug; docs/scan-formats.md says so and recommends scanning untrusted HDF5 in a subprocess.
+// thread-safe). A crafted object header deeper inside can still reach a library bug, so the
+// library runs in a forked child process: the child scans and writes its findings to a pipe;
+// the parent reads them, and a child that dies on a signal or runs past kHdf5Timeout becomes a
+// `hdf5.parser-crash` / `hdf5.parser-timeout` finding instead of taking the scanner down. (If
+// fork fails, the scan runs in-process.) The fork happens with the HDF5 mutex held, so no other
+// thread is inside the library in the child.
 //
 // Checks: root attributes `model_config` / `training_config` → Keras config rules (keras.cpp);
 // every link (H5Lvisit, bounded): external links and user-defined links (they open other
@@ -14,6 +18,14 @@
 #include <hdf5.h>
 #include <H5LTpublic.h>
 
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -25,6 +37,7 @@ namespace {
 
 constexpr std::uint64_t kMaxLinks = 200000;
 constexpr std::size_t kMaxAttr = 64u << 20;
+constexpr std::chrono::seconds kHdf5Timeout{60};
 
 std::mutex& hdf5_mutex() {
   static std::mutex m;
@@ -214,14 +227,8 @@ std::optional<std::string> read_string_attr(hid_t file, const char* name, std::s
   return s;
 }
 
-}  // namespace
-
-void scan_hdf5(Context& ctx, ByteView data) {
-  if (std::string why = check_superblock(data); !why.empty()) {
-    ctx.add(Severity::suspicious, "hdf5.malformed", "", "hdf5: " + why + "; not opened", 0);
-    return;
-  }
-  std::lock_guard lock(hdf5_mutex());
+// Runs the library over a file whose superblock was validated; the HDF5 mutex must be held.
+void init_library() {
   static const bool init = [] {
     H5open();
     H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
@@ -229,6 +236,10 @@ void scan_hdf5(Context& ctx, ByteView data) {
     return true;
   }();
   (void)init;
+}
+
+void scan_with_library(Context& ctx, ByteView data) {
+  init_library();
   // DONT_COPY + DONT_RELEASE: the library reads our bytes in place and never writes or frees
   // them (read-only: no H5LT_FILE_IMAGE_OPEN_RW).
   hid_t fid = H5LTopen_file_image(const_cast<std::uint8_t*>(data.data()), data.size(),
@@ -250,6 +261,123 @@ void scan_hdf5(Context& ctx, ByteView data) {
   if (H5Lvisit(file.id, H5_INDEX_NAME, H5_ITER_NATIVE, visit_link, &w) < 0 && w.links <= kMaxLinks) {
     ctx.add(Severity::suspicious, "hdf5.malformed", "", "hdf5: the HDF5 library failed while walking the file's links");
   }
+}
+
+// Findings cross the pipe as: u8 severity, u8 has_offset, u64 offset, then rule, subject,
+// message each as u32 length + bytes.
+void put_str(std::string& out, const std::string& s) {
+  put_le<std::uint32_t>(out, static_cast<std::uint32_t>(s.size()));
+  out += s;
+}
+
+std::string serialize(const std::vector<Finding>& findings) {
+  std::string out;
+  for (const auto& f : findings) {
+    out += static_cast<char>(f.severity);
+    out += static_cast<char>(f.offset.has_value());
+    put_le<std::uint64_t>(out, f.offset.value_or(0));
+    put_str(out, f.rule);
+    put_str(out, f.subject);
+    put_str(out, f.message);
+  }
+  return out;
+}
+
+bool deserialize(Context& ctx, ByteView in) {
+  ByteReader r(in, "hdf5 child");
+  while (!r.empty()) {
+    auto sev = r.u8();
+    auto has_off = r.u8();
+    auto off = r.u64le();
+    if (!sev || !has_off || !off || *sev > 2) return false;
+    std::string parts[3];
+    for (auto& part : parts) {
+      auto n = r.u32le();
+      if (!n) return false;
+      auto b = r.bytes(*n);
+      if (!b) return false;
+      part = std::string(as_chars(*b));
+    }
+    ctx.add(static_cast<Severity>(*sev), parts[0], parts[1], parts[2],
+            *has_off ? std::optional<std::uint64_t>(*off) : std::nullopt);
+  }
+  return true;
+}
+
+// Forks; the child scans with the library and writes serialized findings to a pipe. False when
+// fork/pipe failed (the caller then scans in-process).
+bool scan_isolated(Context& ctx, ByteView data) {
+  int fds[2];
+  if (pipe(fds) != 0) return false;
+  pid_t pid = fork();
+  if (pid < 0) {
+    close(fds[0]);
+    close(fds[1]);
+    return false;
+  }
+  if (pid == 0) {  // child: no return, no exit handlers
+    close(fds[0]);
+    Report rep;
+    Context child(rep, ctx.limits());
+    scan_with_library(child, data);
+    std::string out = serialize(rep.findings);
+    std::size_t done = 0;
+    while (done < out.size()) {
+      ssize_t n = write(fds[1], out.data() + done, out.size() - done);
+      if (n <= 0) _exit(3);
+      done += static_cast<std::size_t>(n);
+    }
+    _exit(0);
+  }
+  close(fds[1]);
+  std::string buf;
+  char chunk[65536];
+  auto deadline = std::chrono::steady_clock::now() + kHdf5Timeout;
+  bool timed_out = false;
+  while (true) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) { timed_out = true; break; }
+    pollfd p{fds[0], POLLIN, 0};
+    int pr = poll(&p, 1, static_cast<int>(left.count()));
+    if (pr < 0 && errno == EINTR) continue;
+    if (pr <= 0) { timed_out = pr == 0; break; }
+    ssize_t n = read(fds[0], chunk, sizeof chunk);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    buf.append(chunk, static_cast<std::size_t>(n));
+    if (buf.size() > (64u << 20)) { timed_out = true; break; }  // runaway output: treat like a hang
+  }
+  close(fds[0]);
+  if (timed_out) kill(pid, SIGKILL);
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+  if (timed_out) {
+    ctx.add(Severity::suspicious, "hdf5.parser-timeout", "",
+            "hdf5: the HDF5 library did not finish within " + std::to_string(kHdf5Timeout.count()) + " s on this file");
+    return true;
+  }
+  if (WIFSIGNALED(status)) {
+    ctx.add(Severity::dangerous, "hdf5.parser-crash", "",
+            "hdf5: the HDF5 library crashed (signal " + std::to_string(WTERMSIG(status)) +
+                ") reading this file: a crafted structure that can corrupt loaders' memory");
+    return true;
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || !deserialize(ctx, as_bytes(buf))) {
+    ctx.add(Severity::suspicious, "hdf5.malformed", "", "hdf5: the scanning process failed on this file");
+  }
+  return true;
+}
+
+}  // namespace
+
+void scan_hdf5(Context& ctx, ByteView data) {
+  if (std::string why = check_superblock(data); !why.empty()) {
+    ctx.add(Severity::suspicious, "hdf5.malformed", "", "hdf5: " + why + "; not opened", 0);
+    return;
+  }
+  std::lock_guard lock(hdf5_mutex());
+  init_library();  // once, in this process: children inherit it
+  if (!scan_isolated(ctx, data)) scan_with_library(ctx, data);
 }
 
 }  // namespace hubgate::scan

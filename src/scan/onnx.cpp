@@ -141,7 +141,7 @@ class Walker {
     ProtoField f;
     while (r.next(f)) {
       if (f.type != WireType::len) continue;
-      if (f.number == 10) local_domains_.insert(std::string(as_chars(f.bytes)));
+      if (f.number == 10 && local_domains_.size() < 1000) local_domains_.insert(std::string(as_chars(f.bytes).substr(0, 200)));
       else if (f.number == 7) node(f.bytes, 1);
       else if (f.number == 9) opset(f.bytes);
     }

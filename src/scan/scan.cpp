@@ -101,7 +101,7 @@ void dispatch(Context& ctx, ByteView data, Format f) {
     case Format::executable:
       ctx.add(Severity::dangerous, "file.executable", "", "native executable or script inside a model artifact");
       break;
-    case Format::text:
+    case Format::text: scan_text(ctx, data); break;  // formats.hpp: index.json, chat templates
     case Format::unknown: break;
   }
 }
@@ -168,10 +168,6 @@ Report scan_bytes(ByteView data, std::string file, Limits limits) {
   report.format = detect(data, report.file);
   Context ctx(report, limits);
   dispatch(ctx, data, report.format);
-  // A sharded-checkpoint index is JSON text by content; its meaning comes from its name.
-  if (report.format == Format::text && report.file.ends_with(".safetensors.index.json")) {
-    scan_safetensors_index(ctx, data);
-  }
   return report;
 }
 

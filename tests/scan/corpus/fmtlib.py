@@ -11,6 +11,31 @@ import os
 import struct
 
 
+# Rules whose findings are `suspicious` by design (docs/scan-formats.md): their cases go to
+# OUT/suspicious/ (checked by corpus_check: rule present, verdict at least suspicious); every other
+# case goes to OUT/malicious/, which must scan as `dangerous` (also what run_corpus.py asserts).
+SUSPICIOUS_RULES = {
+    "safetensors.truncated", "safetensors.header-start", "safetensors.json", "safetensors.dtype",
+    "safetensors.metadata", "safetensors.tensor-entry", "safetensors.misaligned", "safetensors.index",
+    "gguf.version", "gguf.magic", "gguf.token-id", "gguf.tensor-alignment", "gguf.tensor-layout",
+    "template.suspicious", "onnx.custom-domain", "onnx.malformed", "onnx.external-data", "onnx.depth",
+    "keras.json", "keras.class-name", "keras.function", "hdf5.malformed", "hdf5.user-link", "hdf5.filter-plugin",
+    "tar.special-file", "tar.setuid", "tar.duplicate", "tar.trailing-data", "tar.malformed", "tar.truncated",
+    "tar.pax-global", "compressed.malformed", "compressed.trailing-data", "container.expansion-ratio",
+    "container.limit",
+}
+
+
+def case_path(out, name):
+    """Where a `<rule>__<what>.<ext>` case belongs: OUT/suspicious/ or OUT/malicious/."""
+    rule = name.split("__", 1)[0]
+    return os.path.join(out, "suspicious" if rule in SUSPICIOUS_RULES else "malicious", name)
+
+
+def case(out, name, data):
+    write(case_path(out, name), data)
+
+
 def write(path, data):
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "wb") as f:

@@ -18,7 +18,7 @@ import numpy as np
 from safetensors.numpy import save
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from fmtlib import lz4_stored, safetensors_raw, write, zstd_stored  # noqa: E402
+from fmtlib import case, case_path, lz4_stored, safetensors_raw, write, zstd_stored  # noqa: E402
 
 
 def tar_of(entries, fmt=tarfile.PAX_FORMAT):
@@ -48,7 +48,6 @@ def tar_of(entries, fmt=tarfile.PAX_FORMAT):
 
 def main(out):
     b = os.path.join(out, "benign")
-    m = os.path.join(out, "malicious")
     good = save({"w": np.ones((4, 4), dtype=np.float32)})
     bad = safetensors_raw({"w": {"dtype": "F32", "shape": [4], "data_offsets": [0, 16]}}, bytes(16) + b"PK\x03\x04hidden")
     repo = tar_of([("model", "dir"), ("model/model.safetensors", "file", good), ("model/README.md", "file", b"# tiny\n"),
@@ -77,13 +76,13 @@ def main(out):
         "safetensors.trailing-data__inside-xz.safetensors.xz": lzma.compress(bad),
         "safetensors.trailing-data__inside-zst.safetensors.zst": zstd_stored(bad),
         "safetensors.trailing-data__inside-lz4.safetensors.lz4": lz4_stored(bad),
-        "container.expansion-ratio__gzip-bomb.gz": gzip.compress(bytes(32 << 20), compresslevel=9, mtime=0),
-        "container.expansion-ratio__xz-bomb.xz": lzma.compress(bytes(32 << 20)),
+        "container.expansion-ratio__gzip-bomb.gz": gzip.compress(bytes(8 << 20), compresslevel=9, mtime=0),
+        "container.expansion-ratio__xz-bomb.xz": lzma.compress(bytes(8 << 20)),
         "compressed.malformed__truncated.gz": gzip.compress(good + bytes(4096), mtime=0)[:-12],
         "compressed.trailing-data__after-stream.xz": lzma.compress(good) + b"appended payload",
     }
     for name, data in mal.items():
-        write(f"{m}/{name}", data)
+        case(out, name, data)
 
 
 if __name__ == "__main__":

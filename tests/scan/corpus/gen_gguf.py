@@ -5,6 +5,7 @@ Usage: gen_gguf.py OUT   -> OUT/benign/*, OUT/malicious/*
 Benign files come from the `gguf` package (llama.cpp's writer, pinned in tests/scan/requirements.txt)
 and from the raw writer (v1 layout). Malicious names are `<rule>__<what>.gguf`.
 """
+import json
 import os
 import struct
 import sys
@@ -13,7 +14,7 @@ import numpy as np
 import gguf
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from fmtlib import GGUF_ARRAY, GGUF_F32, GGUF_I32, GGUF_STRING, Gguf, write  # noqa: E402
+from fmtlib import case, case_path, GGUF_ARRAY, GGUF_F32, GGUF_I32, GGUF_STRING, Gguf, write  # noqa: E402
 
 F32, F16, Q4_0 = 0, 1, 2
 
@@ -45,18 +46,24 @@ def real_gguf(path, template=LLAMA3_TEMPLATE):
 
 def main(out):
     b = os.path.join(out, "benign")
-    m = os.path.join(out, "malicious")
     real_gguf(f"{b}/gguf_llama_tiny.gguf")
     write(f"{b}/gguf_v1.gguf", Gguf(1).kv_str("general.name", "v1").tensor("w", [4], F32, 0).build(bytes(16)))
     write(f"{b}/gguf_q4.gguf", Gguf().kv_u32("general.alignment", 64).tensor("q", [64], Q4_0, 0).tensor("f", [4], F32, 64)
           .build(bytes(80), alignment=64))
 
     # CVE-2024-34359 (llama-cpp-python): chat template reaching os via Jinja internals.
-    real_gguf(f"{m}/template.injection__cve-2024-34359.gguf",
+    real_gguf(case_path(out, "template.injection__cve-2024-34359.gguf"),
               "{% for x in ().__class__.__base__.__subclasses__() %}{% if 'warning' in x.__name__ %}"
               "{{ x()._module.__builtins__['__import__']('os').popen('touch /tmp/pwned') }}{% endif %}{% endfor %}")
-    real_gguf(f"{m}/template.injection__globals.gguf",
+    real_gguf(case_path(out, "template.injection__globals.gguf"),
               "{{ self._TemplateReference__context.cycler.__init__.__globals__.os.popen('id').read() }}")
+    # The same checks on transformers' tokenizer_config.json and a saved chat_template.jinja.
+    write(f"{b}/tokenizer_config.json", json.dumps({"bos_token": "<s>", "chat_template": LLAMA3_TEMPLATE}).encode())
+    write(f"{b}/chat_template.jinja", LLAMA3_TEMPLATE.encode())
+    case(out, "template.injection__hf.tokenizer_config.json", json.dumps({"chat_template": [
+        {"name": "default", "template": LLAMA3_TEMPLATE},
+        {"name": "tool_use", "template": "{{ cycler.__init__.__globals__.os.popen('id').read() }}"}]}).encode())
+    case(out, "template.injection__saved.chat_template.jinja", b"{{ ''.__class__.__mro__[1].__subclasses__() }}")
     big = struct.pack("<Q", 1 << 40) + b"abc"
     arr = struct.pack("<IQ", GGUF_F32, 1 << 61)
     mal = {
@@ -84,7 +91,7 @@ def main(out):
         "gguf.truncated__data.gguf": Gguf().tensor("w", [4], F32, 0).build(bytes(16))[:-20],
     }
     for name, data in mal.items():
-        write(f"{m}/{name}", data)
+        case(out, name, data)
 
 
 if __name__ == "__main__":

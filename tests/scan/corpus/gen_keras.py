@@ -16,7 +16,7 @@ import h5py
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from fmtlib import write  # noqa: E402
+from fmtlib import case, case_path, write  # noqa: E402
 
 
 def dense(name, units, activation="relu"):
@@ -71,7 +71,6 @@ def keras_h5(path, model_config, training_config=None, extra=None):
 
 def main(out):
     b = os.path.join(out, "benign")
-    m = os.path.join(out, "malicious")
     write(f"{b}/keras_sequential.keras", keras_zip(sequential([dense("dense", 2)])))
     k2 = {"class_name": "Sequential", "config": {"name": "sequential", "layers": [
         {"class_name": "Dense", "config": {"name": "dense", "units": 2, "activation": "relu"}}]}}
@@ -83,30 +82,30 @@ def main(out):
             "config": {"name": "lambda", "function": {"class_name": "__lambda__",
                        "config": {"code": "4wEAAAAAAAAAAAAAAAEAAAADAAAAQwAAAHMMAAAAdABkAYMBAQB8AFMAKQJOegJpZCkB2gRleGVjKQHaAXipAHIEAAAA+gg8c3RkaW4+2gg8bGFtYmRhPgEAAADzAAAAAA==",
                                   "defaults": None, "closure": None}}}}
-    write(f"{m}/keras.lambda__keras3-bytecode.keras", keras_zip(sequential([lam3])))
+    case(out, "keras.lambda__keras3-bytecode.keras", keras_zip(sequential([lam3])))
     act = dense("dense", 2, {"module": "builtins", "class_name": "function", "config": "exec", "registered_name": "function"})
-    write(f"{m}/keras.module__builtins-exec-activation.keras", keras_zip(sequential([act])))
+    case(out, "keras.module__builtins-exec-activation.keras", keras_zip(sequential([act])))
     osl = {"module": "os", "class_name": "system", "registered_name": None, "config": {"command": "id"}}
-    write(f"{m}/keras.module__os-layer.keras", keras_zip(sequential([osl])))
+    case(out, "keras.module__os-layer.keras", keras_zip(sequential([osl])))
     rn = dense("dense", 2)
     rn["registered_name"] = "subprocess.Popen"
-    write(f"{m}/keras.registered-name__module-path.keras", keras_zip(sequential([rn])))
+    case(out, "keras.registered-name__module-path.keras", keras_zip(sequential([rn])))
     lam2 = {"class_name": "Sequential", "config": {"name": "s", "layers": [
         {"class_name": "Lambda", "config": {"name": "l", "function": ["4wEAAAAAAAAA", None, None], "function_type": "lambda",
                                             "output_shape": None, "arguments": {}}}]}}
-    keras_h5(f"{m}/keras.lambda__keras2-h5.h5", lam2)
-    keras_h5(f"{m}/keras.module__training-config-loss.h5", k2,
+    keras_h5(case_path(out, "keras.lambda__keras2-h5.h5"), lam2)
+    keras_h5(case_path(out, "keras.module__training-config-loss.h5"), k2,
              {"loss": {"module": "posix", "class_name": "system", "config": {}, "registered_name": None}})
 
     def ext_link(f):
         f["leak"] = h5py.ExternalLink("/etc/passwd", "/data")
-    keras_h5(f"{m}/hdf5.external-link__etc-passwd.h5", k2, extra=ext_link)
+    keras_h5(case_path(out, "hdf5.external-link__etc-passwd.h5"), k2, extra=ext_link)
 
     def ext_storage(f):
         f.create_dataset("stolen", shape=(16,), dtype="u1", external=[("/etc/shadow", 0, 16)])
-    keras_h5(f"{m}/hdf5.external-storage__etc-shadow.h5", k2, extra=ext_storage)
+    keras_h5(case_path(out, "hdf5.external-storage__etc-shadow.h5"), k2, extra=ext_storage)
     raw = open(f"{b}/keras2_sequential.h5", "rb").read()
-    write(f"{m}/hdf5.malformed__truncated.h5", raw[: len(raw) // 3])
+    case(out, "hdf5.malformed__truncated.h5", raw[: len(raw) // 3])
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from fmtlib import pb_len, write  # noqa: E402
+from fmtlib import case, pb_len, write  # noqa: E402
 
 X = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])
 Y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])
@@ -39,7 +39,6 @@ def model(nodes, inits=(), opsets=(("", 17),), functions=()):
 
 def main(out):
     b = os.path.join(out, "benign")
-    m = os.path.join(out, "malicious")
     w = numpy_helper.from_array(np.eye(4, dtype=np.float32), "w")
     mm = model([helper.make_node("MatMul", ["x", "w"], ["t"]), helper.make_node("Relu", ["t"], ["y"])], [w])
     onnx.checker.check_model(mm)
@@ -57,19 +56,19 @@ def main(out):
     for what, loc in [("parent", "../../../etc/passwd"), ("absolute", "/etc/shadow"), ("nested-parent", "data/../../secret.bin"),
                       ("windows", "C:\\Windows\\System32\\config\\SAM"), ("home", "~/.ssh/id_rsa"), ("url", "file:///etc/passwd")]:
         mx = model([helper.make_node("Add", ["x", "e"], ["y"])], [external("e", loc)])
-        write(f"{m}/onnx.external-path__{what}.onnx", mx.SerializeToString())
+        case(out, f"onnx.external-path__{what}.onnx", mx.SerializeToString())
     # Hidden in a Constant node inside an If branch.
     const = helper.make_node("Constant", [], ["c"], value=external("c", "../../proc/self/environ"))
     then = helper.make_graph([const, helper.make_node("Identity", ["c"], ["y"])], "then", [], [Y])
     mi = model([helper.make_node("If", ["cond"], ["y"], then_branch=then, else_branch=then)])
-    write(f"{m}/onnx.external-path__subgraph-constant.onnx", mi.SerializeToString())
+    case(out, "onnx.external-path__subgraph-constant.onnx", mi.SerializeToString())
     mc = model([helper.make_node("RunShell", ["x"], ["y"], domain="evil.ops")], opsets=(("", 17), ("evil.ops", 1)))
-    write(f"{m}/onnx.custom-domain__evil-ops.onnx", mc.SerializeToString())
+    case(out, "onnx.custom-domain__evil-ops.onnx", mc.SerializeToString())
     # Top-level fields are consistent (content detection says ONNX) but a node inside the graph
     # declares a field longer than the node: the loader's protobuf parser rejects it.
     bad_node = b"\x0a\xff\x01x"
     raw = b"\x08\x08" + pb_len(7, pb_len(1, bad_node) + pb_len(2, b"g")) + pb_len(8, b"\x10\x11")
-    write(f"{m}/onnx.malformed__bad-node-length.onnx", raw)
+    case(out, "onnx.malformed__bad-node-length.onnx", raw)
 
 
 if __name__ == "__main__":

@@ -13,12 +13,11 @@ import numpy as np
 from safetensors.numpy import save
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from fmtlib import safetensors_raw, write  # noqa: E402
+from fmtlib import case, case_path, safetensors_raw, write  # noqa: E402
 
 
 def main(out):
     b = os.path.join(out, "benign")
-    m = os.path.join(out, "malicious")
     # Benign: the reference writer, several dtypes, metadata, empty and scalar tensors.
     write(f"{b}/st_basic.safetensors", save({
         "w": np.arange(12, dtype=np.float32).reshape(3, 4),
@@ -59,9 +58,9 @@ def main(out):
         "safetensors.tensor-entry__negative-dim.safetensors": safetensors_raw({"w": {"dtype": "F32", "shape": [-4], "data_offsets": [0, 16]}}, d16),
     }
     for name, data in mal.items():
-        write(f"{m}/{name}", data)
+        case(out, name, data)
     for what, shard in [("parent", "../../etc/passwd"), ("absolute", "/etc/passwd"), ("url", "https://evil.example/x.safetensors")]:
-        write(f"{m}/safetensors.index-path__{what}.safetensors.index.json",
+        case(out, f"safetensors.index-path__{what}.safetensors.index.json",
               json.dumps({"weight_map": {"a.weight": shard}}).encode())
 
 

@@ -59,3 +59,24 @@ TEST(ChatTemplate, SstiEntryPointsAreSuspicious) {
 
 }  // namespace
 }  // namespace hubgate::scan
+
+namespace hubgate::scan {
+namespace {
+
+TEST(TextConfigs, DispatchedByNameThroughScanBytes) {
+  std::string cfg = R"({"chat_template": [{"name": "default", "template": "{{ m }}"},
+                        {"name": "rag", "template": "{{ lipsum.__globals__ }}"}]})";
+  Report r = scan_bytes(as_bytes(cfg), "repo/tokenizer_config.json");
+  ASSERT_EQ(test::count(r, "template.injection"), 1) << test::dump(r);
+  EXPECT_EQ(test::find(r, "template.injection")->subject, "chat_template.rag");
+  EXPECT_TRUE(scan_bytes(as_bytes(std::string(R"({"chat_template": "{{ m }}"})")), "tokenizer_config.json").findings.empty());
+  r = scan_bytes(as_bytes(std::string("{{ x.__class__ }}")), "chat_template.jinja");
+  EXPECT_TRUE(test::has(r, "template.injection")) << test::dump(r);
+  r = scan_bytes(as_bytes(std::string(R"({"weight_map": {"a": "../x.safetensors"}})")), "model.safetensors.index.json");
+  EXPECT_TRUE(test::has(r, "safetensors.index-path")) << test::dump(r);
+  // Other text is not judged.
+  EXPECT_TRUE(scan_bytes(as_bytes(std::string("{{ x.__class__ }}")), "README.md").findings.empty());
+}
+
+}  // namespace
+}  // namespace hubgate::scan

@@ -53,6 +53,17 @@ TEST(Gguf, MagicVersionAndCounts) {
   EXPECT_EQ(find(r, "gguf.count")->severity, Severity::dangerous);
 }
 
+TEST(Gguf, CountsAreCappedEvenWhenTheFileIsLargeEnough) {
+  std::string f = Gguf().build("");
+  std::string n;
+  put_le<std::uint64_t>(n, kGgufMaxTensors + 1);
+  f.replace(8, 8, n);
+  f.append(25'000'000, '\0');  // enough bytes for that many minimal tensor infos
+  auto r = run(scan_gguf, f);
+  ASSERT_TRUE(has(r, "gguf.count")) << dump(r);
+  EXPECT_NE(find(r, "gguf.count")->message.find("exceed the scanner's limits"), std::string::npos);
+}
+
 TEST(Gguf, StringAndArrayLengthsBoundedByFile) {
   std::string raw;
   put_le<std::uint64_t>(raw, 1ull << 40);
