@@ -9,11 +9,13 @@
 // as it goes. The reply head is formatted here; bodies go out with async_write (memory),
 // sendfile(2) on the non-blocking socket with async_wait(write) on EAGAIN (files), or a loop
 // over BodyProducer::pull (chunked when the length is unknown). Large sendfile transfers yield
-// to the executor every few MiB so one fast client cannot starve others on the same thread.
+// to the executor after every 2 MiB so one fast client cannot starve others on the same thread.
 #include "http/server.hpp"
 
 #include <fcntl.h>
 #include <signal.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/sendfile.h>
 #include <unistd.h>
 
@@ -39,6 +41,11 @@ using net::use_awaitable;
 using Clock = std::chrono::steady_clock;
 
 namespace {
+
+// sendfile(2) at most this much per call, then let the thread serve other connections before
+// continuing (nginx's sendfile_max_chunk model): sockets are refilled round-robin long before
+// they run dry, instead of each being filled to EAGAIN and then waiting for a write edge.
+constexpr std::uint64_t kSendfileChunk = 2u << 20;
 
 std::string json_escape(std::string_view s) {
   std::string out;
@@ -165,8 +172,12 @@ struct Server::Impl {
   ServerOptions opts;
   Handler handler;
   AccessSink sink;
-  net::io_context ioc;
-  tcp::acceptor acceptor{ioc};
+  // One io_context per thread (the nginx worker model): a connection lives on one thread, so a
+  // readiness event is handled by the thread that saw it, with no cross-thread hand-off.
+  std::vector<std::unique_ptr<net::io_context>> iocs;
+  std::vector<net::executor_work_guard<net::io_context::executor_type>> guards;
+  std::unique_ptr<tcp::acceptor> acceptor_ptr;
+  std::size_t next_ioc = 0;
   std::vector<std::thread> threads;
   std::atomic<bool> draining{false};
   std::atomic<std::uint64_t> open{0};
@@ -197,12 +208,13 @@ awaitable<void> Server::Impl::watchdog(std::shared_ptr<Conn> c) {
 awaitable<void> Server::Impl::accept_loop() {
   for (;;) {
     boost::system::error_code ec;
-    net::any_io_executor ex = net::make_strand(ioc);
+    auto& acceptor = *acceptor_ptr;
+    net::any_io_executor ex = net::make_strand(*iocs[next_ioc++ % iocs.size()]);
     tcp::socket s = co_await acceptor.async_accept(ex, net::redirect_error(use_awaitable, ec));
     if (ec) {
       if (!acceptor.is_open() || draining) co_return;
       // EMFILE and friends: back off briefly instead of spinning.
-      net::steady_timer t(ioc, std::chrono::milliseconds(50));
+      net::steady_timer t(acceptor.get_executor(), std::chrono::milliseconds(50));
       co_await t.async_wait(net::redirect_error(use_awaitable, ec));
       continue;
     }
@@ -264,18 +276,28 @@ awaitable<bool> Server::Impl::write_response(Conn& c, const Request& req, Respon
   if (auto* f = std::get_if<FileBody>(&res.body)) {
     int sfd = c.sock.native_handle();
     c.sock.native_non_blocking(true, ec);
+    // Cork while streaming the file (full segments, like nginx's tcp_nopush); uncorked below.
+    int on = 1;
+    ::setsockopt(sfd, IPPROTO_TCP, TCP_CORK, &on, sizeof on);
+    struct Uncork {
+      int fd;
+      ~Uncork() {
+        int off = 0;
+        ::setsockopt(fd, IPPROTO_TCP, TCP_CORK, &off, sizeof off);
+      }
+    } uncork{sfd};
     off_t off = off_t(f->offset);
     std::uint64_t left = f->length;
     std::uint64_t since_yield = 0;
     while (left > 0) {
       touch(c, opts.io_timeout);
-      std::size_t want = std::size_t(std::min<std::uint64_t>(left, 8u << 20));
+      std::size_t want = std::size_t(std::min<std::uint64_t>(left, kSendfileChunk));
       ssize_t n = ::sendfile(sfd, f->file->fd(), &off, want);
       if (n > 0) {
         left -= std::uint64_t(n);
         sent += std::uint64_t(n);
         since_yield += std::uint64_t(n);
-        if (since_yield >= (32u << 20) && left > 0) {
+        if (since_yield >= kSendfileChunk && left > 0) {
           since_yield = 0;
           co_await net::post(c.sock.get_executor(), use_awaitable);
           if (c.closed) co_return false;
@@ -454,6 +476,11 @@ Server::Server(ServerOptions opts, Handler handler, AccessSink sink) : impl_(std
   impl_->handler = std::move(handler);
   impl_->sink = std::move(sink);
   if (impl_->opts.threads == 0) impl_->opts.threads = std::max(1u, std::thread::hardware_concurrency());
+  for (unsigned i = 0; i < impl_->opts.threads; ++i) {
+    impl_->iocs.push_back(std::make_unique<net::io_context>(1));
+    impl_->guards.push_back(net::make_work_guard(*impl_->iocs.back()));
+  }
+  impl_->acceptor_ptr = std::make_unique<tcp::acceptor>(*impl_->iocs[0]);
 }
 
 Server::~Server() {
@@ -469,7 +496,7 @@ Result<void> Server::start() {
   auto addr = net::ip::make_address(impl_->opts.host, ec);
   if (ec) return fail(Errc::invalid_argument, "bad listen address '" + impl_->opts.host + "': " + ec.message());
   tcp::endpoint ep(addr, impl_->opts.port);
-  auto& a = impl_->acceptor;
+  auto& a = *impl_->acceptor_ptr;
   a.open(ep.protocol(), ec);
   if (!ec) a.set_option(tcp::acceptor::reuse_address(true), ec);
   if (!ec) a.bind(ep, ec);
@@ -478,12 +505,12 @@ Result<void> Server::start() {
     return fail(Errc::io, "listen on " + impl_->opts.host + ":" + std::to_string(impl_->opts.port) + ": " +
                               ec.message());
   }
-  net::co_spawn(impl_->ioc, impl_->accept_loop(), net::detached);
+  net::co_spawn(*impl_->iocs[0], impl_->accept_loop(), net::detached);
   for (unsigned i = 0; i < impl_->opts.threads; ++i) {
-    impl_->threads.emplace_back([this] {
+    impl_->threads.emplace_back([this, i] {
       for (;;) {
         try {
-          impl_->ioc.run();
+          impl_->iocs[i]->run();
           break;
         } catch (const std::exception& e) {
           std::fprintf(stderr, "hubgate: http worker: %s\n", e.what());
@@ -496,7 +523,7 @@ Result<void> Server::start() {
 
 std::uint16_t Server::port() const {
   boost::system::error_code ec;
-  auto ep = impl_->acceptor.local_endpoint(ec);
+  auto ep = impl_->acceptor_ptr->local_endpoint(ec);
   return ec ? 0 : ep.port();
 }
 
@@ -505,9 +532,9 @@ std::uint64_t Server::open_connections() const { return impl_->open.load(); }
 void Server::drain() {
   auto& im = *impl_;
   if (im.draining.exchange(true)) return;
-  net::post(im.acceptor.get_executor(), [&im] {
+  net::post(im.acceptor_ptr->get_executor(), [&im] {
     boost::system::error_code ec;
-    im.acceptor.close(ec);
+    im.acceptor_ptr->close(ec);
   });
   {
     std::lock_guard lk(im.mu);
@@ -521,7 +548,8 @@ void Server::drain() {
   im.cv.wait_for(lk, im.opts.drain_grace, [&] { return im.conns.empty(); });
   for (const auto& c : im.conns) net::post(c->sock.get_executor(), [c] { c->close(); });
   lk.unlock();
-  im.ioc.stop();
+  im.guards.clear();
+  for (auto& ioc : im.iocs) ioc->stop();
 }
 
 void Server::wait() {

@@ -30,7 +30,7 @@ struct HubOptions {
   std::string upstream = "https://huggingface.co";
   std::size_t tree_page_size = 1000;           // entries per tree page (Link: rel="next")
   std::uint64_t max_json_body = 64ull << 20;   // preupload / paths-info / batch / create bodies
-  std::uint64_t max_commit_body = 1ull << 30;  // NDJSON commit (inline files included)
+  std::uint64_t max_commit_body = 256ull << 20;  // NDJSON commit, inline files included (read whole)
   std::int64_t upload_url_ttl_s = 3600;        // lifetime of a signed LFS upload URL
   std::uint64_t lfs_threshold = 10ull << 20;   // preupload: larger files are "lfs"
   std::function<std::uint64_t()> open_connections;  // for /metrics
