@@ -87,7 +87,7 @@ def main():
         os.makedirs(os.path.join(ndir, "cache"))
         conf = os.path.join(ndir, "nginx.conf")
         open(conf, "w").write("""
-worker_processes 2; daemon off; pid %(d)s/nginx.pid; error_log %(d)s/error.log;
+%(user)s worker_processes 2; daemon off; pid %(d)s/nginx.pid; error_log %(d)s/error.log;
 events { worker_connections 1024; }
 http {
   access_log off; sendfile on;
@@ -102,7 +102,7 @@ http {
     }
   }
 }
-""" % {"d": ndir, "p": nport, "o": origin.url})
+""" % {"d": ndir, "p": nport, "o": origin.url, "user": "user root;" if os.geteuid() == 0 else ""})
         nginx = subprocess.Popen(["nginx", "-c", conf, "-p", ndir], stderr=subprocess.DEVNULL)
         time.sleep(0.5)
         try:

@@ -222,6 +222,8 @@ Result<Acquired> FillRegistry::acquire(const FillSpec& spec) {
 
 void FillRegistry::run(std::shared_ptr<Fill> fill, AtomicFile file) {
   auto r = transfer(*fill, file);
+  // Verified: readers may have the last byte now; publication (fsync + rename) need not delay them.
+  if (r) fill->advance(fill->size());
   if (r) r = cache_.publish(fill->key(), std::move(file));
   else file.abandon();
   {

@@ -12,9 +12,9 @@
 // the cache).
 //
 // Readers: `pread()` (or `read_fd()` + sendfile) any byte below `status().available`. The last
-// byte of the body only becomes available once the body is verified and published, so a reader
-// can never finish a response with unverified content; a response ends only with `complete`
-// (and a zero-length body waits for `complete` too). Waiting
+// byte of the body only becomes available once the body is verified (publication into the
+// cache, with its fsync, follows without delaying readers), so a reader can never finish a
+// response with unverified content. Waiting
 // without blocking a thread: `subscribe(cb)` — `cb` runs on the fill's thread after each
 // progress step and once at the end; it must be cheap and must not block (post to an executor).
 // Blocking readers (CLI, tests) use `wait_beyond()`.
@@ -81,7 +81,7 @@ enum class FillState { running, complete, failed };
 
 struct FillStatus {
   FillState state = FillState::running;
-  std::uint64_t available = 0;  // bytes [0, available) are readable (< size until complete)
+  std::uint64_t available = 0;  // bytes [0, available) are readable (< size until verified)
   std::uint64_t size = 0;       // declared total
   std::optional<Error> error;   // set when failed
 };

@@ -25,7 +25,7 @@ class Hubgate:
         self.data_dir = data_dir
         self.log = os.path.join(data_dir, "access.log")
         os.makedirs(data_dir, exist_ok=True)
-        self.err = open(os.path.join(data_dir, "stderr.log"), "a+")
+        self.err = open(os.path.join(data_dir, "stderr.log"), "w+")  # fresh: the port line is this run's
         args = [HUBGATE, "serve", "--listen", "127.0.0.1:0", "--data-dir", data_dir, "--upstream", upstream,
                 "--access-log", self.log, "--threads", "4", *extra]
         self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=self.err)

@@ -111,7 +111,7 @@ class OriginEdge(unittest.TestCase):
         self.assertEqual(status, 503)
         edge.stop()
         self.edges.remove(edge)
-        off = self.edge("--offline")  # restarted offline: the persisted mapping answers
+        off = self.edge("--offline", "--ref-ttl", "1")  # restarted offline: the persisted, expired mapping answers
         status, headers, body = get(off.url + "/org/model/resolve/main/config.json")
         self.assertEqual((status, body), (200, CONFIG))
         self.assertEqual(headers.get("X-Hubgate-Stale"), "1")
