@@ -352,7 +352,7 @@ Result<ParsedStatement> statement_to_manifest(std::string_view payload) {
       if (!seen.insert(*name).second) return fail(st_bad("duplicate resource '" + *name + "'"));
       m.resources.push_back({*name, "sha256", dig});
     }
-    sort_resources(m.resources);
+    sort_resources(m.resources, m.serialization.method);
     return ps;
   }
   if (ptype != kPredicateType)
@@ -451,7 +451,7 @@ Result<ParsedStatement> statement_to_manifest(std::string_view payload) {
   if (obtained != expected_root)
     return fail(Errc::corrupt, "statement: manifest is inconsistent: subject digest is " + expected_root +
                                    " but the resources hash to " + obtained);
-  sort_resources(m.resources);
+  sort_resources(m.resources, m.serialization.method);
   return ps;
 }
 

@@ -166,7 +166,21 @@ expect_fail "hubgate catches tamper (blake3)" "hash mismatch for 'sub/weights.bi
   "$hg" verify key m --signature ref-blake3.sig --public-key k256.pub
 expect_fail "reference catches tamper in the hubgate blake3 bundle" "" verify_api hg-blake3.sig
 
-# ---- 5. digests agree ----
+# ---- 5. a single-file model (resource name ".") both ways ----
+head -c 3000 /dev/urandom > single.safetensors
+expect_ok "reference sign single file" ref sign key single.safetensors --private_key k384.pem --signature single-ref.sig
+expect_ok "hubgate verifies reference single-file bundle" "$hg" verify key single.safetensors --signature single-ref.sig \
+  --public-key k384.pub
+expect_ok "hubgate sign single file" "$hg" sign key single.safetensors --private-key k384.pem --signature single-hg.sig
+expect_ok "reference verifies hubgate single-file bundle" ref verify key single.safetensors --signature single-hg.sig \
+  --public_key k384.pub
+flip single.safetensors 10
+expect_fail "hubgate catches single-file tamper" "hash mismatch for '.'" "$hg" verify key single.safetensors \
+  --signature single-ref.sig --public-key k384.pub
+expect_fail "reference catches single-file tamper" "" ref verify key single.safetensors --signature single-hg.sig \
+  --public_key k384.pub
+
+# ---- 6. digests agree ----
 fresh_model
 ref_digest=$(refpy "
 import model_signing as ms, hashlib
