@@ -9,7 +9,7 @@ mode=${1:-all}
 build_pkgs=(build-essential cmake ninja-build ccache pkg-config git curl ca-certificates
   libboost-dev libcurl4-openssl-dev libssl-dev libsqlite3-dev liblz4-dev libzstd-dev
   nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev
-  libhdf5-dev libclamav-dev zlib1g-dev)
+  libhdf5-dev libclamav-dev zlib1g-dev liblzma-dev libbz2-dev)
 test_pkgs=(libgtest-dev libgmock-dev libbenchmark-dev b3sum nginx-light python3 python3-venv
   python3-pip python3-numpy python3-h5py python3-onnx python3-torch nodejs npm hyperfine
   clang-14 libclang-rt-14-dev sqlite3 openssl)

@@ -10,6 +10,12 @@ namespace hubgate {
 int sign_main(int argc, char** argv);    // src/sign/cli.cpp
 int verify_main(int argc, char** argv);  // src/sign/cli.cpp
 int digest_main(int argc, char** argv);  // src/sign/cli.cpp
+int xet_main(int argc, char** argv);  // src/xet/cli.cpp
+int scan_main(int argc, char** argv);  // src/scan/cli.cpp
+int serve_main(int argc, char** argv);  // src/cli/serve.cpp
+int token_main(int argc, char** argv);  // src/cli/serve.cpp
+int push_main(int argc, char** argv);   // src/cli/push.cpp
+int pull_main(int argc, char** argv);   // src/upstream/pull.cpp
 }  // namespace hubgate
 
 namespace {
@@ -30,6 +36,12 @@ constexpr Command kCommands[] = {
     {"sign", "sign a model folder (OpenSSF model signing: key, certificate)", hubgate::sign_main},
     {"verify", "verify a model signature (key, certificate, sigstore)", hubgate::verify_main},
     {"digest", "print a model folder's OpenSSF model-signing digest", hubgate::digest_main},
+    {"xet", "Xet chunking, hashing and dedup estimates for local files", hubgate::xet_main},
+    {"scan", "scan model files for code execution and format abuse", hubgate::scan_main},
+    {"serve", "run the hub server (Hub API, hosted repositories)", hubgate::serve_main},
+    {"token", "create access tokens: token create --name N [--write] [--repos P]", hubgate::token_main},
+    {"push", "upload a folder to a hub as one commit", hubgate::push_main},
+    {"pull", "fill a gateway's cache with a snapshot: pull REPO[@REV] --endpoint URL", hubgate::pull_main},
 };
 
 void usage(std::FILE* out) {

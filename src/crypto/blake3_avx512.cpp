@@ -28,6 +28,16 @@ __attribute__((always_inline)) inline V rot7(V x) { return _mm512_ror_epi32(x, 7
 
 #include "crypto/blake3_simd_round.inc"
 
+// Prefetch distance: the same block of the chunk 16 chunks ahead, i.e. what the next group
+// of a run of whole chunks (contiguous in memory) reads. Measured on the AVX2 path with a 1 GiB
+// mmapped file: 256 bytes ahead was 7% slower than this, no prefetch 20% slower.
+// (Integer arithmetic: the address may lie past the input, which a prefetch may touch.)
+constexpr std::size_t kPrefetchAhead = 16 * kChunkLen;
+__attribute__((always_inline)) inline void prefetch_ahead(const std::uint8_t* p) {
+  _mm_prefetch(reinterpret_cast<const char*>(reinterpret_cast<std::uintptr_t>(p) + kPrefetchAhead),
+               _MM_HINT_T0);
+}
+
 // 128-bit lane shuffles: lo = a.L0 a.L2 b.L0 b.L2, hi = a.L1 a.L3 b.L1 b.L3.
 __attribute__((always_inline)) inline V lanes_even(V a, V b) {
   return _mm512_shuffle_i32x4(a, b, 0x88);
@@ -81,7 +91,7 @@ void hash16(const std::uint8_t* const* inputs, std::size_t blocks, const std::ui
                for (int j = 0; j < 16; ++j) m[j] = _mm512_loadu_si512(in[j] + off);
                transpose16(m);
                for (int j = 0; j < 16; ++j)
-                 _mm_prefetch(reinterpret_cast<const char*>(in[j] + off + 256), _MM_HINT_T0);
+                 prefetch_ahead(in[j] + off);
              });
   // Transpose the 8 CV word vectors (padded to 16): t[j] low half = chaining value of input j.
   V t[16];

@@ -4,6 +4,9 @@
 
 #include <algorithm>
 
+#include "scan/formats.hpp"
+#include "util/mapped_file.hpp"
+
 namespace hubgate::scan {
 
 const char* severity_name(Severity s) {
@@ -98,32 +101,65 @@ void dispatch(Context& ctx, ByteView data, Format f) {
     case Format::executable:
       ctx.add(Severity::dangerous, "file.executable", "", "native executable or script inside a model artifact");
       break;
-    case Format::text:
+    case Format::text: scan_text(ctx, data); break;  // formats.hpp: index.json, chat templates
     case Format::unknown: break;
   }
 }
 
 }  // namespace
 
-void Context::scan_nested(ByteView data, std::string_view member_name) {
+bool Context::in_member(std::string_view member_name, const std::function<void()>& fn) {
   if (++entries_ > limits_.max_entries) {
     if (entries_ == limits_.max_entries + 1) {
       add(Severity::suspicious, "container.limit", "", "more than " + std::to_string(limits_.max_entries) +
           " members; the rest were not scanned");
     }
-    return;
+    return false;
   }
   if (depth_ + 1 > limits_.max_depth) {
     add(Severity::suspicious, "container.limit", std::string(member_name),
         "nesting deeper than " + std::to_string(limits_.max_depth) + " levels; not scanned");
-    return;
+    return false;
   }
   std::string saved = member_;
   member_ = member_.empty() ? std::string(member_name) : member_ + "/" + std::string(member_name);
   ++depth_;
-  dispatch(*this, data, detect(data, member_name));
+  fn();
   --depth_;
   member_ = std::move(saved);
+  return true;
+}
+
+void Context::scan_nested(ByteView data, std::string_view member_name) {
+  in_member(member_name, [&] { dispatch(*this, data, detect(data, member_name)); });
+}
+
+void Context::scan_nested_as(ByteView data, std::string_view member_name, Format f) {
+  in_member(member_name, [&] { dispatch(*this, data, f); });
+}
+
+void Context::add_import(std::string_view module, std::string_view name, Severity safety) {
+  std::string key = std::string(module) + "\n" + std::string(name);
+  auto it = import_index_.find(key);
+  if (it != import_index_.end()) {
+    auto& im = report_.imports[it->second];
+    im.safety = std::max(im.safety, safety);
+    return;
+  }
+  if (report_.imports.size() >= 100000) return;  // bounded report on hostile input
+  import_index_.emplace(std::move(key), report_.imports.size());
+  report_.imports.push_back(ImportSeen{std::string(module), std::string(name), safety});
+}
+
+Report scan_file(const std::string& path, Limits limits) {
+  auto mapped = MappedFile::open(path);
+  if (!mapped) {
+    Report r;
+    r.file = path;
+    r.error = mapped.error();
+    return r;
+  }
+  return scan_bytes(mapped->bytes(), path, limits);
 }
 
 Report scan_bytes(ByteView data, std::string file, Limits limits) {

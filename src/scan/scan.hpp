@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -62,10 +63,18 @@ struct Finding {
   std::string message;  // one precise sentence
 };
 
+// A global named by a pickle, with its grade (the Hub's pickleImportScan.imports shape).
+struct ImportSeen {
+  std::string module;
+  std::string name;
+  Severity safety = Severity::suspicious;
+};
+
 struct Report {
   std::string file;
   Format format = Format::unknown;
   std::vector<Finding> findings;
+  std::vector<ImportSeen> imports;  // every distinct pickle global seen, in order of first sight
   std::optional<Error> error;  // set when the file could not be scanned at all
 
   Severity verdict() const;  // worst finding; safe when none
@@ -96,9 +105,17 @@ class Context {
   void add(Severity s, std::string rule, std::string subject, std::string message,
            std::optional<std::uint64_t> offset = std::nullopt);
 
+  // Record a pickle global (deduplicated by module+name, worst grade kept).
+  void add_import(std::string_view module, std::string_view name, Severity safety);
+
   // Scan bytes found inside the current member (detect their format, dispatch). Enforces depth
   // and entry limits, recording a `container.limit` finding instead of recursing too far.
   void scan_nested(ByteView data, std::string_view member_name);
+  // Same, with the format chosen by the caller (a container that knows how the loader reads it).
+  void scan_nested_as(ByteView data, std::string_view member_name, Format f);
+  // Run `fn` with `member_name` as the current member (same limits as scan_nested); false when
+  // a limit stopped it.
+  bool in_member(std::string_view member_name, const std::function<void()>& fn);
 
   // Account for decompressed bytes; false (and a finding) once a limit is exceeded.
   bool charge_expansion(std::uint64_t compressed, std::uint64_t expanded);
@@ -110,6 +127,7 @@ class Context {
   std::uint64_t entries_ = 0;
   std::uint64_t expanded_ = 0;
   std::string member_;
+  std::map<std::string, std::size_t, std::less<>> import_index_;  // "module\nname" -> report_.imports index
 };
 
 // Detect the format of bytes by content. `name` is only a hint for ambiguous cases (never
@@ -117,7 +135,12 @@ class Context {
 Format detect(ByteView data, std::string_view name = {});
 
 // Scan one in-memory artifact; the top-level entry point used by the CLI and the gate.
+// Streaming use (the gate): bytes of an upload or fill arrive in order into a temporary file;
+// the gate calls scan_bytes on the complete temporary file (mmapped) before publishing it.
 Report scan_bytes(ByteView data, std::string file, Limits limits = {});
+
+// Scan a file on disk (mapped read-only). Report::error is set when it cannot be read.
+Report scan_file(const std::string& path, Limits limits = {});
 
 // Per-format scanners, dispatched by `detect`. Each appends findings to ctx; none throws.
 void scan_pickle(Context& ctx, ByteView data);

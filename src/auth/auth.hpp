@@ -1,0 +1,74 @@
+// Tokens, access rules and URL signing.
+//
+// Tokens look like "hf_hg_" + 40 random hex characters ("hf_" because @huggingface/hub refuses
+// other prefixes client-side). Only their SHA-256 is stored (SQLite table
+// `tokens(hash TEXT PRIMARY KEY, name TEXT, write INT, repos TEXT, created INT)` in
+// `<data-dir>/auth.db`). A token may read every public repository; it may read a private
+// repository, and (with `write`) change or create one, when the repository's qualified id
+// ("org/name", "datasets/org/name") matches one of its comma-separated `repos` glob patterns
+// ('*' matches any run of characters, '/' included; empty = all repositories).
+//
+// `Signer` makes self-authorizing URLs: HMAC-SHA256 over a payload and an expiry time with a
+// 32-byte secret kept in `<data-dir>/secret` (mode 0600, created on first use).
+// Thread-safety: TokenStore and Signer are thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "util/error.hpp"
+
+namespace hubgate::auth {
+
+struct Token {
+  std::string name;
+  bool write = false;
+  std::vector<std::string> patterns;  // empty = every repository
+};
+
+bool glob_match(std::string_view pattern, std::string_view s);
+std::vector<std::string> split_patterns(std::string_view repos);
+
+// Access rules (pure). `token` null = anonymous.
+bool can_read(const Token* token, std::string_view qualified_repo, bool is_private);
+bool can_write(const Token* token, std::string_view qualified_repo);
+
+class TokenStore {
+ public:
+  static Result<std::unique_ptr<TokenStore>> open(const std::string& db_path);
+  ~TokenStore();
+  // Creates a token and returns its secret value (shown once).
+  Result<std::string> create(std::string_view name, bool write, std::string_view repos);
+  // nullopt for an unknown token.
+  Result<std::optional<Token>> verify(std::string_view token);
+
+ private:
+  struct Impl;
+  explicit TokenStore(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+class Signer {
+ public:
+  // Loads `<path>`, or creates it with a fresh random secret.
+  static Result<Signer> load_or_create(const std::string& path);
+  explicit Signer(std::string secret) : secret_(std::move(secret)) {}
+  // Hex HMAC-SHA256 of payload + "|" + expires.
+  std::string sign(std::string_view payload, std::int64_t expires) const;
+  // Checks the signature (constant time) and that `now` < `expires`.
+  Result<void> verify(std::string_view payload, std::int64_t expires, std::string_view sig, std::int64_t now) const;
+
+ private:
+  std::string secret_;
+};
+
+// Random lowercase hex of `bytes` bytes (OpenSSL RAND_bytes).
+std::string random_hex(std::size_t bytes);
+
+}  // namespace hubgate::auth

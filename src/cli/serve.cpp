@@ -1,0 +1,344 @@
+// `hubgate serve`: loads the configuration (defaults, then the TOML file, then flags), opens the
+// data directory (<data>/store blobs, <data>/meta.db repositories, <data>/auth.db tokens,
+// <data>/secret URL-signing key), starts http::Server with hub::Hub as handler, writes one
+// access-log line per request, and drains gracefully on SIGINT/SIGTERM.
+#include <sys/stat.h>
+
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <mutex>
+#include <toml++/toml.h>
+
+#include "auth/auth.hpp"
+#include "cli/args.hpp"
+#include "cli/cli.hpp"
+#include "http/server.hpp"
+#include "hub/hub.hpp"
+#include "repo/catalog.hpp"
+#include "store/store.hpp"
+#include "upstream/edge.hpp"
+#include "util/atomic_file.hpp"
+#include "util/parse.hpp"
+
+namespace hubgate {
+
+namespace {
+
+constexpr const char* kServeUsage = R"(usage: hubgate serve [options]
+
+  --listen HOST:PORT   address to listen on (default 0.0.0.0:8080; port 0 picks a free one)
+  --data-dir DIR       data directory (default ./data)
+  --upstream URL|none  upstream hub for pull-through (default https://huggingface.co)
+  --public-url URL     absolute base URL used in Link headers and returned URLs
+                       (default: derived from each request's Host header)
+  --config FILE        TOML file with the same keys (listen, data_dir, upstream, public_url,
+                       log_level, access_log, threads); flags override it
+  --log-level LEVEL    error | warn | info | debug (default info)
+  --access-log FILE    append access-log lines to FILE instead of stderr
+  --threads N          worker threads (default: number of cores)
+
+pull-through cache (repositories not hosted here are served from --upstream; src/upstream/):
+  --cache-max-bytes N  capacity of the upstream cache (<data>/upstream), LRU-evicted; 0 = unlimited
+  --offline            never contact upstream; serve only what is cached
+  --upstream-token T   gateway token for upstream byte transfers (never grants a client access)
+  --ref-ttl SECONDS    how long a branch -> commit mapping is trusted (default 60)
+  --auth-ttl SECONDS   how long an upstream access decision per token+repo is cached (default 60)
+  --allow-repos P,..   only these repos (globs on org/name or datasets/org/name) go upstream
+  --deny-repos P,..    never these repos
+)";
+
+struct Config {
+  std::string listen = "0.0.0.0:8080";
+  std::string data_dir = "./data";
+  std::string upstream = "https://huggingface.co";
+  std::string public_url;
+  std::string log_level = "info";
+  std::string access_log;
+  unsigned threads = 0;
+};
+
+Result<void> load_toml(const std::string& path, Config& cfg) {
+  try {
+    toml::table t = toml::parse_file(path);
+    auto str = [&](const char* key, std::string& out) {
+      if (auto v = t[key].value<std::string>()) out = *v;
+    };
+    str("listen", cfg.listen);
+    str("data_dir", cfg.data_dir);
+    str("upstream", cfg.upstream);
+    str("public_url", cfg.public_url);
+    str("log_level", cfg.log_level);
+    str("access_log", cfg.access_log);
+    if (auto v = t["threads"].value<std::int64_t>()) {
+      if (*v < 0 || *v > 1024) return fail(Errc::invalid_argument, path + ": threads must be 0..1024");
+      cfg.threads = unsigned(*v);
+    }
+  } catch (const toml::parse_error& e) {
+    return fail(Errc::invalid_argument, path + ": " + std::string(e.description()));
+  }
+  return {};
+}
+
+Result<std::pair<std::string, std::uint16_t>> split_listen(const std::string& s) {
+  auto colon = s.rfind(':');
+  if (colon == std::string::npos) return fail(Errc::invalid_argument, "--listen wants HOST:PORT, got '" + s + "'");
+  std::string host = s.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.empty()) host = "0.0.0.0";
+  auto port = parse_u64(s.substr(colon + 1));
+  if (!port || *port > 65535) return fail(Errc::invalid_argument, "--listen: bad port in '" + s + "'");
+  return std::pair{host, std::uint16_t(*port)};
+}
+
+std::string utc_now() {
+  auto now = std::chrono::system_clock::now();
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
+  std::time_t t = std::chrono::system_clock::to_time_t(now);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[64];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  char out[80];
+  std::snprintf(out, sizeof out, "%s.%03dZ", buf, int(ms));
+  return out;
+}
+
+// logfmt value: quoted when it contains spaces, quotes or control characters.
+std::string quote(std::string_view v) {
+  bool plain = !v.empty();
+  for (unsigned char c : v)
+    if (c <= ' ' || c == '"' || c == '=' || c >= 0x7f) plain = false;
+  if (plain) return std::string(v);
+  std::string out = "\"";
+  for (unsigned char c : v) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += char(c);
+    } else if (c < 0x20 || c >= 0x7f) {
+      char b[8];
+      std::snprintf(b, sizeof b, "\\x%02x", c);
+      out += b;
+    } else {
+      out += char(c);
+    }
+  }
+  return out + "\"";
+}
+
+int level_of(const std::string& l) {
+  if (l == "error") return 0;
+  if (l == "warn") return 1;
+  if (l == "info") return 2;
+  if (l == "debug") return 3;
+  return -1;
+}
+
+// Pull-through options from the command line (src/upstream/edge.hpp documents each).
+Result<upstream::EdgeOptions> edge_options(const cli::Args& a, const std::string& upstream_url, std::string dir) {
+  upstream::EdgeOptions o;
+  o.upstream = upstream_url;
+  o.cache_dir = std::move(dir);
+  o.offline = a.flags.count("--offline") > 0;
+  o.upstream_token = a.get("--upstream-token");
+  auto num = [&](const char* flag, std::uint64_t def) -> Result<std::uint64_t> {
+    if (!a.has(flag)) return def;
+    auto v = parse_u64(a.get(flag));
+    if (!v) return fail(Errc::invalid_argument, std::string(flag) + " wants a non-negative integer");
+    return *v;
+  };
+  HG_TRY(o.cache_max_bytes, num("--cache-max-bytes", 0));
+  HG_TRY(auto ref_ttl, num("--ref-ttl", 60));
+  HG_TRY(auto auth_ttl, num("--auth-ttl", 60));
+  if (ref_ttl > 86400 * 365 || auth_ttl > 86400 * 365) return fail(Errc::invalid_argument, "TTL too large");
+  o.ref_ttl = std::chrono::seconds(ref_ttl);
+  o.auth_ttl = std::chrono::seconds(auth_ttl);
+  auto list = [](const std::string& v) {
+    std::vector<std::string> out;
+    std::size_t start = 0;
+    while (start <= v.size() && !v.empty()) {
+      auto comma = v.find(',', start);
+      std::string item = v.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+      if (!item.empty()) out.push_back(item);
+      if (comma == std::string::npos) break;
+      start = comma + 1;
+    }
+    return out;
+  };
+  o.filter.allow = list(a.get("--allow-repos"));
+  o.filter.deny = list(a.get("--deny-repos"));
+  return o;
+}
+
+}  // namespace
+
+int serve_main(int argc, char** argv) {
+  auto args = cli::parse_args(argc, argv,
+                              {"--listen", "--data-dir", "--upstream", "--config", "--log-level", "--public-url",
+                               "--access-log", "--threads", "--cache-max-bytes", "--upstream-token", "--ref-ttl",
+                               "--auth-ttl", "--allow-repos", "--deny-repos"},
+                              {"--help", "--offline"});
+  if (!args) {
+    std::fprintf(stderr, "hubgate serve: %s\n\n%s", args.error().message.c_str(), kServeUsage);
+    return 2;
+  }
+  if (args->flags.count("--help")) {
+    std::fputs(kServeUsage, stdout);
+    return 0;
+  }
+  Config cfg;
+  if (args->has("--config")) {
+    if (auto r = load_toml(args->get("--config"), cfg); !r) {
+      std::fprintf(stderr, "hubgate serve: config: %s\n", r.error().message.c_str());
+      return 2;
+    }
+  }
+  if (args->has("--listen")) cfg.listen = args->get("--listen");
+  if (args->has("--data-dir")) cfg.data_dir = args->get("--data-dir");
+  if (args->has("--upstream")) cfg.upstream = args->get("--upstream");
+  if (args->has("--public-url")) cfg.public_url = args->get("--public-url");
+  if (args->has("--log-level")) cfg.log_level = args->get("--log-level");
+  if (args->has("--access-log")) cfg.access_log = args->get("--access-log");
+  if (args->has("--threads")) {
+    auto n = parse_u64(args->get("--threads"));
+    if (!n || *n > 1024) {
+      std::fprintf(stderr, "hubgate serve: --threads must be 0..1024\n");
+      return 2;
+    }
+    cfg.threads = unsigned(*n);
+  }
+  int level = level_of(cfg.log_level);
+  if (level < 0) {
+    std::fprintf(stderr, "hubgate serve: --log-level must be error, warn, info or debug\n");
+    return 2;
+  }
+  while (!cfg.public_url.empty() && cfg.public_url.back() == '/') cfg.public_url.pop_back();
+  if (!cfg.public_url.empty() && !cfg.public_url.starts_with("http://") && !cfg.public_url.starts_with("https://")) {
+    std::fprintf(stderr, "hubgate serve: --public-url must start with http:// or https://\n");
+    return 2;
+  }
+  if (cfg.upstream != "none" && !cfg.upstream.starts_with("http://") && !cfg.upstream.starts_with("https://")) {
+    std::fprintf(stderr, "hubgate serve: --upstream must be an http(s) URL or 'none'\n");
+    return 2;
+  }
+  auto listen = split_listen(cfg.listen);
+  if (!listen) {
+    std::fprintf(stderr, "hubgate serve: %s\n", listen.error().message.c_str());
+    return 2;
+  }
+
+  auto fatal = [](const Error& e) {
+    std::fprintf(stderr, "hubgate serve: %s\n", e.message.c_str());
+    return 1;
+  };
+  if (auto r = make_dirs(cfg.data_dir); !r) return fatal(r.error());
+  auto store = store::DiskStore::open_at(cfg.data_dir + "/store");
+  if (!store) return fatal(store.error());
+  auto catalog = repo::open_sqlite_catalog(cfg.data_dir + "/meta.db");
+  if (!catalog) return fatal(catalog.error());
+  auto tokens = auth::TokenStore::open(cfg.data_dir + "/auth.db");
+  if (!tokens) return fatal(tokens.error());
+  auto signer = auth::Signer::load_or_create(cfg.data_dir + "/secret");
+  if (!signer) return fatal(signer.error());
+
+  std::FILE* log = stderr;
+  if (!cfg.access_log.empty()) {
+    log = std::fopen(cfg.access_log.c_str(), "a");
+    if (!log) return fatal(os_error("open", cfg.access_log, errno));
+  }
+  std::mutex log_mu;
+
+  // Pull-through cache (src/upstream/): on unless --upstream none.
+  std::unique_ptr<upstream::Edge> edge;
+  if (cfg.upstream != "none") {
+    auto eo = edge_options(*args, cfg.upstream, cfg.data_dir + "/upstream");
+    if (!eo) {
+      std::fprintf(stderr, "hubgate serve: %s\n", eo.error().message.c_str());
+      return 2;
+    }
+    auto e = upstream::Edge::create(std::move(*eo));
+    if (!e) return fatal(e.error());
+    edge = std::move(*e);
+  }
+
+  http::Server* server_ptr = nullptr;
+  hub::HubOptions hopts;
+  hopts.public_url = cfg.public_url;
+  hopts.upstream = cfg.upstream;
+  if (edge) {
+    hopts.remote = [&edge](std::string_view route, http::Request& req, const std::string& type,
+                           const std::string& repo, std::string_view rest, const std::string& base) {
+      return edge->handle(route, req, type, repo, rest, base);
+    };
+    hopts.remote_metrics = [&edge] { return edge->metrics_text(); };
+  }
+  hopts.open_connections = [&server_ptr] { return server_ptr ? server_ptr->open_connections() : 0; };
+  hub::Hub hub(hopts, **catalog, **store, **tokens, *signer);
+
+  http::ServerOptions sopts;
+  sopts.host = listen->first;
+  sopts.port = listen->second;
+  sopts.threads = cfg.threads;
+  sopts.spool_dir = (*store)->tmp_dir();
+  http::Server server(
+      sopts, [&hub](http::Request& req) { return hub.handle(req); },
+      [&](const http::AccessRecord& r) {
+        hub.record(r);
+        char dur[32];
+        std::snprintf(dur, sizeof dur, "%.3f", r.duration_ms);
+        std::string line = "ts=" + utc_now() + " method=" + quote(r.method) + " path=" + quote(r.path) +
+                           " status=" + std::to_string(r.status) + " bytes=" + std::to_string(r.bytes_sent) +
+                           " rx=" + std::to_string(r.bytes_received) + " dur_ms=" + dur + " client=" + quote(r.client) +
+                           " route=" + r.route + " id=" + r.request_id + "\n";
+        std::lock_guard lk(log_mu);
+        std::fputs(line.c_str(), log);
+        std::fflush(log);
+      });
+  server_ptr = &server;
+  http::block_termination_signals();
+  if (auto r = server.start(); !r) return fatal(r.error());
+  if (level >= 2) {
+    std::fprintf(stderr, "hubgate: listening on http://%s:%u (data %s, upstream %s)\n", listen->first.c_str(),
+                 unsigned(server.port()), cfg.data_dir.c_str(), cfg.upstream.c_str());
+  }
+  int sig = http::wait_for_termination_signal();
+  if (level >= 2) std::fprintf(stderr, "hubgate: signal %d, draining connections\n", sig);
+  server.drain();
+  server.wait();
+  server_ptr = nullptr;
+  if (level >= 2) std::fprintf(stderr, "hubgate: stopped\n");
+  if (log != stderr) std::fclose(log);
+  return 0;
+}
+
+int token_main(int argc, char** argv) {
+  constexpr const char* usage =
+      "usage: hubgate token create --data-dir DIR --name NAME [--write] [--repos PATTERN[,PATTERN...]]\n"
+      "  prints a new token (hf_hg_...); only its hash is stored. PATTERN globs ('*') match\n"
+      "  'org/name' or 'datasets/org/name'; without --repos the token covers every repository.\n";
+  auto args = cli::parse_args(argc, argv, {"--data-dir", "--name", "--repos"}, {"--write", "--help"});
+  if (!args || args->positional.size() != 1 || args->positional[0] != "create" || !args->has("--name")) {
+    if (!args) std::fprintf(stderr, "hubgate token: %s\n", args.error().message.c_str());
+    std::fputs(usage, args && args->flags.count("--help") ? stdout : stderr);
+    return args && args->flags.count("--help") ? 0 : 2;
+  }
+  std::string dir = args->get("--data-dir", "./data");
+  if (auto r = make_dirs(dir); !r) {
+    std::fprintf(stderr, "hubgate token: %s\n", r.error().message.c_str());
+    return 1;
+  }
+  auto tokens = auth::TokenStore::open(dir + "/auth.db");
+  if (!tokens) {
+    std::fprintf(stderr, "hubgate token: %s\n", tokens.error().message.c_str());
+    return 1;
+  }
+  auto t = (*tokens)->create(args->get("--name"), args->flags.count("--write") > 0, args->get("--repos"));
+  if (!t) {
+    std::fprintf(stderr, "hubgate token: %s\n", t.error().message.c_str());
+    return 1;
+  }
+  std::printf("%s\n", t->c_str());
+  return 0;
+}
+
+}  // namespace hubgate

@@ -1,0 +1,33 @@
+// HTTP Range header parsing (RFC 9110 §14) for single byte ranges.
+//
+// `parse_range(value, size)` interprets `bytes=a-b`, `bytes=a-` and `bytes=-n` against a
+// representation of `size` bytes:
+//   - kind::satisfiable: serve [first, last] inclusive with 206;
+//   - kind::unsatisfiable: 416 with `Content-Range: bytes */size`;
+//   - kind::multiple: several ranges; hubgate answers 200 with the whole body (allowed by RFC);
+//   - Errc::invalid_argument: syntactically malformed (hubgate answers 400).
+// Numbers are parsed strictly (digits only, no overflow). Pure; thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "util/error.hpp"
+
+namespace hubgate::http {
+
+struct ByteRange {
+  enum class Kind { satisfiable, unsatisfiable, multiple };
+  Kind kind = Kind::satisfiable;
+  std::uint64_t first = 0;
+  std::uint64_t last = 0;  // inclusive
+  std::uint64_t length() const { return last - first + 1; }
+};
+
+Result<ByteRange> parse_range(std::string_view value, std::uint64_t size);
+
+// "bytes a-b/size"
+std::string content_range(const ByteRange& r, std::uint64_t size);
+
+}  // namespace hubgate::http

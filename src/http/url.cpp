@@ -1,0 +1,95 @@
+#include "http/url.hpp"
+
+namespace hubgate::http {
+
+namespace {
+int hexval(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+Result<std::string> decode(std::string_view s, bool plus_is_space) {
+  std::string out;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    char c = s[i];
+    if (c == '%') {
+      if (i + 2 >= s.size()) {
+        return fail(Errc::invalid_argument, "malformed percent-encoding at offset " + std::to_string(i));
+      }
+      int hi = hexval(s[i + 1]), lo = hexval(s[i + 2]);
+      if (hi < 0 || lo < 0) {
+        return fail(Errc::invalid_argument, "malformed percent-encoding at offset " + std::to_string(i));
+      }
+      char d = char(hi * 16 + lo);
+      if (d == '\0') return fail(Errc::invalid_argument, "NUL byte in URL");
+      out.push_back(d);
+      i += 2;
+    } else if (c == '+' && plus_is_space) {
+      out.push_back(' ');
+    } else if (c == '\0') {
+      return fail(Errc::invalid_argument, "NUL byte in URL");
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+}  // namespace
+
+Result<std::string> percent_decode(std::string_view s) { return decode(s, false); }
+Result<std::string> decode_form_component(std::string_view s) { return decode(s, true); }
+
+Result<std::vector<std::pair<std::string, std::string>>> parse_query(std::string_view q) {
+  std::vector<std::pair<std::string, std::string>> out;
+  while (!q.empty()) {
+    auto amp = q.find('&');
+    std::string_view item = q.substr(0, amp);
+    q = amp == std::string_view::npos ? std::string_view{} : q.substr(amp + 1);
+    if (item.empty()) continue;
+    auto eq = item.find('=');
+    HG_TRY(auto k, decode_form_component(item.substr(0, eq)));
+    std::string v;
+    if (eq != std::string_view::npos) {
+      HG_TRY(auto dv, decode_form_component(item.substr(eq + 1)));
+      v = std::move(dv);
+    }
+    out.emplace_back(std::move(k), std::move(v));
+  }
+  return out;
+}
+
+std::string query_get(const std::vector<std::pair<std::string, std::string>>& q, std::string_view key) {
+  for (const auto& [k, v] : q)
+    if (k == key) return v;
+  return {};
+}
+
+std::vector<std::string> query_all(const std::vector<std::pair<std::string, std::string>>& q, std::string_view key) {
+  std::vector<std::string> out;
+  for (const auto& [k, v] : q)
+    if (k == key) out.push_back(v);
+  return out;
+}
+
+std::string percent_encode(std::string_view s, bool keep_slash) {
+  static constexpr char digits[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(s.size());
+  for (unsigned char c : s) {
+    bool unreserved = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                      c == '-' || c == '.' || c == '_' || c == '~' || (keep_slash && c == '/');
+    if (unreserved) {
+      out.push_back(char(c));
+    } else {
+      out.push_back('%');
+      out.push_back(digits[c >> 4]);
+      out.push_back(digits[c & 15]);
+    }
+  }
+  return out;
+}
+
+}  // namespace hubgate::http

@@ -1,0 +1,80 @@
+// Private to src/hub/: per-request context and helpers shared by the handlers.
+#pragma once
+
+#include <expected>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "hub/hub.hpp"
+#include "hub/metrics.hpp"
+
+namespace hubgate::hub {
+
+using json = nlohmann::json;
+
+struct Hub::Impl {
+  HubOptions opts;
+  repo::Catalog& catalog;
+  store::BlobStore& store;
+  auth::TokenStore& tokens;
+  const auth::Signer& signer;
+  Metrics metrics;
+};
+
+// A handler's intermediate result: a value, or the error response to send.
+template <class T>
+using Reply = std::expected<T, http::Response>;
+
+struct Ctx {
+  Hub::Impl& hub;
+  http::Request& req;
+  std::optional<auth::Token> token;  // a valid token, when one was sent
+  std::string base_url;              // "http://host:port" (no trailing '/')
+  std::vector<std::pair<std::string, std::string>> query;
+  const auth::Token* tok() const { return token ? &*token : nullptr; }
+};
+
+// Error reply: JSON {"error": msg}, X-Error-Message, and X-Error-Code when `code` is not empty.
+http::Response error(int status, std::string_view code, std::string msg);
+// Maps a value error to a status (invalid_argument 400, not_found 404, conflict 412, ...).
+http::Response error_from(const Error& e);
+http::Response json_reply(int status, const json& j);
+
+enum class Need { read, write };
+// Finds the repository and checks access: RepoNotFound (404, or 401 for anonymous callers)
+// when missing or unreadable; 403 when readable but not writable and `need` is write.
+Reply<repo::RepoRecord> open_repo(Ctx& c, const repo::RepoId& id, Need need);
+// Commit id for a revision, or 404 RevisionNotFound.
+Reply<std::string> resolve_rev(Ctx& c, const repo::RepoRecord& r, std::string_view rev);
+Reply<std::shared_ptr<const repo::Snapshot>> load_snapshot(Ctx& c, const repo::RepoRecord& r, const std::string& commit);
+
+// Tree-shaped JSON for a file or folder (spec §3); lastCommit when `expand`.
+json file_json(const repo::FileEntry& f, const repo::Snapshot& s, bool expand);
+json dir_json(const std::string& path, const std::string& oid);
+
+// Download handlers (download.cpp).
+http::Response repo_info(Ctx& c, const repo::RepoId& id, std::string_view raw_rev);
+http::Response tree(Ctx& c, const repo::RepoId& id, std::string_view raw_rest);
+http::Response paths_info(Ctx& c, const repo::RepoId& id, std::string_view raw_rev);
+http::Response resolve(Ctx& c, const repo::RepoId& id, std::string_view raw_rest, bool raw_blob);
+http::Response list_refs(Ctx& c, const repo::RepoId& id);
+
+// Upload handlers (upload.cpp).
+http::Response create_repo(Ctx& c);
+http::Response preupload(Ctx& c, const repo::RepoId& id, std::string_view raw_rev);
+http::Response lfs_batch(Ctx& c, const repo::RepoId& id);
+http::Response lfs_upload(Ctx& c, std::string_view oid, std::string_view size);
+http::Response commit(Ctx& c, const repo::RepoId& id, std::string_view raw_rev);
+
+// The default .gitattributes of a new repository (the Hub's LFS patterns).
+extern const char* const kDefaultGitattributes;
+// Creates a repository and its initial commit (.gitattributes).
+Result<repo::RepoRecord> create_repo_initial(Hub::Impl& h, const repo::RepoId& id, bool is_private,
+                                             const std::string& author);
+// Author line for commits made with a token: "<name> <name@hubgate>".
+std::string author_of(const auth::Token* t);
+
+}  // namespace hubgate::hub

@@ -1,0 +1,301 @@
+// Download side of the Hub API: repo info, tree listing with Link pagination, paths-info, and
+// resolve/raw with ETag / X-Linked-* / X-Repo-Commit and single-range support.
+//
+// Tree pagination: the full (sorted) listing for the requested folder is computed from the
+// immutable snapshot and sliced; the cursor is the index of the next entry, bound to the commit
+// id (the revision is pinned to a commit on the first page, so later pages cannot shift).
+#include <algorithm>
+
+#include "hub/context.hpp"
+#include "http/range.hpp"
+#include "http/url.hpp"
+#include "util/parse.hpp"
+#include "crypto/sha.hpp"
+#include "repo/git.hpp"
+
+namespace hubgate::hub {
+
+namespace {
+
+bool truthy(const std::string& v) {
+  auto b = parse_bool(v);
+  return b.value_or(false);
+}
+
+std::string repo_object_id(const repo::RepoRecord& r) {
+  // 24 hex characters, stable per repository (Mongo-style id shape the clients expect).
+  return crypto::sha256_hex(r.id.qualified()).substr(0, 24);
+}
+
+// Splits a decoded "rev/path" by the longest existing revision (spec §0).
+Reply<std::pair<std::string, std::string>> split_rev(Ctx& c, const repo::RepoRecord& r, std::string_view raw_rest) {
+  auto decoded = http::percent_decode(raw_rest);
+  if (!decoded) return std::unexpected(error(400, "", decoded.error().message));
+  std::optional<std::string> commit;
+  auto rp = repo::split_rev_path(*decoded, [&](std::string_view cand) {
+    auto got = c.hub.catalog.resolve(r.key, cand);
+    if (got && *got) {
+      commit = **got;
+      return true;
+    }
+    return false;
+  });
+  if (!rp) {
+    std::string_view first = std::string_view(*decoded).substr(0, decoded->find('/'));
+    return std::unexpected(error(404, "RevisionNotFound",
+                                 "Invalid rev id: " + std::string(first.substr(0, 200)) + " in " + r.id.qualified()));
+  }
+  return std::pair{*commit, rp->path};
+}
+
+}  // namespace
+
+http::Response repo_info(Ctx& c, const repo::RepoId& id, std::string_view raw_rev) {
+  auto r = open_repo(c, id, Need::read);
+  if (!r) return r.error();
+  std::string rev = "main";
+  if (!raw_rev.empty()) {
+    auto d = http::percent_decode(raw_rev);
+    if (!d) return error(400, "", d.error().message);
+    rev = *d;
+  }
+  auto commit = resolve_rev(c, *r, rev);
+  if (!commit) return commit.error();
+  auto snap = load_snapshot(c, *r, *commit);
+  if (!snap) return snap.error();
+  const auto& s = **snap;
+  json siblings = json::array();
+  for (const auto& f : s.files) {
+    json sib = {{"rfilename", f.path}, {"size", f.size}, {"blobId", f.blob_sha1}};
+    if (f.lfs) sib["lfs"] = {{"size", f.size}, {"sha256", f.sha256}, {"pointerSize", f.pointer_size}};
+    siblings.push_back(std::move(sib));
+  }
+  std::uint64_t used = 0;
+  for (const auto& f : s.files) used += f.size;
+  json j = {{"_id", repo_object_id(*r)},
+            {"id", id.full()},
+            {"author", id.ns},
+            {"sha", s.commit.id},
+            {"private", r->is_private},
+            {"gated", false},
+            {"disabled", false},
+            {"lastModified", repo::iso_date(s.commit.time)},
+            {"createdAt", repo::iso_date(r->created)},
+            {"downloads", 0},
+            {"likes", 0},
+            {"tags", json::array()},
+            {"cardData", nullptr},
+            {"siblings", std::move(siblings)},
+            {"usedStorage", used}};
+  if (id.type == repo::RepoType::model) {
+    j["modelId"] = id.full();
+    j["pipeline_tag"] = nullptr;
+    j["library_name"] = nullptr;
+  }
+  return json_reply(200, j);
+}
+
+http::Response tree(Ctx& c, const repo::RepoId& id, std::string_view raw_rest) {
+  auto r = open_repo(c, id, Need::read);
+  if (!r) return r.error();
+  auto rp = split_rev(c, *r, raw_rest);
+  if (!rp) return rp.error();
+  auto& [commit, dir] = *rp;
+  while (!dir.empty() && dir.back() == '/') dir.pop_back();
+  if (!dir.empty()) {
+    if (auto v = repo::validate_path(dir); !v) return error(400, "", v.error().message);
+  }
+  auto snap = load_snapshot(c, *r, commit);
+  if (!snap) return snap.error();
+  bool recursive = truthy(http::query_get(c.query, "recursive"));
+  bool expand = truthy(http::query_get(c.query, "expand"));
+  auto items = repo::list_tree(**snap, dir, recursive);
+  if (!items) {
+    auto e = error(404, "EntryNotFound", "no folder '" + dir + "' at " + commit + " in " + id.qualified());
+    e.headers.set("X-Repo-Commit", commit);
+    return e;
+  }
+  std::size_t start = 0;
+  if (std::string cur = http::query_get(c.query, "cursor"); !cur.empty()) {
+    auto at = cur.find('.');
+    auto n = parse_u64(cur.substr(0, at));
+    if (!n || at == std::string::npos || cur.substr(at + 1) != commit.substr(0, 12) || *n > items->size()) {
+      return error(400, "", "invalid tree cursor");
+    }
+    start = std::size_t(*n);
+  }
+  std::size_t page = c.hub.opts.tree_page_size;
+  if (auto lim = parse_u64(http::query_get(c.query, "limit")); lim && *lim > 0) page = std::min<std::size_t>(page, *lim);
+  std::size_t end = std::min(items->size(), start + page);
+  json arr = json::array();
+  for (std::size_t i = start; i < end; ++i) {
+    const auto& it = (*items)[i];
+    arr.push_back(it.is_dir ? dir_json(it.path, it.oid) : file_json(*it.file, **snap, expand));
+  }
+  auto res = json_reply(200, arr);
+  res.headers.set("X-Repo-Commit", commit);
+  if (end < items->size()) {
+    // Pin the next page to the commit so the listing cannot shift between pages.
+    std::string next = c.base_url + "/api/" + id.api_plural() + "/" + id.full() + "/tree/" + commit;
+    if (!dir.empty()) next += "/" + http::percent_encode(dir, true);
+    next += "?recursive=" + std::string(recursive ? "true" : "false") + "&expand=" + (expand ? "true" : "false") +
+            "&cursor=" + std::to_string(end) + "." + commit.substr(0, 12);
+    res.headers.set("Link", "<" + next + ">; rel=\"next\"");
+  }
+  return res;
+}
+
+http::Response paths_info(Ctx& c, const repo::RepoId& id, std::string_view raw_rev) {
+  auto r = open_repo(c, id, Need::read);
+  if (!r) return r.error();
+  auto rev = http::percent_decode(raw_rev);
+  if (!rev) return error(400, "", rev.error().message);
+  auto commit = resolve_rev(c, *r, *rev);
+  if (!commit) return commit.error();
+  auto body = c.req.body.read_all(c.hub.opts.max_json_body);
+  if (!body) return error_from(body.error());
+  std::vector<std::string> paths;
+  bool expand = false;
+  std::string ctype(c.req.headers.get("Content-Type").value_or(""));
+  if (ctype.starts_with("application/json")) {
+    json j = json::parse(*body);
+    if (!j.is_object() || !j.contains("paths") || !j["paths"].is_array()) {
+      return error(400, "", "paths-info: expected {\"paths\": [...]}");
+    }
+    for (const auto& p : j["paths"]) paths.push_back(p.get<std::string>());
+    if (j.contains("expand") && j["expand"].is_boolean()) expand = j["expand"].get<bool>();
+  } else {
+    auto form = http::parse_query(*body);
+    if (!form) return error(400, "", "paths-info: malformed form body: " + form.error().message);
+    paths = http::query_all(*form, "paths");
+    expand = truthy(http::query_get(*form, "expand"));
+  }
+  if (paths.size() > 10000) return error(400, "", "paths-info: too many paths (max 10000)");
+  auto snap = load_snapshot(c, *r, *commit);
+  if (!snap) return snap.error();
+  json arr = json::array();
+  for (auto p : paths) {
+    while (!p.empty() && p.back() == '/') p.pop_back();
+    if (p.empty() || !repo::validate_path(p)) continue;
+    if (const auto* f = (*snap)->find(p)) {
+      arr.push_back(file_json(*f, **snap, expand));
+    } else if (auto it = (*snap)->dirs.find(p); it != (*snap)->dirs.end()) {
+      arr.push_back(dir_json(p, it->second));
+    }
+  }
+  auto res = json_reply(200, arr);
+  res.headers.set("X-Repo-Commit", *commit);
+  return res;
+}
+
+http::Response list_refs(Ctx& c, const repo::RepoId& id) {
+  auto r = open_repo(c, id, Need::read);
+  if (!r) return r.error();
+  auto refs = c.hub.catalog.list_refs(r->key);
+  if (!refs) return error_from(refs.error());
+  json branches = json::array(), tags = json::array(), prs = json::array();
+  for (const auto& ref : *refs) {
+    switch (ref.kind) {
+      case repo::RefKind::branch:
+        branches.push_back({{"name", ref.name}, {"ref", "refs/heads/" + ref.name}, {"targetCommit", ref.commit}});
+        break;
+      case repo::RefKind::tag:
+        tags.push_back({{"name", ref.name}, {"ref", "refs/tags/" + ref.name}, {"targetCommit", ref.commit}});
+        break;
+      case repo::RefKind::pr:
+        prs.push_back({{"name", ref.name.substr(ref.name.rfind('/') + 1)}, {"ref", ref.name}, {"targetCommit", ref.commit}});
+        break;
+    }
+  }
+  return json_reply(200, {{"branches", branches}, {"tags", tags}, {"converts", json::array()}, {"pullRequests", prs}});
+}
+
+http::Response resolve(Ctx& c, const repo::RepoId& id, std::string_view raw_rest, bool raw_blob) {
+  auto r = open_repo(c, id, Need::read);
+  if (!r) return r.error();
+  auto rp = split_rev(c, *r, raw_rest);
+  if (!rp) return rp.error();
+  const auto& [commit, path] = *rp;
+  auto not_found = [&](std::string msg) {
+    auto e = error(404, "EntryNotFound", std::move(msg));
+    e.headers.set("X-Repo-Commit", commit);
+    return e;
+  };
+  if (path.empty()) return not_found("no file path given");
+  if (auto v = repo::validate_path(path); !v) {
+    auto e = error(400, "", v.error().message);
+    e.headers.set("X-Repo-Commit", commit);
+    return e;
+  }
+  auto snap = load_snapshot(c, *r, commit);
+  if (!snap) return snap.error();
+  const repo::FileEntry* f = (*snap)->find(path);
+  if (!f) return not_found(path + " does not exist at " + commit + " in " + id.qualified());
+
+  http::Response res;
+  res.headers.set("X-Repo-Commit", commit);
+  res.headers.set("Accept-Ranges", "bytes");
+  res.headers.set("Content-Type", "application/octet-stream");
+  std::uint64_t size = f->size;
+  std::string pointer;
+  if (raw_blob && f->lfs) {
+    pointer = repo::lfs_pointer(f->sha256, f->size);
+    size = pointer.size();
+    res.headers.set("ETag", "\"" + f->blob_sha1 + "\"");
+  } else if (f->lfs) {
+    res.headers.set("ETag", "\"" + f->sha256 + "\"");
+    res.headers.set("X-Linked-Etag", "\"" + f->sha256 + "\"");
+    res.headers.set("X-Linked-Size", std::to_string(f->size));
+  } else {
+    res.headers.set("ETag", "\"" + f->blob_sha1 + "\"");
+  }
+
+  // Range selection.
+  std::uint64_t first = 0, length = size;
+  res.status = 200;
+  if (auto rh = c.req.headers.get("Range")) {
+    auto br = http::parse_range(*rh, size);
+    if (!br) {
+      auto e = error(400, "", br.error().message);
+      e.headers.set("X-Repo-Commit", commit);
+      return e;
+    }
+    if (br->kind == http::ByteRange::Kind::unsatisfiable) {
+      if (size == 0) {
+        res.headers.set("Content-Range", "bytes */0");  // zero-length rule (spec §1)
+        res.body = std::string();
+        return res;
+      }
+      auto e = error(416, "", "range not satisfiable for a file of " + std::to_string(size) + " bytes");
+      e.headers.set("Content-Range", "bytes */" + std::to_string(size));
+      e.headers.set("X-Repo-Commit", commit);
+      return e;
+    }
+    if (br->kind == http::ByteRange::Kind::satisfiable) {
+      res.status = 206;
+      first = br->first;
+      length = br->length();
+      res.headers.set("Content-Range", http::content_range(*br, size));
+    }
+  } else if (size == 0) {
+    res.headers.set("Content-Range", "bytes */0");
+  }
+
+  if (!pointer.empty()) {
+    res.body = pointer.substr(std::size_t(first), std::size_t(length));
+    return res;
+  }
+  auto blob = c.hub.store.open(f->sha256);
+  if (!blob) return error(500, "", "stored content of " + path + " is unavailable: " + blob.error().message);
+  if (blob->size != f->size) return error(500, "", "stored content of " + path + " has the wrong size");
+  if (blob->data) {
+    res.body = blob->data->substr(std::size_t(first), std::size_t(length));
+    return res;
+  }
+  auto fh = http::FileHandle::open(blob->path);
+  if (!fh) return error(500, "", "cannot open stored content of " + path + ": " + fh.error().message);
+  res.body = http::FileBody{*fh, first, length};
+  return res;
+}
+
+}  // namespace hubgate::hub

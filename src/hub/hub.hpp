@@ -1,0 +1,69 @@
+// hub::Hub: the Hugging Face Hub HTTP API for repositories hubgate hosts itself
+// (spec/hub-api.md §§0–6, 8, 9): repo info, tree, paths-info, resolve/raw downloads, repo
+// creation, preupload, the LFS batch API with self-authorizing signed PUT URLs, NDJSON commits,
+// whoami, refs; plus /healthz and /metrics.
+//
+// `handle()` maps one request to one response and is called concurrently from the server's
+// threads; everything it uses (Catalog, BlobStore, TokenStore, Signer, Metrics) is thread-safe.
+// The Hub does not own them. Every response carries the CORS headers of spec §0; errors carry a
+// JSON `error`, `X-Error-Message` and, where the spec names one, `X-Error-Code`.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "auth/auth.hpp"
+#include "http/message.hpp"
+#include "http/server.hpp"
+#include "repo/catalog.hpp"
+#include "store/store.hpp"
+
+namespace hubgate::hub {
+
+struct HubOptions {
+  // Absolute base URL for Link headers, commit URLs and signed upload URLs, without a trailing
+  // '/'. Empty: derived per request from the Host header ("http://<host>").
+  std::string public_url;
+  // Upstream hub (stored for the pull-through cache; unused by the hosted-repository API).
+  std::string upstream = "https://huggingface.co";
+  std::size_t tree_page_size = 1000;           // entries per tree page (Link: rel="next")
+  std::uint64_t max_json_body = 64ull << 20;   // preupload / paths-info / batch / create bodies
+  std::uint64_t max_commit_body = 256ull << 20;  // NDJSON commit, inline files included (read whole)
+  std::int64_t upload_url_ttl_s = 3600;        // lifetime of a signed LFS upload URL
+  std::uint64_t lfs_threshold = 10ull << 20;   // preupload: larger files are "lfs"
+  std::function<std::uint64_t()> open_connections;  // for /metrics
+
+  // Pull-through (src/upstream/, upstream::Edge::handle): answers info/tree/paths_info/resolve/raw
+  // for a repository that is not hosted here. Empty = no upstream. Arguments: route, request,
+  // API plural, "ns/name", the raw rest of the path after the route keyword, base URL. When set,
+  // a Bearer token this hub does not know is passed on (it may be an upstream token) instead of
+  // being refused; locally it counts as anonymous.
+  std::function<http::Response(std::string_view, http::Request&, const std::string&, const std::string&,
+                               std::string_view, const std::string&)>
+      remote;
+  std::function<std::string()> remote_metrics;  // appended to /metrics
+};
+
+class Metrics;
+
+class Hub {
+ public:
+  Hub(HubOptions opts, repo::Catalog& catalog, store::BlobStore& store, auth::TokenStore& tokens,
+      const auth::Signer& signer);
+  ~Hub();
+  http::Response handle(http::Request& req);
+  // Record a finished request (for /metrics).
+  void record(const http::AccessRecord& rec);
+
+  // Creates a repository with its initial commit (.gitattributes), as POST /api/repos/create.
+  Result<repo::RepoRecord> create_repo(const repo::RepoId& id, bool is_private, const std::string& author);
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace hubgate::hub

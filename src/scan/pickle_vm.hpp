@@ -1,0 +1,80 @@
+// Internal: a simulator of the pickle virtual machine (protocols 0-5, every opcode).
+//
+// `simulate_pickle` walks one pickle from the start of `data` to its STOP opcode the way
+// CPython's C unpickler (`_pickle.c`) reads it, but instead of building objects it tracks
+// symbolic values: strings (for STACK_GLOBAL operands), globals, call results, containers (small
+// ones), persistent ids. Every import (GLOBAL, STACK_GLOBAL, INST, EXT*) and every call (REDUCE,
+// OBJ, INST, NEWOBJ, NEWOBJ_EX, BUILD on a bare global) is recorded with its offset, whether or not
+// its result is later discarded. On malformed input it stops at the first error and returns what
+// it saw up to there (the loader would have executed exactly that much). Limits: opcodes, stack +
+// memo entries, string bytes kept per value. Thread-safety: pure function.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "scan/scan.hpp"
+
+namespace hubgate::scan::pickle {
+
+struct Import {
+  std::string module;
+  std::string name;
+  std::uint64_t offset = 0;  // offset of the opcode (relative to the data given)
+  const char* via = "";      // "GLOBAL", "STACK_GLOBAL", "INST", "EXT1"...
+};
+
+struct Call {
+  int target = -1;           // index into imports; -1 when the callable is not a global
+  std::string callable;      // description when target < 0 ("result of a call to os.getcwd", ...)
+  std::uint64_t offset = 0;
+  const char* op = "";       // "REDUCE", "NEWOBJ", "BUILD", ...
+  std::string arg_preview;   // first string argument, shortened
+  std::vector<ByteView> bytes_args;  // bytes arguments that may hold a nested pickle
+};
+
+struct Anomaly {
+  Severity severity = Severity::suspicious;
+  std::string rule;
+  std::string subject;
+  std::string message;
+  std::uint64_t offset = 0;
+};
+
+// The extension registry (copyreg.add_extension), shared by the pickles of one file.
+using ExtRegistry = std::map<std::int64_t, std::pair<std::string, std::string>>;
+
+struct VmOptions {
+  std::uint64_t max_ops = 50'000'000;
+  std::uint64_t max_entries = 1'000'000;  // stack + memo entries
+  // joblib: after BUILD of a joblib.numpy_pickle.NumpyArrayWrapper the raw array bytes (or, for
+  // object arrays, a nested pickle) follow inline in the stream; skip/scan them like joblib does.
+  bool joblib = false;
+};
+
+struct Run {
+  std::vector<Import> imports;
+  std::vector<Call> calls;
+  std::vector<Anomaly> anomalies;
+  // joblib object arrays: offsets (relative to data) and lengths of inline nested pickles.
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> nested;
+  bool stopped = false;          // reached STOP
+  std::optional<std::string> error;
+  std::uint64_t error_offset = 0;
+  std::uint64_t end = 0;         // offset just past STOP (or where it failed)
+  std::uint64_t ops = 0;
+  int protocol = 0;
+  bool limit_hit = false;
+};
+
+Run simulate_pickle(ByteView data, const VmOptions& opt, ExtRegistry& ext);
+
+// Cheap content test used by detection and container scanners: does `data` start like a pickle
+// (PROTO 2-5, or a protocol 0/1 opcode stream that parses for a while / names a global)?
+bool looks_like_pickle(ByteView data);
+
+}  // namespace hubgate::scan::pickle

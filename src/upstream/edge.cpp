@@ -1,0 +1,341 @@
+// Edge: Hub API answers for remote repositories.
+//
+// resolve: metadata from the Resolver (HEAD upstream, or cache) -> headers exactly like a local
+// repository's (ETag, X-Linked-*, X-Repo-Commit) -> body from the blob cache (sendfile, pinned
+// through a shared FileHandle whose deleter releases the pin) or from a Fill (FillProducer:
+// each pull() delivers the next bytes as soon as the fill has them, waiting through a fill
+// subscription, never by blocking a server thread). HEAD never starts a fill.
+#include "upstream/edge.hpp"
+
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include "crypto/sha.hpp"
+#include "http/range.hpp"
+#include "http/url.hpp"
+
+namespace hubgate::upstream {
+
+using json = nlohmann::json;
+
+namespace {
+
+http::Response error_response(int status, std::string_view code, const std::string& msg) {
+  auto res = http::json_response(status, json{{"error", msg}}.dump(-1, ' ', false, json::error_handler_t::replace));
+  std::string m;
+  for (char ch : msg) m += (ch == '\r' || ch == '\n') ? ' ' : ch;
+  res.headers.set("X-Error-Message", m.substr(0, 1000));
+  if (!code.empty()) res.headers.set("X-Error-Code", std::string(code));
+  return res;
+}
+
+http::Response from_error(const Error& e) {
+  switch (e.code) {
+    case Errc::unavailable:
+      return error_response(503, "UpstreamUnavailable", "upstream unavailable and not cached: " + e.message);
+    case Errc::invalid_argument:
+      return error_response(400, "", e.message);
+    case Errc::limit_exceeded:
+      return error_response(413, "", e.message);
+    default:
+      return error_response(502, "UpstreamError", e.message);
+  }
+}
+
+http::Response from_refusal(const Refusal& r) {
+  auto res = error_response(r.status, r.error_code, r.message);
+  if (!r.repo_commit.empty()) res.headers.set("X-Repo-Commit", r.repo_commit);
+  if (!r.retry_after.empty()) res.headers.set("Retry-After", r.retry_after);
+  return res;
+}
+
+// "http://up/api/models/x/tree/<c>?cursor=…" -> "<base>/api/models/x/tree/<c>?cursor=…"
+std::string rebase_link(const std::string& url, const std::string& base) {
+  auto p = url.find("/api/");
+  if (p == std::string::npos) return "";
+  return base + url.substr(p);
+}
+
+Result<void> check_path(std::string_view path) {
+  if (path.empty()) return fail(Errc::not_found, "no file path given");
+  if (path.front() == '/' || path.find('\\') != std::string_view::npos || path.find('\0') != std::string_view::npos)
+    return fail(Errc::invalid_argument, "invalid file path");
+  std::size_t start = 0;
+  for (;;) {
+    auto slash = path.find('/', start);
+    auto seg = path.substr(start, slash == std::string_view::npos ? std::string_view::npos : slash - start);
+    if (seg.empty() || seg == "." || seg == "..") return fail(Errc::invalid_argument, "invalid file path segment");
+    if (slash == std::string_view::npos) break;
+    start = slash + 1;
+  }
+  return {};
+}
+
+// ------------------------------------------------------------------ FillProducer
+
+class FillProducer final : public http::BodyProducer, public std::enable_shared_from_this<FillProducer> {
+ public:
+  FillProducer(std::shared_ptr<Fill> fill, std::uint64_t first, std::uint64_t length, Metrics* m)
+      : fill_(std::move(fill)), pos_(first), end_(first + length), metrics_(m) {}
+
+  void pull(std::function<void(http::Chunk)> deliver) override {
+    if (!fill_) {
+      deliver(http::Chunk{{}, true, std::nullopt});
+      return;
+    }
+    if (ready()) {
+      deliver(next());
+      return;
+    }
+    // Wait without blocking: the fill thread calls back on progress. The waiter's mutex is held
+    // across subscribe() so the callback cannot run before the subscription id is stored.
+    auto w = std::make_shared<Waiter>();
+    w->deliver = std::move(deliver);
+    auto self = shared_from_this();
+    std::unique_lock lock(w->mu);
+    w->id = fill_->subscribe([self, w] { self->on_progress(w); });
+    lock.unlock();
+    on_progress(w);  // progress between ready() and subscribe() must not be missed
+  }
+
+ private:
+  struct Waiter {
+    std::mutex mu;
+    bool done = false;
+    Fill::SubscriptionId id = 0;
+    std::function<void(http::Chunk)> deliver;
+  };
+
+  bool ready() const {
+    if (pos_ >= end_) return true;
+    auto st = fill_->status();
+    return st.state != FillState::running || st.available > pos_;
+  }
+
+  void on_progress(const std::shared_ptr<Waiter>& w) {
+    std::function<void(http::Chunk)> deliver;
+    {
+      std::lock_guard lock(w->mu);
+      if (w->done || !ready()) return;
+      w->done = true;
+      deliver = std::move(w->deliver);
+    }
+    fill_->unsubscribe(w->id);
+    deliver(next());
+  }
+
+  http::Chunk next() {
+    if (pos_ >= end_) return http::Chunk{{}, true, std::nullopt};
+    auto st = fill_->status();
+    if (st.state == FillState::failed) return http::Chunk{{}, false, st.error ? *st.error : Error(Errc::unavailable, "fill failed")};
+    std::uint64_t n = std::min<std::uint64_t>({end_ - pos_, st.available > pos_ ? st.available - pos_ : 0, 1u << 20});
+    std::string data(static_cast<std::size_t>(n), '\0');
+    auto r = fill_->pread(data.data(), data.size(), pos_);
+    if (!r) return http::Chunk{{}, false, r.error()};
+    data.resize(*r);
+    pos_ += *r;
+    return http::Chunk{std::move(data), pos_ >= end_, std::nullopt};
+  }
+
+  std::shared_ptr<Fill> fill_;
+  std::uint64_t pos_, end_;
+  Metrics* metrics_;
+};
+
+}  // namespace
+
+std::shared_ptr<http::BodyProducer> make_fill_producer(std::shared_ptr<Fill> fill, std::uint64_t first,
+                                                       std::uint64_t length, Metrics* metrics) {
+  return std::make_shared<FillProducer>(std::move(fill), first, length, metrics);
+}
+
+Result<std::pair<std::string, std::string>> split_remote_rev(std::string_view raw_rest) {
+  std::vector<std::string_view> segs;
+  std::size_t start = 0;
+  for (;;) {
+    auto slash = raw_rest.find('/', start);
+    segs.push_back(raw_rest.substr(start, slash == std::string_view::npos ? std::string_view::npos : slash - start));
+    if (slash == std::string_view::npos) break;
+    start = slash + 1;
+  }
+  std::size_t take = 1;
+  if (segs.size() >= 3 && segs[0] == "refs" && (segs[1] == "pr" || segs[1] == "heads" || segs[1] == "tags")) take = 3;
+  std::string rev_raw, path_raw;
+  for (std::size_t i = 0; i < segs.size(); ++i) {
+    std::string& out = i < take ? rev_raw : path_raw;
+    if (!out.empty() || (i != 0 && i != take)) out += '/';
+    out += segs[i];
+  }
+  HG_TRY(std::string rev, http::percent_decode(rev_raw));
+  HG_TRY(std::string path, http::percent_decode(path_raw));
+  if (rev.empty()) return fail(Errc::invalid_argument, "empty revision");
+  return std::pair{rev, path};
+}
+
+Result<std::unique_ptr<Edge>> Edge::create(EdgeOptions o) {
+  if (o.upstream.empty()) return fail(Errc::invalid_argument, "edge: no upstream URL");
+  if (o.cache_dir.empty()) return fail(Errc::invalid_argument, "edge: no cache folder");
+  std::unique_ptr<Edge> e(new Edge(o));
+  ClientOptions co;
+  co.stall_timeout = o.stall_timeout;
+  e->client_ = std::make_unique<Client>(co, &e->metrics_);
+  HG_TRY(e->meta_, MetaStore::open_dir(o.cache_dir + "/meta"));
+  HG_TRY(e->cache_, DiskBlobCache::open_dir({o.cache_dir + "/blobs", o.cache_max_bytes}, &e->metrics_));
+  e->source_ = std::make_unique<HttpByteSource>(*e->client_);
+  ResolverOptions ro;
+  ro.base_url = o.upstream;
+  ro.gateway_token = o.upstream_token;
+  ro.ref_ttl = o.ref_ttl;
+  ro.auth_ttl = o.auth_ttl;
+  ro.offline = o.offline;
+  ro.filter = o.filter;
+  e->resolver_ = std::make_unique<Resolver>(ro, *e->client_, *e->meta_, &e->metrics_);
+  e->fills_ = std::make_unique<FillRegistry>(*e->cache_, *e->source_, &e->metrics_);
+  return e;
+}
+
+Edge::~Edge() { fills_.reset(); }
+
+http::Response Edge::json_passthrough(Result<Answer<JsonReply>> r, const std::string& base_url, bool strip_xet) {
+  if (!r) return from_error(r.error());
+  if (r->refusal) return from_refusal(*r->refusal);
+  std::string body = std::move(r->value->body);
+  if (strip_xet) {
+    auto j = json::parse(body, nullptr, false);
+    if (j.is_array()) {
+      for (auto& e : j)
+        if (e.is_object()) e.erase("xetHash");
+      body = j.dump(-1, ' ', false, json::error_handler_t::replace);
+    }
+  }
+  auto res = http::json_response(200, std::move(body));
+  res.headers.set("X-Repo-Commit", r->value->commit);
+  if (r->stale) res.headers.set("X-Hubgate-Stale", "1");
+  if (!r->value->link_next.empty()) {
+    if (auto link = rebase_link(r->value->link_next, base_url); !link.empty())
+      res.headers.set("Link", "<" + link + ">; rel=\"next\"");
+  }
+  return res;
+}
+
+http::Response Edge::handle(std::string_view route, http::Request& req, const std::string& type_plural,
+                            const std::string& repo_id, std::string_view raw_rest, const std::string& base_url) {
+  RepoRef repo{type_plural, repo_id};
+  std::string auth(req.headers.get("Authorization").value_or(""));
+  if (route == "resolve" || route == "raw") return resolve(req, repo, raw_rest, route == "raw");
+  if (route == "info") {
+    auto rev = http::percent_decode(raw_rest);
+    if (!rev) return error_response(400, "", rev.error().message);
+    return json_passthrough(resolver_->info(repo, *rev, auth), base_url, false);
+  }
+  if (route == "tree") {
+    auto rp = split_remote_rev(raw_rest);
+    if (!rp) return error_response(400, "", rp.error().message);
+    std::string path = rp->second;
+    while (!path.empty() && path.back() == '/') path.pop_back();
+    if (!path.empty()) {
+      if (auto v = check_path(path); !v) return error_response(400, "", v.error().message);
+    }
+    return json_passthrough(resolver_->tree(repo, rp->first, path, req.query, auth), base_url, true);
+  }
+  if (route == "paths_info") {
+    auto rev = http::percent_decode(raw_rest);
+    if (!rev) return error_response(400, "", rev.error().message);
+    auto body = req.body.read_all(64ull << 20);
+    if (!body) return error_response(413, "", body.error().message);
+    std::string ctype(req.headers.get("Content-Type").value_or(""));
+    return json_passthrough(resolver_->paths_info(repo, *rev, *body, ctype, auth), base_url, true);
+  }
+  return error_response(404, "", "no such route for a remote repository");
+}
+
+http::Response Edge::resolve(http::Request& req, const RepoRef& repo, std::string_view raw_rest, bool raw) {
+  std::string auth(req.headers.get("Authorization").value_or(""));
+  auto rp = split_remote_rev(raw_rest);
+  if (!rp) return error_response(400, "", rp.error().message);
+  const auto& [rev, path] = *rp;
+  if (auto v = check_path(path); !v) {
+    return v.error().code == Errc::not_found ? error_response(404, "EntryNotFound", v.error().message)
+                                             : error_response(400, "", v.error().message);
+  }
+  auto ans = resolver_->file(repo, rev, path, auth);
+  if (!ans) return from_error(ans.error());
+  if (ans->refusal) return from_refusal(*ans->refusal);
+  const FileMeta& meta = *ans->value;
+
+  http::Response res;
+  res.headers.set("X-Repo-Commit", meta.commit);
+  res.headers.set("Accept-Ranges", "bytes");
+  res.headers.set("Content-Type", "application/octet-stream");
+  if (ans->stale) res.headers.set("X-Hubgate-Stale", "1");
+  std::uint64_t size = meta.size;
+  std::string pointer;
+  if (raw && meta.sha256) {
+    pointer = "version https://git-lfs.github.com/spec/v1\noid sha256:" + *meta.sha256 + "\nsize " +
+              std::to_string(meta.size) + "\n";
+    size = pointer.size();
+    res.headers.set("ETag", "\"" + crypto::git_blob_sha1_hex(pointer) + "\"");
+  } else if (meta.sha256) {
+    res.headers.set("ETag", "\"" + *meta.sha256 + "\"");
+    res.headers.set("X-Linked-Etag", "\"" + *meta.sha256 + "\"");
+    res.headers.set("X-Linked-Size", std::to_string(meta.size));
+  } else {
+    res.headers.set("ETag", "\"" + meta.git_oid + "\"");
+  }
+
+  std::uint64_t first = 0, length = size;
+  res.status = 200;
+  if (auto rh = req.headers.get("Range")) {
+    auto br = http::parse_range(*rh, size);
+    if (!br) return error_response(400, "", br.error().message);
+    if (br->kind == http::ByteRange::Kind::unsatisfiable) {
+      if (size == 0) {
+        res.headers.set("Content-Range", "bytes */0");
+        res.body = std::string();
+        return res;
+      }
+      auto e = error_response(416, "", "range not satisfiable for a file of " + std::to_string(size) + " bytes");
+      e.headers.set("Content-Range", "bytes */" + std::to_string(size));
+      e.headers.set("X-Repo-Commit", meta.commit);
+      return e;
+    }
+    if (br->kind == http::ByteRange::Kind::satisfiable) {
+      res.status = 206;
+      first = br->first;
+      length = br->length();
+      res.headers.set("Content-Range", http::content_range(*br, size));
+    }
+  } else if (size == 0) {
+    res.headers.set("Content-Range", "bytes */0");
+  }
+  if (!pointer.empty()) {
+    res.body = pointer.substr(static_cast<std::size_t>(first), static_cast<std::size_t>(length));
+    return res;
+  }
+  if (req.method == "HEAD") {
+    res.body = make_fill_producer(nullptr, 0, 0, &metrics_);  // never pulled: no fill for HEAD
+    res.producer_length = length;
+    return res;
+  }
+
+  auto acquired = fills_->acquire(resolver_->fill_spec(repo, meta, auth));
+  if (!acquired) return from_error(acquired.error());
+  if (acquired->cached) {
+    metrics_.cache_hits.fetch_add(1, std::memory_order_relaxed);
+    metrics_.bytes_served_from_cache.fetch_add(length, std::memory_order_relaxed);
+    int fd = ::dup(acquired->cached->fd());
+    if (fd < 0) return error_response(500, "", "dup of a cached file failed");
+    // The pin lives as long as the server holds the file: no eviction while it is served.
+    auto pin = std::make_shared<BlobHandle>(std::move(*acquired->cached));
+    std::shared_ptr<http::FileHandle> fh(new http::FileHandle(fd), [pin](http::FileHandle* p) { delete p; });
+    res.body = http::FileBody{fh, first, length};
+    return res;
+  }
+  metrics_.cache_misses.fetch_add(1, std::memory_order_relaxed);
+  res.body = make_fill_producer(acquired->fill, first, length, &metrics_);
+  res.producer_length = length;
+  return res;
+}
+
+}  // namespace hubgate::upstream

@@ -1,0 +1,84 @@
+// upstream::Edge — the pull-through side of `hubgate serve --upstream URL`: Hub API answers
+// (info, tree, paths-info, resolve/raw) for repositories that are not local, built from the
+// Resolver (metadata), the FillRegistry (single-flight verified downloads) and the blob cache.
+//
+// The hub module calls `handle()` only after it found no local repository of that id (local
+// wins). Downloads: a cached body is served with sendfile and stays pinned (never evicted)
+// until the response is done; a missing one is streamed from its Fill as bytes arrive
+// (`FillProducer`), whatever the Range. A fill that fails ends the response early (the server
+// closes the connection), so no client takes a prefix for the file. Answers given from cache
+// because upstream could not be asked carry `X-Hubgate-Stale: 1`. `xetHash` fields are removed
+// from tree/paths-info JSON and `X-Xet-Hash` is never sent: the edge serves plain bytes, so
+// Xet-capable clients must not try a CAS through it. Upstream `Link` URLs are rewritten to
+// the edge's base URL.
+//
+// Thread-safety: handle() is called concurrently from the server's threads.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "http/message.hpp"
+#include "upstream/blob_cache.hpp"
+#include "upstream/client.hpp"
+#include "upstream/fill.hpp"
+#include "upstream/meta_store.hpp"
+#include "upstream/metrics.hpp"
+#include "upstream/resolver.hpp"
+
+namespace hubgate::upstream {
+
+struct EdgeOptions {
+  std::string upstream;                       // base URL of the upstream hub (required)
+  std::string cache_dir;                      // <data>/upstream: blobs/ and meta/ (required)
+  std::uint64_t cache_max_bytes = 0;          // --cache-max-bytes; 0 = unlimited
+  bool offline = false;                       // --offline
+  std::string upstream_token;                 // gateway-wide token for byte transfers only
+  std::chrono::milliseconds ref_ttl{60000};   // branch -> commit freshness
+  std::chrono::milliseconds auth_ttl{60000};  // access-decision cache
+  RepoFilter filter;                          // allow/deny patterns
+  std::chrono::milliseconds stall_timeout{30000};
+};
+
+class Edge {
+ public:
+  static Result<std::unique_ptr<Edge>> create(EdgeOptions options);
+  ~Edge();
+
+  // route: "info" | "tree" | "paths_info" | "resolve" | "raw". `type_plural` is
+  // models|datasets|spaces, `repo` is "ns/name", `raw_rest` the still-encoded path after the
+  // route keyword (for info: the revision or empty), `base_url` the edge's own base URL.
+  http::Response handle(std::string_view route, http::Request& req, const std::string& type_plural,
+                        const std::string& repo, std::string_view raw_rest, const std::string& base_url);
+
+  const Metrics& metrics() const { return metrics_; }
+  std::string metrics_text() const { return metrics_.render_prometheus(); }
+
+ private:
+  explicit Edge(EdgeOptions o) : opt_(std::move(o)) {}
+  http::Response resolve(http::Request& req, const RepoRef& repo, std::string_view raw_rest, bool raw);
+  http::Response json_passthrough(Result<Answer<JsonReply>> r, const std::string& base_url, bool strip_xet);
+
+  EdgeOptions opt_;
+  Metrics metrics_;
+  std::unique_ptr<Client> client_;
+  std::unique_ptr<MetaStore> meta_;
+  std::unique_ptr<DiskBlobCache> cache_;
+  std::unique_ptr<HttpByteSource> source_;
+  std::unique_ptr<Resolver> resolver_;
+  std::unique_ptr<FillRegistry> fills_;  // destroyed first: joins fill threads
+};
+
+// Splits a still-encoded "rev/path" for a repository whose refs the edge does not know: the
+// first segment (decoded; `refs%2Fpr%2F1` is one segment) is the revision, except a raw
+// `refs/pr/N` or `refs/heads|tags/X` prefix, which is taken whole.
+Result<std::pair<std::string, std::string>> split_remote_rev(std::string_view raw_rest);
+
+// A response body that streams [first, first+length) of a running fill.
+std::shared_ptr<http::BodyProducer> make_fill_producer(std::shared_ptr<Fill> fill, std::uint64_t first,
+                                                       std::uint64_t length, Metrics* metrics);
+
+}  // namespace hubgate::upstream

@@ -1,0 +1,303 @@
+// Fill state machine and the single-flight registry.
+//
+// A fill runs on its own thread: transfer() loops over attempts, each streaming from the
+// current offset into the AtomicFile and the hasher (so a resumed transfer continues the same
+// hash), bumping `available` after every write. Then size and hash are compared with the
+// declaration; publish() commits the temporary file into the cache. The fill leaves the
+// registry *before* readers learn the final state, so a reader that sees `failed` and retries
+// starts a fresh fill instead of joining the dead one; a reader that raced with publication
+// finds the entry in the cache (acquire() checks the cache under the registry lock).
+#include "upstream/fill.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <thread>
+#include <variant>
+#include <vector>
+
+#include "crypto/sha.hpp"
+#include "util/hex.hpp"
+#include "util/parse.hpp"
+
+namespace hubgate::upstream {
+
+// ---------------------------------------------------------------- HttpByteSource
+
+namespace {
+// "bytes a-b/N" -> a
+std::optional<std::uint64_t> content_range_start(std::string_view v) {
+  if (!v.starts_with("bytes ")) return std::nullopt;
+  v.remove_prefix(6);
+  auto dash = v.find('-');
+  if (dash == std::string_view::npos) return std::nullopt;
+  return parse_u64(v.substr(0, dash));
+}
+}  // namespace
+
+Result<void> HttpByteSource::fetch(const FillSpec& spec, std::uint64_t offset, const DataSink& sink,
+                                   const std::atomic<bool>& cancel) {
+  HttpRequest req;
+  req.url = spec.url;
+  req.headers = spec.headers;
+  req.headers.emplace_back("Accept-Encoding", "identity");
+  if (offset > 0) req.headers.emplace_back("Range", "bytes=" + std::to_string(offset) + "-");
+  std::uint64_t skip = 0;
+  std::optional<Error> start_error;
+  BodySink body;
+  body.on_start = [&](long status, const Headers& headers) {
+    if (offset == 0) return true;
+    if (status == 200) {
+      skip = offset;  // upstream ignored the Range: drop what we already have
+      return true;
+    }
+    for (const auto& [k, v] : headers) {
+      if (k == "content-range") {
+        auto start = content_range_start(v);
+        if (start && *start == offset) return true;
+        start_error = Error(Errc::corrupt, "resume at " + std::to_string(offset) + ": upstream answered Content-Range " + v);
+        return false;
+      }
+    }
+    start_error = Error(Errc::corrupt, "resume: 206 without Content-Range");
+    return false;
+  };
+  body.on_data = [&](ByteView b) {
+    if (skip > 0) {
+      std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(skip, b.size()));
+      skip -= n;
+      b = b.subspan(n);
+      if (b.empty()) return true;
+    }
+    return sink(b);
+  };
+  auto resp = client_.send(req, &body, &cancel);
+  if (start_error) return fail(*start_error);
+  if (!resp) return fail(resp.error());
+  long s = resp->status;
+  if (s >= 200 && s < 300) {
+    if (skip > 0) return fail(Errc::unavailable, "upstream restarted the body and ended before the resume offset");
+    return {};
+  }
+  std::string what = "GET " + spec.url + ": upstream status " + std::to_string(s);
+  if (s >= 500 || s == 429 || s == 408) return fail(Errc::unavailable, what);
+  if (s == 404) return fail(Errc::not_found, what);
+  if (s == 401 || s == 403) return fail(Errc::permission_denied, what);
+  if (s == 416) return fail(Errc::corrupt, what + " (range not satisfiable: upstream file shorter than declared)");
+  return fail(Errc::corrupt, what);
+}
+
+// ---------------------------------------------------------------- Fill
+
+Fill::~Fill() {
+  if (read_fd_ >= 0) ::close(read_fd_);
+}
+
+FillStatus Fill::status() const {
+  std::lock_guard lock(mu_);
+  return status_;
+}
+
+Fill::SubscriptionId Fill::subscribe(std::function<void()> on_progress) {
+  std::lock_guard lock(mu_);
+  SubscriptionId id = next_id_++;
+  subscribers_.emplace(id, std::make_shared<std::function<void()>>(std::move(on_progress)));
+  return id;
+}
+
+void Fill::unsubscribe(SubscriptionId id) {
+  std::lock_guard lock(mu_);
+  subscribers_.erase(id);
+}
+
+FillStatus Fill::wait_beyond(std::uint64_t offset, std::chrono::milliseconds timeout) const {
+  std::unique_lock lock(mu_);
+  cv_.wait_for(lock, timeout, [&] { return status_.state != FillState::running || status_.available > offset; });
+  return status_;
+}
+
+Result<std::size_t> Fill::pread(void* buf, std::size_t len, std::uint64_t offset) const {
+  std::uint64_t avail;
+  {
+    std::lock_guard lock(mu_);
+    if (status_.state == FillState::failed) {
+      return fail(status_.error ? *status_.error : Error(Errc::unavailable, "fill failed"));
+    }
+    avail = status_.available;
+  }
+  if (offset >= avail) return std::size_t{0};
+  std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(len, avail - offset));
+  std::size_t done = 0;
+  while (done < n) {
+    ssize_t r = ::pread(read_fd_, static_cast<char*>(buf) + done, n - done, static_cast<off_t>(offset + done));
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      return fail(os_error("pread", "fill " + spec_.key.str(), errno));
+    }
+    if (r == 0) break;
+    done += static_cast<std::size_t>(r);
+  }
+  return done;
+}
+
+void Fill::notify() {
+  std::vector<std::shared_ptr<std::function<void()>>> subs;
+  {
+    std::lock_guard lock(mu_);
+    subs.reserve(subscribers_.size());
+    for (auto& [id, cb] : subscribers_) subs.push_back(cb);
+  }
+  for (auto& cb : subs) (*cb)();
+}
+
+void Fill::advance(std::uint64_t available) {
+  {
+    std::lock_guard lock(mu_);
+    status_.available = available;
+  }
+  cv_.notify_all();
+  notify();
+}
+
+void Fill::finish(FillState state, std::optional<Error> error) {
+  {
+    std::lock_guard lock(mu_);
+    status_.state = state;
+    status_.error = std::move(error);
+    if (state == FillState::complete) status_.available = spec_.size;
+  }
+  cv_.notify_all();
+  notify();
+}
+
+// ---------------------------------------------------------------- FillRegistry
+
+FillRegistry::FillRegistry(BlobCache& cache, ByteSource& source, Metrics* metrics, FillOptions options)
+    : cache_(cache), source_(source), metrics_(metrics), opt_(options) {}
+
+FillRegistry::~FillRegistry() {
+  std::unique_lock lock(mu_);
+  stopping_ = true;
+  for (auto& [k, f] : running_) f->cancel();
+  idle_cv_.wait(lock, [&] { return threads_ == 0; });
+}
+
+std::shared_ptr<Fill> FillRegistry::find(const ContentKey& key) const {
+  std::lock_guard lock(mu_);
+  auto it = running_.find(key);
+  return it == running_.end() ? nullptr : it->second;
+}
+
+std::size_t FillRegistry::in_flight() const {
+  std::lock_guard lock(mu_);
+  return running_.size();
+}
+
+Result<Acquired> FillRegistry::acquire(const FillSpec& spec) {
+  if (spec.size > opt_.max_file_size) {
+    return fail(Errc::limit_exceeded, "fill " + spec.key.str() + ": declared size " + std::to_string(spec.size) +
+                                          " exceeds the limit of " + std::to_string(opt_.max_file_size));
+  }
+  std::unique_lock lock(mu_);
+  if (stopping_) return fail(Errc::unavailable, "fill registry is shutting down");
+  if (auto it = running_.find(spec.key); it != running_.end()) {
+    if (metrics_) metrics_->fills_joined.fetch_add(1, std::memory_order_relaxed);
+    return Acquired{std::nullopt, it->second, false};
+  }
+  if (auto handle = cache_.open(spec.key)) return Acquired{std::move(*handle), nullptr, false};
+  HG_TRY(AtomicFile file, cache_.begin(spec.key));
+  int rfd = ::open(file.temp_path().c_str(), O_RDONLY | O_CLOEXEC);
+  if (rfd < 0) return fail(os_error("open", file.temp_path(), errno));
+  auto fill = std::make_shared<Fill>(spec, rfd);
+  fill->status_.size = spec.size;
+  running_.emplace(spec.key, fill);
+  threads_++;
+  if (metrics_) {
+    metrics_->fills_started.fetch_add(1, std::memory_order_relaxed);
+    metrics_->fills_in_flight.fetch_add(1, std::memory_order_relaxed);
+  }
+  std::thread([this, fill, f = std::move(file)]() mutable { run(std::move(fill), std::move(f)); }).detach();
+  return Acquired{std::nullopt, fill, true};
+}
+
+void FillRegistry::run(std::shared_ptr<Fill> fill, AtomicFile file) {
+  auto r = transfer(*fill, file);
+  // Verified: readers may have the last byte now; publication (fsync + rename) need not delay them.
+  if (r) fill->advance(fill->size());
+  if (r) r = cache_.publish(fill->key(), std::move(file));
+  else file.abandon();
+  {
+    std::lock_guard lock(mu_);
+    running_.erase(fill->key());
+  }
+  if (metrics_) {
+    (r ? metrics_->fills_completed : metrics_->fills_failed).fetch_add(1, std::memory_order_relaxed);
+    metrics_->fills_in_flight.fetch_sub(1, std::memory_order_relaxed);
+  }
+  if (r) fill->finish(FillState::complete, std::nullopt);
+  else fill->finish(FillState::failed, r.error().context("fill " + fill->key().str()));
+  fill.reset();
+  std::lock_guard lock(mu_);
+  threads_--;
+  idle_cv_.notify_all();
+}
+
+Result<void> FillRegistry::transfer(Fill& fill, AtomicFile& file) {
+  const FillSpec& spec = fill.spec_;
+  std::variant<crypto::Sha256, crypto::GitBlobHasher> hasher =
+      spec.key.algo == ContentKey::Algo::sha256
+          ? std::variant<crypto::Sha256, crypto::GitBlobHasher>(crypto::Sha256())
+          : std::variant<crypto::Sha256, crypto::GitBlobHasher>(crypto::GitBlobHasher(spec.size));
+  std::uint64_t offset = 0;
+  std::optional<Error> sink_error;
+  DataSink sink = [&](ByteView b) {
+    if (b.size() > spec.size - offset) {
+      sink_error = Error(Errc::corrupt, "upstream sent more than the declared " + std::to_string(spec.size) + " bytes");
+      return false;
+    }
+    if (auto w = file.write(b); !w) {
+      sink_error = w.error();
+      return false;
+    }
+    std::visit([&](auto& h) { h.update(b); }, hasher);
+    offset += b.size();
+    if (metrics_) metrics_->bytes_from_upstream.fetch_add(b.size(), std::memory_order_relaxed);
+    // Hold back the last byte until the body is verified: no reader can complete a response
+    // with unverified content; a mismatch ends every response short of its declared length.
+    fill.advance(std::min(offset, spec.size - 1));
+    return true;
+  };
+  auto backoff = opt_.retry_backoff;
+  for (int attempt = 1;; ++attempt) {
+    if (fill.cancel_.load()) return fail(Errc::unavailable, "cancelled");
+    std::uint64_t before = offset;
+    auto r = source_.fetch(spec, offset, sink, fill.cancel_);
+    if (sink_error) return fail(*sink_error);
+    if (r && offset == spec.size) break;
+    Error err = r ? Error(Errc::unavailable, "upstream body ended at " + std::to_string(offset) + " of " +
+                                                 std::to_string(spec.size) + " bytes")
+                  : r.error();
+    if (err.code != Errc::unavailable) return fail(err);
+    if (attempt >= opt_.max_attempts) {
+      return fail(err.context("giving up after " + std::to_string(attempt) + " attempts"));
+    }
+    if (offset > before) backoff = opt_.retry_backoff;  // progress was made: reset the backoff
+    if (metrics_) metrics_->fill_resumes.fetch_add(1, std::memory_order_relaxed);
+    auto deadline = std::chrono::steady_clock::now() + backoff;
+    while (std::chrono::steady_clock::now() < deadline && !fill.cancel_.load())
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    backoff *= 2;
+  }
+  std::string got = std::visit(
+      [](auto& h) {
+        if constexpr (std::is_same_v<std::decay_t<decltype(h)>, crypto::Sha256>) return to_hex(h.final());
+        else return h.final_hex();
+      },
+      hasher);
+  if (got != spec.key.hex) {
+    return fail(Errc::corrupt, "hash mismatch: upstream declared " + spec.key.str() + ", body hashes to " + got);
+  }
+  return {};
+}
+
+}  // namespace hubgate::upstream

@@ -1,0 +1,171 @@
+// Single-flight streaming fills: one upstream transfer per content, shared by every reader.
+//
+// A `Fill` downloads one body (named by its `ContentKey`, with the size upstream declared) into
+// a temporary file of the blob cache while hashing it, and publishes "bytes available up to N"
+// to its readers as they arrive. When the transfer ends, the size and hash are checked against
+// the declaration; only then is the file committed into the cache (state `complete`). A
+// transport failure is retried by resuming at the current offset (`Range: bytes=N-`) up to
+// `max_attempts` times; a hash/size mismatch, an upstream 4xx or running out of attempts
+// discards the temporary file (state `failed`). Readers of a failed fill must end their
+// response early (before the declared length), so that no client ever mistakes a prefix for the
+// file. A failed or completed fill leaves the registry; the next request starts afresh (or hits
+// the cache).
+//
+// Readers: `pread()` (or `read_fd()` + sendfile) any byte below `status().available`. The last
+// byte of the body only becomes available once the body is verified (publication into the
+// cache, with its fsync, follows without delaying readers), so a reader can never finish a
+// response with unverified content. Waiting
+// without blocking a thread: `subscribe(cb)` — `cb` runs on the fill's thread after each
+// progress step and once at the end; it must be cheap and must not block (post to an executor).
+// Blocking readers (CLI, tests) use `wait_beyond()`.
+//
+// `FillRegistry` is the single-flight table: `acquire()` returns the cached entry, the fill in
+// progress (joined), or a fresh fill (started on its own thread). The registry's destructor
+// cancels running fills and waits for their threads.
+//
+// Thread-safety: all public methods of Fill and FillRegistry are thread-safe.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+
+#include "upstream/blob_cache.hpp"
+#include "upstream/client.hpp"
+#include "upstream/metrics.hpp"
+#include "util/error.hpp"
+
+namespace hubgate::upstream {
+
+// What to fetch: the declared identity and size, and where upstream serves the bytes.
+struct FillSpec {
+  ContentKey key;
+  std::uint64_t size = 0;
+  std::string url;   // absolute upstream URL of the bytes (a resolve URL; redirects are followed)
+  Headers headers;   // e.g. Authorization for upstream
+};
+
+// Where a fill's bytes come from. `fetch` streams the body from `offset` to `sink` and returns
+// success when the source ended normally (possibly short: the fill checks the length).
+// Errors: Errc::unavailable (transient: the fill resumes), anything else is final.
+class ByteSource {
+ public:
+  virtual ~ByteSource() = default;
+  virtual Result<void> fetch(const FillSpec& spec, std::uint64_t offset, const DataSink& sink,
+                             const std::atomic<bool>& cancel) = 0;
+};
+
+// ByteSource over HTTP: GET with `Range: bytes=<offset>-` when resuming. A 206 must start at
+// the offset; a 200 to a ranged request restarts the body, so its first `offset` bytes are
+// skipped. Statuses: 5xx/429 -> unavailable (resumable); 404 -> not_found; 401/403 ->
+// permission_denied; other non-2xx -> corrupt.
+class HttpByteSource final : public ByteSource {
+ public:
+  explicit HttpByteSource(Client& client) : client_(client) {}
+  Result<void> fetch(const FillSpec& spec, std::uint64_t offset, const DataSink& sink,
+                     const std::atomic<bool>& cancel) override;
+
+ private:
+  Client& client_;
+};
+
+enum class FillState { running, complete, failed };
+
+struct FillStatus {
+  FillState state = FillState::running;
+  std::uint64_t available = 0;  // bytes [0, available) are readable (< size until verified)
+  std::uint64_t size = 0;       // declared total
+  std::optional<Error> error;   // set when failed
+};
+
+struct FillOptions {
+  int max_attempts = 4;                               // transfers per fill, first one included
+  std::chrono::milliseconds retry_backoff{100};       // doubled after each failed attempt
+  std::uint64_t max_file_size = 1ull << 40;           // refuse declarations above this (1 TiB)
+};
+
+class FillRegistry;
+
+class Fill {
+ public:
+  const ContentKey& key() const { return spec_.key; }
+  std::uint64_t size() const { return spec_.size; }
+  FillStatus status() const;
+
+  using SubscriptionId = std::uint64_t;
+  SubscriptionId subscribe(std::function<void()> on_progress);
+  void unsubscribe(SubscriptionId id);
+
+  // Blocks until more than `offset` bytes are available, the fill ended, or the timeout passed.
+  FillStatus wait_beyond(std::uint64_t offset, std::chrono::milliseconds timeout) const;
+
+  // Copies bytes at [offset, offset+len) ∩ [offset, available). Fails once the fill failed.
+  Result<std::size_t> pread(void* buf, std::size_t len, std::uint64_t offset) const;
+  // A read-only descriptor on the body (valid for the Fill's lifetime, also after publication).
+  int read_fd() const { return read_fd_; }
+
+  void cancel() { cancel_.store(true); }
+
+  Fill(FillSpec spec, int read_fd) : spec_(std::move(spec)), read_fd_(read_fd) {}
+  ~Fill();
+  Fill(const Fill&) = delete;
+
+ private:
+  friend class FillRegistry;
+  void advance(std::uint64_t available);
+  void finish(FillState state, std::optional<Error> error);
+  void notify();
+
+  FillSpec spec_;
+  int read_fd_ = -1;
+  std::atomic<bool> cancel_{false};
+  mutable std::mutex mu_;
+  mutable std::condition_variable cv_;
+  FillStatus status_;
+  SubscriptionId next_id_ = 1;
+  std::map<SubscriptionId, std::shared_ptr<std::function<void()>>> subscribers_;
+};
+
+// Either a pinned cache entry, or a fill (joined or started).
+struct Acquired {
+  std::optional<BlobHandle> cached;
+  std::shared_ptr<Fill> fill;
+  bool started = false;  // this call started the fill
+};
+
+class FillRegistry {
+ public:
+  FillRegistry(BlobCache& cache, ByteSource& source, Metrics* metrics = nullptr, FillOptions options = {});
+  ~FillRegistry();
+  FillRegistry(const FillRegistry&) = delete;
+
+  // Cached entry, running fill, or a new fill for `spec` (its size is checked against limits).
+  Result<Acquired> acquire(const FillSpec& spec);
+  // The running fill for `key`, if any.
+  std::shared_ptr<Fill> find(const ContentKey& key) const;
+  std::size_t in_flight() const;
+
+ private:
+  void run(std::shared_ptr<Fill> fill, AtomicFile file);
+  Result<void> transfer(Fill& fill, AtomicFile& file);
+
+  BlobCache& cache_;
+  ByteSource& source_;
+  Metrics* metrics_;
+  FillOptions opt_;
+  mutable std::mutex mu_;
+  std::condition_variable idle_cv_;
+  std::unordered_map<ContentKey, std::shared_ptr<Fill>, ContentKeyHash> running_;
+  std::size_t threads_ = 0;
+  bool stopping_ = false;
+};
+
+}  // namespace hubgate::upstream

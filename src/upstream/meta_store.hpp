@@ -1,0 +1,37 @@
+// Persistent small-value store for upstream metadata (file metadata per commit+path, branch ->
+// commit mappings, cached API replies, repo visibility), so that an edge restarted offline still
+// answers what it learned before.
+//
+// Format: one file per key, `<root>/<h[0:2]>/<h>` with h = sha256(key) in hex; the content is
+// `<key>\n<value>` (the key is repeated to detect hash collisions and for debugging). Files are
+// written atomically (temp + fsync + rename), so a crash leaves the old value or the new one.
+// An in-memory map fronts the files. With an empty root the store is memory-only (tests).
+// Thread-safety: all methods are thread-safe. Persistence failures are reported to the caller
+// but leave the in-memory value set (the answer is still correct for this process).
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+
+#include "util/error.hpp"
+
+namespace hubgate::upstream {
+
+class MetaStore {
+ public:
+  static Result<std::unique_ptr<MetaStore>> open_dir(std::string root);
+  std::optional<std::string> get(const std::string& key);
+  Result<void> put(const std::string& key, std::string value);
+
+ private:
+  explicit MetaStore(std::string root) : root_(std::move(root)) {}
+  std::string path_of(const std::string& key) const;
+  std::string root_;
+  std::mutex mu_;
+  std::unordered_map<std::string, std::string> mem_;
+};
+
+}  // namespace hubgate::upstream

@@ -1,0 +1,77 @@
+// Drives one @huggingface/hub (2.17.5, pinned in package-lock.json) call for the Python e2e tests.
+// Usage: node hj.mjs <op> '<json params>'. Prints one JSON line with the result on stdout;
+// exits 1 with the error on stderr (and a JSON line {"error", "name", "statusCode"} on stdout).
+// Every call passes `hubUrl` (the hubgate under test) and, when given, `accessToken`.
+import {
+  createRepo,
+  uploadFiles,
+  snapshotDownload,
+  downloadFileToCacheDir,
+  listFiles,
+  modelInfo,
+  fileDownloadInfo,
+} from "@huggingface/hub";
+import { pathToFileURL } from "node:url";
+
+const [op, raw] = process.argv.slice(2);
+const p = JSON.parse(raw ?? "{}");
+const common = { hubUrl: p.hubUrl, ...(p.accessToken ? { accessToken: p.accessToken } : {}) };
+
+async function run() {
+  switch (op) {
+    case "createRepo": {
+      const r = await createRepo({ ...common, repo: { type: p.type ?? "model", name: p.repo },
+        ...(p.private !== undefined ? { visibility: p.private ? "private" : "public" } : {}) });
+      return r;
+    }
+    case "uploadFolder": {
+      // The folder's files land at the repo root, in one commit.
+      const r = await uploadFiles({ ...common, repo: { type: p.type ?? "model", name: p.repo },
+        files: [{ path: ".", content: pathToFileURL(p.folder) }],
+        commitTitle: p.message ?? "upload from @huggingface/hub",
+        ...(p.branch ? { branch: p.branch } : {}) });
+      return r ?? null;
+    }
+    case "snapshotDownload": {
+      const dir = await snapshotDownload({ ...common, repo: p.repo, cacheDir: p.cacheDir,
+        ...(p.revision ? { revision: p.revision } : {}) });
+      return { dir };
+    }
+    case "downloadFileToCacheDir": {
+      const file = await downloadFileToCacheDir({ ...common, repo: p.repo, path: p.path,
+        cacheDir: p.cacheDir, ...(p.revision ? { revision: p.revision } : {}) });
+      return { file };
+    }
+    case "listFiles": {
+      const out = [];
+      for await (const e of listFiles({ ...common, repo: p.repo, recursive: p.recursive ?? true,
+        ...(p.path ? { path: p.path } : {}), ...(p.revision ? { revision: p.revision } : {}),
+        ...(p.expand ? { expand: true } : {}) })) {
+        out.push(e);
+      }
+      return out;
+    }
+    case "modelInfo": {
+      return await modelInfo({ ...common, name: p.repo,
+        additionalFields: p.additionalFields ?? ["sha", "siblings"],
+        ...(p.revision ? { revision: p.revision } : {}) });
+    }
+    case "fileDownloadInfo": {
+      const r = await fileDownloadInfo({ ...common, repo: p.repo, path: p.path,
+        ...(p.revision ? { revision: p.revision } : {}) });
+      return r === null ? null : { size: r.size, etag: r.etag, url: r.url, xet: r.xet ?? null };
+    }
+    default:
+      throw new Error(`unknown op ${op}`);
+  }
+}
+
+try {
+  const r = await run();
+  process.stdout.write(JSON.stringify(r) + "\n");
+} catch (e) {
+  process.stderr.write(`${e?.stack ?? e}\n`);
+  process.stdout.write(JSON.stringify({ error: String(e?.message ?? e), name: e?.name ?? null,
+    statusCode: e?.statusCode ?? null }) + "\n");
+  process.exit(1);
+}

@@ -1,0 +1,214 @@
+"""End-to-end tests of the pull-through cache: an edge `hubgate serve --upstream URL` in front of
+an origin hubgate (real pushes, huggingface_hub as the client) or in front of
+tests/upstream/fake_upstream.py (to truncate, stall and corrupt). One behaviour per test.
+Run: test_edge.py <TestClass.test_name> (ctest registers each)."""
+import concurrent.futures
+import hashlib
+import os
+import shutil
+import signal
+import sys
+import tempfile
+import threading
+import time
+import unittest
+import urllib.request
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import FakeUpstream, Hubgate, get, run_hubgate, sha256  # noqa: E402
+
+BIG = os.urandom(6 << 20)  # an LFS file (6 MiB)
+CONFIG = b'{"model_type": "bert", "hidden_size": 8}\n'
+
+
+class OriginEdge(unittest.TestCase):
+    """An origin hubgate hosting org/model (public) and org/secret (private), and an edge."""
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="hg-e2e-up-")
+        self.addCleanup(shutil.rmtree, self.tmp, True)
+        self.edges = []
+        self.origin = Hubgate(os.path.join(self.tmp, "origin"))
+        self.addCleanup(self.stop_all)
+        self.token = run_hubgate("token", "create", "--data-dir", self.origin.data_dir, "--name", "ci",
+                                 "--write").stdout.strip()
+        src = os.path.join(self.tmp, "src")
+        os.makedirs(os.path.join(src, "sub"))
+        open(os.path.join(src, "config.json"), "wb").write(CONFIG)
+        open(os.path.join(src, "model.safetensors"), "wb").write(BIG)
+        open(os.path.join(src, "sub", "small.bin"), "wb").write(b"\x00\x01" * 5000)
+        run_hubgate("push", src, "org/model", "--endpoint", self.origin.url, "--token", self.token)
+        run_hubgate("push", src, "org/secret", "--endpoint", self.origin.url, "--token", self.token, "--private")
+
+    def edge(self, *extra):
+        e = Hubgate(os.path.join(self.tmp, "edge"), upstream=self.origin.url, extra=extra)
+        self.edges.append(e)
+        return e
+
+    def stop_all(self):
+        for e in self.edges:
+            e.stop()
+        self.origin.stop()
+
+    def test_huggingface_hub_snapshot_through_edge(self):
+        edge = self.edge()
+        env_code = (
+            "import os,sys;from huggingface_hub import snapshot_download;"
+            "p=snapshot_download('org/model',cache_dir=sys.argv[1]);print(p)")
+        for i in range(2):  # the second client must be served from the edge's cache
+            cache = os.path.join(self.tmp, "hf%d" % i)
+            env = dict(os.environ, HF_ENDPOINT=edge.url, HF_HUB_DISABLE_TELEMETRY="1", HF_HUB_ETAG_TIMEOUT="30")
+            env.pop("HF_TOKEN", None)
+            r = __import__("subprocess").run([sys.executable, "-c", env_code, cache], env=env, capture_output=True,
+                                             text=True, timeout=120)
+            self.assertEqual(r.returncode, 0, r.stderr[-3000:])
+            snap = r.stdout.strip().splitlines()[-1]
+            self.assertEqual(open(os.path.join(snap, "model.safetensors"), "rb").read(), BIG)
+            self.assertEqual(open(os.path.join(snap, "config.json"), "rb").read(), CONFIG)
+            self.assertEqual(open(os.path.join(snap, "sub", "small.bin"), "rb").read(), b"\x00\x01" * 5000)
+        # One upstream transfer per file, however many clients.
+        self.assertEqual(self.origin.resolve_gets("/model.safetensors"), 1)
+        self.assertEqual(self.origin.resolve_gets("/config.json"), 1)
+        m = edge.metrics()
+        # config.json, model.safetensors, sub/small.bin and the initial .gitattributes
+        self.assertGreaterEqual(m["hubgate_upstream_cache_hits_total"], 4)
+        self.assertEqual(m["hubgate_upstream_fills_completed_total"], 4)
+
+    def test_32_concurrent_clients_on_a_cold_file(self):
+        edge = self.edge()
+        url = edge.url + "/org/model/resolve/main/model.safetensors"
+
+        def fetch(_):
+            return get(url, timeout=120)
+
+        with concurrent.futures.ThreadPoolExecutor(32) as pool:
+            results = list(pool.map(fetch, range(32)))
+        for status, headers, body in results:
+            self.assertEqual(status, 200)
+            self.assertEqual(sha256(body), sha256(BIG))
+            self.assertEqual(headers.get("X-Linked-Etag"), '"%s"' % sha256(BIG))
+        self.assertEqual(self.origin.resolve_gets("/model.safetensors"), 1)
+        self.assertEqual(edge.metrics()["hubgate_upstream_fills_started_total"], 1)
+
+    def test_range_on_cold_file(self):
+        edge = self.edge()
+        status, headers, body = get(edge.url + "/org/model/resolve/main/model.safetensors",
+                                    {"Range": "bytes=1000-1999"})
+        self.assertEqual(status, 206)
+        self.assertEqual(body, BIG[1000:2000])
+        self.assertEqual(headers["Content-Range"], "bytes 1000-1999/%d" % len(BIG))
+
+    def test_upstream_down_serves_stale_then_offline(self):
+        edge = self.edge("--ref-ttl", "1")
+        status, _, body = get(edge.url + "/org/model/resolve/main/config.json")
+        self.assertEqual((status, body), (200, CONFIG))
+        self.origin.stop()
+        time.sleep(1.2)  # the branch mapping is now due for revalidation, which fails
+        status, headers, body = get(edge.url + "/org/model/resolve/main/config.json")
+        self.assertEqual((status, body), (200, CONFIG))
+        self.assertEqual(headers.get("X-Hubgate-Stale"), "1")
+        status, _, _ = get(edge.url + "/org/model/resolve/main/sub/small.bin")  # never fetched
+        self.assertEqual(status, 503)
+        edge.stop()
+        self.edges.remove(edge)
+        off = self.edge("--offline", "--ref-ttl", "1")  # restarted offline: the persisted, expired mapping answers
+        status, headers, body = get(off.url + "/org/model/resolve/main/config.json")
+        self.assertEqual((status, body), (200, CONFIG))
+        self.assertEqual(headers.get("X-Hubgate-Stale"), "1")
+        commit = headers["X-Repo-Commit"]
+        status, headers, body = get(off.url + "/org/model/resolve/%s/config.json" % commit)
+        self.assertEqual((status, body), (200, CONFIG))
+        self.assertNotIn("X-Hubgate-Stale", headers)  # commit-addressed: immutable, not stale
+
+    def test_private_repo_needs_the_clients_token(self):
+        edge = self.edge()
+        url = edge.url + "/org/secret/resolve/main/config.json"
+        status, headers, _ = get(url)
+        self.assertEqual(status, 401)
+        self.assertEqual(headers.get("X-Error-Code"), "RepoNotFound")
+        status, _, body = get(url, {"Authorization": "Bearer " + self.token})
+        self.assertEqual((status, body), (200, CONFIG))
+        # Cached now, but still refused to anonymous and wrong-token clients.
+        self.assertEqual(get(url)[0], 401)
+        self.assertIn(get(url, {"Authorization": "Bearer hf_hg_wrong"})[0], (401, 404))
+
+    def test_pull_command_fills_the_cache(self):
+        edge = self.edge()
+        r = run_hubgate("pull", "org/model", "--endpoint", edge.url)
+        self.assertIn("4 files", r.stdout)  # with the initial .gitattributes
+        self.assertIn("0 failed", r.stdout)
+        self.assertEqual(self.origin.resolve_gets("/model.safetensors"), 1)
+        status, _, body = get(edge.url + "/org/model/resolve/main/model.safetensors")
+        self.assertEqual((status, sha256(body)), (200, sha256(BIG)))
+        self.assertEqual(self.origin.resolve_gets("/model.safetensors"), 1)
+        r = run_hubgate("pull", "org/model", "--endpoint", edge.url, "--include", "*.json")
+        self.assertIn("1 files", r.stdout)
+
+
+class FakeEdge(unittest.TestCase):
+    """An edge in front of the misbehaving fake upstream."""
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="hg-e2e-fake-")
+        self.addCleanup(shutil.rmtree, self.tmp, True)
+        self.up = FakeUpstream(self.tmp)
+        self.addCleanup(self.up.stop)
+        self.data = os.path.join(self.tmp, "edge")
+        self.edge = Hubgate(self.data, upstream=self.up.url)
+        self.addCleanup(lambda: self.edge.stop())
+        self.big = get(self.up.url + "/org/model/resolve/main/model.bin")[2]
+        self.up.control({"reset_stats": True})
+
+
+    def test_truncated_upstream_is_resumed(self):
+        self.up.control({"faults": {"model.bin": {"truncate_at": 1000000, "times": 1}}})
+        status, _, body = get(self.edge.url + "/org/model/resolve/main/model.bin")
+        self.assertEqual((status, sha256(body)), (200, sha256(self.big)))
+        self.assertEqual(self.up.stats()["body_requests"]["model.bin"], 2)
+        self.assertEqual(self.up.stats()["auth_leaks"], 0)
+
+    def test_corrupt_upstream_never_completes_a_response(self):
+        self.up.control({"faults": {"model.bin": {"corrupt": True, "times": 1}}})
+        url = self.edge.url + "/org/model/resolve/main/model.bin"
+        try:
+            status, _, body = get(url)
+            got = len(body)
+        except Exception:  # IncompleteRead / connection closed early
+            got = -1
+        self.assertNotEqual(got, len(self.big))
+        status, _, body = get(url)  # the next request starts a fresh, clean fill
+        self.assertEqual((status, sha256(body)), (200, sha256(self.big)))
+
+    def test_kill9_mid_fill_leaves_no_partial_file(self):
+        self.up.control({"faults": {"model.bin": {"stall_at": 500000, "stall_s": 30, "times": 1}}})
+        received = []
+
+        def reader():
+            try:
+                with urllib.request.urlopen(self.edge.url + "/org/model/resolve/main/model.bin", timeout=60) as r:
+                    while True:
+                        chunk = r.read(65536)
+                        if not chunk:
+                            break
+                        received.append(chunk)
+            except Exception:
+                pass
+
+        t = threading.Thread(target=reader)
+        t.start()
+        deadline = time.time() + 20
+        while sum(map(len, received)) < 400000 and time.time() < deadline:
+            time.sleep(0.05)
+        self.edge.stop(signal.SIGKILL)
+        t.join(30)
+        self.assertLess(sum(map(len, received)), len(self.big))  # the client saw a short body
+        self.up.control({"faults": {}})
+        self.edge = Hubgate(self.data, upstream=self.up.url)
+        leftovers = [f for _, _, fs in os.walk(os.path.join(self.data, "upstream")) for f in fs if ".tmp." in f]
+        self.assertEqual(leftovers, [])
+        status, _, body = get(self.edge.url + "/org/model/resolve/main/model.bin")
+        self.assertEqual((status, sha256(body)), (200, sha256(self.big)))
+
+
+if __name__ == "__main__":
+    unittest.main(argv=[sys.argv[0], *sys.argv[1:]], verbosity=2)

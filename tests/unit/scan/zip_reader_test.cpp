@@ -1,0 +1,130 @@
+// The relaxed zip reader and scan_zip: flag bits, CRCs, name mismatches, hidden members,
+// prepended bytes, truncation, deflate, bombs.
+#include <gtest/gtest.h>
+
+#include "scan/zip_reader.hpp"
+#include "test_util.hpp"
+
+namespace hubgate::scan::test {
+namespace {
+
+using namespace std::string_literals;
+
+std::string evil() { return kProto2 + os_system_call() + "."; }
+
+bool has_note(const zip::Listing& l, std::string_view rule) {
+  for (const auto& n : l.notes)
+    if (n.rule == rule) return true;
+  return false;
+}
+
+TEST(ZipReader, ListsMembersAndData) {
+  std::string z = make_zip({{"a.txt", "hello"}, {"b/c.bin", "xyz"}});
+  auto l = zip::read_zip(as_bytes(z), 100);
+  ASSERT_EQ(l.entries.size(), 2u);
+  EXPECT_TRUE(l.notes.empty());
+  EXPECT_EQ(l.entries[1].name, "b/c.bin");
+  EXPECT_EQ(z.substr(l.entries[1].data_offset, l.entries[1].compressed), "xyz");
+}
+
+TEST(ZipReader, FlagBitsDoNotHideMembers) {
+  ZipMember m{"archive/data.pkl", evil()};
+  m.flags = 0x1 | 0x20 | 0x40;
+  Report r = scan_str(make_zip({m}));
+  EXPECT_NE(find(r, "zip.encrypted-flag"), nullptr);
+  const Finding* f = find(r, "pickle.dangerous-global", "os.system");
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ(f->member, "archive/data.pkl");
+}
+
+TEST(ZipReader, CrcMismatchIsReportedAndScanned) {
+  ZipMember m{"archive/data.pkl", evil()};
+  m.bad_crc = true;
+  Report r = scan_str(make_zip({m}));
+  EXPECT_NE(find(r, "zip.crc-mismatch"), nullptr);
+  EXPECT_NE(find(r, "pickle.dangerous-global", "os.system"), nullptr);
+}
+
+TEST(ZipReader, LocalCentralNameMismatch) {
+  ZipMember m{"archive/data.pkl", evil()};
+  m.local_name = "archive/data.xyz";
+  std::string z = make_zip({m});
+  auto l = zip::read_zip(as_bytes(z), 100);
+  ASSERT_EQ(l.entries.size(), 1u);
+  EXPECT_EQ(l.entries[0].local_name, "archive/data.xyz");
+  EXPECT_TRUE(has_note(l, "zip.name-mismatch"));
+  EXPECT_EQ(scan_str(z).verdict(), Severity::dangerous);
+}
+
+TEST(ZipReader, HiddenMemberFoundFromLocalHeaders) {
+  ZipMember hidden{"evil.pkl", evil()};
+  hidden.in_central = false;
+  std::string z = make_zip({{"a.txt", "aaa"}, hidden});
+  auto l = zip::read_zip(as_bytes(z), 100);
+  ASSERT_EQ(l.entries.size(), 2u);
+  EXPECT_FALSE(l.entries[1].in_central);
+  EXPECT_TRUE(has_note(l, "zip.hidden-member"));
+  Report r = scan_str(z);
+  const Finding* f = find(r, "pickle.dangerous-global", "os.system");
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ(f->member, "evil.pkl");
+}
+
+TEST(ZipReader, PrependedBytesAndMissingCentralDirectory) {
+  std::string z = make_zip({{"x.pkl", evil()}}, "PREFIX");
+  auto l = zip::read_zip(as_bytes(z), 100);
+  ASSERT_EQ(l.entries.size(), 1u);
+  EXPECT_EQ(l.entries[0].header_offset, 6u);
+  EXPECT_TRUE(has_note(l, "zip.prefixed"));
+  // cut the central directory off: members still found from local headers
+  std::string local_only = make_zip({{"x.pkl", evil()}});
+  local_only.resize(30 + 5 + evil().size());
+  auto l2 = zip::read_zip(as_bytes(local_only), 100);
+  ASSERT_EQ(l2.entries.size(), 1u);
+  EXPECT_TRUE(has_note(l2, "zip.no-central-directory"));
+  EXPECT_EQ(scan_str(local_only).verdict(), Severity::dangerous);
+}
+
+TEST(ZipReader, TruncatedAndGarbageInputsDoNotCrash) {
+  std::string z = make_zip({{"a.pkl", evil()}, {"b.txt", "hello"}});
+  for (std::size_t n = 0; n < z.size(); ++n) {
+    std::string cut = z.substr(0, n);
+    auto l = zip::read_zip(as_bytes(cut), 100);
+    for (const auto& e : l.entries) EXPECT_LE(e.data_offset, cut.size() + 65536);
+    (void)scan_str(cut);
+  }
+}
+
+TEST(ZipReader, DeflateMembersAndBombs) {
+  ZipMember m{"weights.bin", evil(), 0, "", true, false, true};
+  Report r = scan_str(make_zip({m}));
+  EXPECT_NE(find(r, "pickle.dangerous-global", "os.system"), nullptr);
+  ZipMember bomb{"zeros.bin", std::string(8 << 20, '\0'), 0, "", true, false, true};
+  r = scan_str(make_zip({bomb}));
+  EXPECT_NE(find(r, "container.expansion-ratio"), nullptr);
+}
+
+TEST(ZipReader, StorageMembersOnlySpeculative) {
+  // raw tensor bytes that start like a pickle but name nothing: silent
+  std::string raw = std::string("\x80\x02\x00\x00", 4) + std::string(60, '\x11');
+  Report r = scan_str(make_zip({{"archive/data.pkl", kProto2 + "}."}, {"archive/data/0", raw}}));
+  EXPECT_TRUE(r.findings.empty());
+  r = scan_str(make_zip({{"archive/data.pkl", kProto2 + "}."}, {"archive/data/0", evil()}}));
+  EXPECT_NE(find(r, "pickle.dangerous-global", "os.system"), nullptr);
+}
+
+TEST(ZipReader, NestedArchives) {
+  std::string inner = make_zip({{"deep/model.ckpt", evil()}});
+  Report r = scan_str(make_zip({{"outer.zip", inner}}));
+  const Finding* f = find(r, "pickle.dangerous-global", "os.system");
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ(f->member, "outer.zip/deep/model.ckpt");
+  // depth limit
+  std::string z = evil();
+  for (int i = 0; i < 12; ++i) z = make_zip({{"n" + std::to_string(i) + ".zip", z}});
+  r = scan_str(z);
+  EXPECT_NE(find(r, "container.limit"), nullptr);
+}
+
+}  // namespace
+}  // namespace hubgate::scan::test

@@ -1,0 +1,254 @@
+#include "xet/chunk_store.hpp"
+
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include "crypto/sha.hpp"
+#include "test_data.hpp"
+#include "xet/chunker.hpp"
+
+namespace hubgate::xet {
+namespace {
+
+std::string to_string(const std::vector<std::uint8_t>& v) { return std::string(v.begin(), v.end()); }
+
+// Expected Xet file hash computed independently of the store.
+MerkleHash expected_file_hash(const std::string& data) {
+  std::vector<HashAndSize> leaves;
+  std::size_t off = 0;
+  for (auto l : chunk_lengths(as_bytes(data))) {
+    leaves.push_back({chunk_hash(as_bytes(data).subspan(off, l)), l});
+    off += l;
+  }
+  return file_hash(leaves);
+}
+
+// A small but real safetensors file: 8-byte header length, JSON header, f32/bf16 tensor data.
+std::string make_safetensors(std::size_t floats, std::uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::string data;
+  for (std::size_t i = 0; i < floats; ++i) {
+    float f = static_cast<float>(static_cast<double>(rng() % 20000) / 10000.0 - 1.0) * 0.02f;
+    char b[4];
+    std::memcpy(b, &f, 4);
+    data.append(b, 4);
+  }
+  std::string header = "{\"__metadata__\":{\"format\":\"pt\"},\"w\":{\"dtype\":\"F32\",\"shape\":[" + std::to_string(floats) +
+                       "],\"data_offsets\":[0," + std::to_string(data.size()) + "]}}";
+  while (header.size() % 8) header += ' ';
+  std::string out;
+  put_le<std::uint64_t>(out, header.size());
+  return out + header + data;
+}
+
+class StoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    mem = std::make_shared<MemoryObjectStore>();
+    faulty = std::make_shared<FaultyObjectStore>(mem);
+    auto s = ChunkStore::open(faulty);
+    ASSERT_TRUE(s);
+    store = std::move(*s);
+  }
+  void round_trip(const std::string& data, const char* what) {
+    IngestStats st;
+    auto rec = store->ingest_bytes(as_bytes(data), &st);
+    ASSERT_TRUE(rec) << what << ": " << rec.error().message;
+    EXPECT_EQ(rec->size, data.size()) << what;
+    EXPECT_EQ(rec->sha256, crypto::sha256(data)) << what;
+    EXPECT_EQ(rec->file_hash, expected_file_hash(data)) << what;
+    std::string back;
+    ASSERT_TRUE(store->read(*rec, 0, rec->size, back)) << what;
+    EXPECT_EQ(crypto::sha256(back), crypto::sha256(data)) << what;
+    auto found = store->lookup(rec->file_hash);
+    ASSERT_TRUE(found) << what;
+    EXPECT_EQ(found->segments, rec->segments);
+    // Second ingest stores nothing new.
+    std::uint64_t before = mem->total_bytes(ObjectKind::xorb) + mem->total_bytes(ObjectKind::shard);
+    IngestStats st2;
+    auto again = store->ingest_bytes(as_bytes(data), &st2);
+    ASSERT_TRUE(again);
+    EXPECT_EQ(again->file_hash, rec->file_hash);
+    EXPECT_EQ(st2.new_chunks, 0u) << what;
+    EXPECT_EQ(st2.stored_bytes, 0u) << what;
+    EXPECT_EQ(mem->total_bytes(ObjectKind::xorb) + mem->total_bytes(ObjectKind::shard), before) << what;
+  }
+  std::shared_ptr<MemoryObjectStore> mem;
+  std::shared_ptr<FaultyObjectStore> faulty;
+  std::unique_ptr<ChunkStore> store;
+};
+
+TEST_F(StoreTest, RoundTripSizes) {
+  round_trip("", "empty");
+  round_trip("x", "1 byte");
+  round_trip(to_string(test::random_bytes(5000, 1)), "5000 bytes");
+  round_trip(to_string(test::random_bytes(131072, 2)), "128 KiB");
+  round_trip(make_safetensors(300000, 3), "safetensors");
+}
+
+TEST_F(StoreTest, EmptyFileHashIsZero) {
+  auto rec = store->ingest_bytes({});
+  ASSERT_TRUE(rec);
+  EXPECT_TRUE(rec->file_hash.is_zero());
+  EXPECT_TRUE(rec->segments.empty());
+  std::string out;
+  EXPECT_TRUE(store->read(*rec, 0, 10, out));
+  EXPECT_TRUE(out.empty());
+}
+
+TEST_F(StoreTest, LargeRandomFileStreamedInOddPieces) {
+  auto data = to_string(test::splitmix_data(72 << 20, 17));
+  FileWriter w = store->ingest();
+  std::mt19937_64 rng(1);
+  for (std::size_t off = 0; off < data.size();) {
+    std::size_t n = std::min<std::size_t>(data.size() - off, 1 + rng() % (3 << 20));
+    ASSERT_TRUE(w.write(as_bytes(data).subspan(off, n)));
+    off += n;
+  }
+  IngestStats st;
+  auto rec = w.finish(&st);
+  ASSERT_TRUE(rec);
+  EXPECT_EQ(rec->file_hash, expected_file_hash(data));
+  EXPECT_GE(st.xorbs_written, 2u);  // > 64 MiB needs two xorbs
+  std::string back;
+  ASSERT_TRUE(store->read(*rec, 0, rec->size, back));
+  EXPECT_TRUE(back == data);
+}
+
+TEST_F(StoreTest, LargeZeroFileDedupsToOneChunk) {
+  std::string zeros(128 << 20, '\0');
+  IngestStats st;
+  auto rec = store->ingest_bytes(as_bytes(zeros), &st);
+  ASSERT_TRUE(rec);
+  EXPECT_EQ(st.chunks, 1024u);
+  EXPECT_EQ(st.new_chunks, 1u);
+  // One tiny xorb; the shard lists 1024 one-chunk terms (a repeated chunk cannot extend a term),
+  // 96 bytes each with its verification entry.
+  EXPECT_LT(st.stored_bytes, 1024u * 96 + 4096);
+  EXPECT_EQ(rec->segments.size(), 1024u);
+  std::string back;
+  ASSERT_TRUE(store->read(*rec, 0, rec->size, back));
+  EXPECT_TRUE(back == zeros);
+}
+
+TEST_F(StoreTest, RangeReadsTouchOnlyNeededChunks) {
+  auto data = to_string(test::random_bytes(20 << 20, 5));
+  auto rec = store->ingest_bytes(as_bytes(data));
+  ASSERT_TRUE(rec);
+  std::mt19937_64 rng(3);
+  for (int i = 0; i < 60; ++i) {
+    std::uint64_t off = rng() % (data.size() + 10), len = rng() % (i % 2 ? 300000 : 100);
+    std::string out;
+    faulty->reset_counters();
+    ASSERT_TRUE(store->read(*rec, off, len, out));
+    std::string want = off < data.size() ? data.substr(off, len) : "";
+    ASSERT_EQ(out, want) << off << "+" << len;
+    // At most the chunks overlapping the range, plus one chunk on either side (<= 128 KiB each).
+    EXPECT_LE(faulty->bytes_read(), want.size() + 2 * kMaxChunk + 64) << off << "+" << len;
+  }
+  auto plan = store->plan(*rec, 1000, 10);
+  ASSERT_TRUE(plan);
+  ASSERT_EQ(plan->terms.size(), 1u);
+  EXPECT_EQ(plan->terms[0].chunk_end - plan->terms[0].chunk_start, 1u);
+  EXPECT_EQ(plan->offset_into_first_range, 1000u);
+}
+
+TEST_F(StoreTest, SharedChunksAcrossFilesAreStoredOnce) {
+  auto base = to_string(test::random_bytes(4 << 20, 8));
+  auto rec1 = store->ingest_bytes(as_bytes(base));
+  ASSERT_TRUE(rec1);
+  std::string edited = base.substr(0, 2 << 20) + std::string(1 << 20, 'Z') + base.substr(2 << 20);
+  IngestStats st;
+  auto rec2 = store->ingest_bytes(as_bytes(edited), &st);
+  ASSERT_TRUE(rec2);
+  EXPECT_LT(st.new_chunk_bytes, (1 << 20) + 3 * kMaxChunk);
+  std::string back;
+  ASSERT_TRUE(store->read(*rec2, 0, rec2->size, back));
+  EXPECT_TRUE(back == edited);
+}
+
+TEST_F(StoreTest, FailedPublishLeavesNothingVisibleAndGcCollectsOrphans) {
+  auto data = to_string(test::random_bytes(3 << 20, 9));
+  faulty->fail_puts_after(1);  // the xorb lands, the shard does not
+  auto rec = store->ingest_bytes(as_bytes(data));
+  ASSERT_FALSE(rec);
+  faulty->fail_puts_after(-1);
+  EXPECT_EQ(store->file_count(), 0u);
+  auto reopened = ChunkStore::open(faulty);
+  ASSERT_TRUE(reopened);
+  EXPECT_EQ((*reopened)->file_count(), 0u);
+  EXPECT_EQ(mem->list(ObjectKind::xorb)->size(), 1u);
+  auto gc = (*reopened)->collect_garbage({});
+  ASSERT_TRUE(gc);
+  EXPECT_EQ(gc->xorbs_removed, 1u);
+  EXPECT_EQ(mem->list(ObjectKind::xorb)->size(), 0u);
+}
+
+TEST_F(StoreTest, GcKeepsLiveFilesAndDropsDeadOnes) {
+  auto a = to_string(test::random_bytes(2 << 20, 10));
+  auto b = to_string(test::random_bytes(2 << 20, 11));
+  auto ra = store->ingest_bytes(as_bytes(a));
+  auto rb = store->ingest_bytes(as_bytes(b));
+  ASSERT_TRUE(ra && rb);
+  std::vector<MerkleHash> live = {ra->file_hash};
+  auto gc = store->collect_garbage(live);
+  ASSERT_TRUE(gc);
+  EXPECT_EQ(gc->xorbs_removed, 1u);
+  EXPECT_EQ(gc->xorbs_kept, 1u);
+  EXPECT_FALSE(store->lookup(rb->file_hash));
+  std::string back;
+  ASSERT_TRUE(store->read(*ra, 0, ra->size, back));
+  EXPECT_TRUE(back == a);
+  // The compacted shard is the durable index: a reopened store sees the same.
+  auto reopened = ChunkStore::open(mem);
+  ASSERT_TRUE(reopened);
+  EXPECT_EQ((*reopened)->file_count(), 1u);
+  EXPECT_TRUE((*reopened)->lookup(ra->file_hash));
+  // GC while a writer is open is refused.
+  {
+    FileWriter w = store->ingest();
+    EXPECT_FALSE(store->collect_garbage(live));
+  }
+}
+
+TEST(XetChunkStoreDisk, IndexSurvivesRestart) {
+  std::string root = ::testing::TempDir() + "/xet_store_" + std::to_string(::getpid());
+  std::filesystem::remove_all(root);
+  auto data = to_string(test::random_bytes(3 << 20, 12));
+  MerkleHash fh;
+  {
+    auto objs = LocalObjectStore::open(root);
+    ASSERT_TRUE(objs);
+    auto store = ChunkStore::open(std::shared_ptr<ObjectStore>(std::move(*objs)));
+    ASSERT_TRUE(store);
+    auto rec = (*store)->ingest_bytes(as_bytes(data));
+    ASSERT_TRUE(rec);
+    fh = rec->file_hash;
+  }
+  // A stale temporary from a "crash" is ignored.
+  std::filesystem::create_directories(root + "/xorbs/00/00");
+  { std::ofstream(root + "/xorbs/00/00/junk.tmp.123") << "partial"; }
+  auto objs = LocalObjectStore::open(root);
+  ASSERT_TRUE(objs);
+  auto store = ChunkStore::open(std::shared_ptr<ObjectStore>(std::move(*objs)), [] { ChunkStoreOptions o; o.verify_on_open = true; return o; }());
+  ASSERT_TRUE(store) << store.error().message;
+  auto rec = (*store)->lookup(fh);
+  ASSERT_TRUE(rec);
+  EXPECT_GT((*store)->chunk_count(), 10u);
+  std::string back;
+  ASSERT_TRUE((*store)->read(*rec, 0, rec->size, back));
+  EXPECT_TRUE(back == data);
+  IngestStats st;
+  ASSERT_TRUE((*store)->ingest_bytes(as_bytes(data), &st));
+  EXPECT_EQ(st.stored_bytes, 0u);
+  std::filesystem::remove_all(root);
+}
+
+}  // namespace
+}  // namespace hubgate::xet
