@@ -302,10 +302,10 @@ TEST(SignFormat, PaeAndBase64AndNames) {
   EXPECT_EQ(pae_compat("t", "a'\n\\\x01"), "DSSEV1 1 t 5 b\"a'\\n\\\\\\x01\"");
   EXPECT_EQ(pae_compat("t", "ab"), "DSSEV1 1 t 2 b'ab'");
   EXPECT_EQ(base64_encode("hello"), "aGVsbG8=");
-  EXPECT_EQ(base64_decode("aGVsbG8=").value(), "hello");
-  EXPECT_EQ(base64_decode("aGVsbG8").value(), "hello");
-  EXPECT_FALSE(base64_decode("aGV sbG8="));
-  EXPECT_FALSE(base64_decode("a"));
+  EXPECT_EQ(sign::base64_decode("aGVsbG8=").value(), "hello");
+  EXPECT_EQ(sign::base64_decode("aGVsbG8").value(), "hello");
+  EXPECT_FALSE(sign::base64_decode("aGV sbG8="));
+  EXPECT_FALSE(sign::base64_decode("a"));
   EXPECT_EQ(normalize_relative("a//b/./c/").value(), "a/b/c");
   EXPECT_EQ(normalize_relative("./").value(), ".");
   EXPECT_FALSE(normalize_relative("a/../b"));
