@@ -132,13 +132,20 @@ int main(int argc, char** argv) {
       {"hubgate blake3 files, 1 thread", hub(Method::files, HashType::blake3, 1, 0), 3},
       {"hubgate blake3 files, all threads", hub(Method::files, HashType::blake3, 0, 0), 2},
   };
-  std::vector<double> med(cases.size());
+  std::vector<double> med(cases.size(), 0.0);
   for (std::size_t i = 0; i < cases.size(); ++i) {
+    if (cases[i].peer < 0) {
+      std::string tool = std::string(cases[i].name).substr(0, std::string(cases[i].name).find(' '));
+      if (std::system(("command -v " + tool + " > /dev/null 2>&1").c_str()) != 0) {
+        std::printf("%-44s not available on this machine\n", cases[i].name);
+        continue;
+      }
+    }
     std::vector<double> t;
     for (int r = 0; r < runs; ++r) t.push_back(time_s(cases[i].run));
     med[i] = median(t);
     double gbs = static_cast<double>(total) / med[i] / 1e9;
-    if (cases[i].peer < 0) {
+    if (cases[i].peer < 0 || med[static_cast<std::size_t>(cases[i].peer)] == 0.0) {
       std::printf("%-44s median %7.3f s  %6.2f GB/s\n", cases[i].name, med[i], gbs);
     } else {
       std::printf("%-44s median %7.3f s  %6.2f GB/s  x%.2f vs %s\n", cases[i].name, med[i], gbs,

@@ -17,63 +17,6 @@ namespace hubgate::sign {
 using json = nlohmann::json;
 using ojson = nlohmann::ordered_json;
 
-// ---- base64 -------------------------------------------------------------------------------
-
-Result<std::string> base64_decode(std::string_view in) {
-  auto val = [](char c) -> int {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+' || c == '-') return 62;
-    if (c == '/' || c == '_') return 63;
-    return -1;
-  };
-  std::size_t n = in.size();
-  while (n > 0 && in[n - 1] == '=') --n;
-  if (in.size() - n > 2) return fail(Errc::invalid_argument, "base64: too much padding");
-  if (n % 4 == 1) return fail(Errc::invalid_argument, "base64: bad length");
-  if (in.size() != n && in.size() % 4 != 0) return fail(Errc::invalid_argument, "base64: bad padding");
-  std::string out;
-  out.reserve(n * 3 / 4);
-  std::uint32_t acc = 0;
-  int bits = 0;
-  for (std::size_t i = 0; i < n; ++i) {
-    int v = val(in[i]);
-    if (v < 0) return fail(Errc::invalid_argument, "base64: invalid character at " + std::to_string(i));
-    acc = (acc << 6) | static_cast<std::uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out += static_cast<char>((acc >> bits) & 0xff);
-    }
-  }
-  return out;
-}
-
-std::string base64_encode(std::string_view in) {
-  static constexpr char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  out.reserve((in.size() + 2) / 3 * 4);
-  std::size_t i = 0;
-  for (; i + 3 <= in.size(); i += 3) {
-    std::uint32_t v = static_cast<std::uint8_t>(in[i]) << 16 | static_cast<std::uint8_t>(in[i + 1]) << 8 |
-                      static_cast<std::uint8_t>(in[i + 2]);
-    out += tbl[v >> 18];
-    out += tbl[(v >> 12) & 63];
-    out += tbl[(v >> 6) & 63];
-    out += tbl[v & 63];
-  }
-  if (i < in.size()) {
-    std::uint32_t v = static_cast<std::uint8_t>(in[i]) << 16;
-    if (i + 1 < in.size()) v |= static_cast<std::uint8_t>(in[i + 1]) << 8;
-    out += tbl[v >> 18];
-    out += tbl[(v >> 12) & 63];
-    out += i + 1 < in.size() ? tbl[(v >> 6) & 63] : '=';
-    out += '=';
-  }
-  return out;
-}
-
 // ---- PAE ------------------------------------------------------------------------------------
 
 std::string pae(std::string_view type, std::string_view payload) {
@@ -352,7 +295,7 @@ Result<ParsedStatement> statement_to_manifest(std::string_view payload) {
       if (!seen.insert(*name).second) return fail(st_bad("duplicate resource '" + *name + "'"));
       m.resources.push_back({*name, "sha256", dig});
     }
-    sort_resources(m.resources);
+    sort_resources(m.resources, m.serialization.method);
     return ps;
   }
   if (ptype != kPredicateType)
@@ -451,7 +394,7 @@ Result<ParsedStatement> statement_to_manifest(std::string_view payload) {
   if (obtained != expected_root)
     return fail(Errc::corrupt, "statement: manifest is inconsistent: subject digest is " + expected_root +
                                    " but the resources hash to " + obtained);
-  sort_resources(m.resources);
+  sort_resources(m.resources, m.serialization.method);
   return ps;
 }
 

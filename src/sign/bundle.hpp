@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "sign/manifest.hpp"
+#include "util/base64.hpp"
 #include "util/error.hpp"
 
 namespace hubgate::sign {
@@ -86,9 +87,12 @@ std::string write_bundle(const Bundle& b);
 std::string pae(std::string_view payload_type, std::string_view payload);
 std::string pae_compat(std::string_view payload_type, std::string_view payload);
 
-// Strict standard base64 (padding optional, URL-safe alphabet accepted, no whitespace).
-Result<std::string> base64_decode(std::string_view in);
-std::string base64_encode(std::string_view in);
+// Bundle bytes fields: strict base64 (padding optional, URL-safe alphabet accepted, no
+// whitespace), on util's decoder. Encoding is util's hubgate::base64_encode.
+inline Result<std::string> base64_decode(std::string_view in) {
+  return hubgate::base64_decode(in, Base64DecodeOptions{.skip_whitespace = false, .accept_url_safe = true,
+                                                        .require_padding = false});
+}
 
 // Statement -> expected manifest (reference checks, in its order). `legacy` is set for the
 // Digests/v0.1 predicate.

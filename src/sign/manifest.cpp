@@ -85,10 +85,10 @@ struct Comp {
   std::uint64_t start = 0, end = 0;
 };
 
-Comp split_name(std::string_view name) {
+Comp split_name(std::string_view name, bool shards) {
   Comp c;
   // A shard name is "path:start:end"; the last two ':' separate the offsets when both parse.
-  auto p2 = name.rfind(':');
+  auto p2 = shards ? name.rfind(':') : std::string_view::npos;
   if (p2 != std::string_view::npos && p2 > 0) {
     auto p1 = name.rfind(':', p2 - 1);
     if (p1 != std::string_view::npos) {
@@ -121,15 +121,16 @@ Comp split_name(std::string_view name) {
 
 }  // namespace
 
-bool resource_less(std::string_view a, std::string_view b) {
-  Comp x = split_name(a), y = split_name(b);
+bool resource_less(std::string_view a, std::string_view b, Method m) {
+  const bool shards = m == Method::shards;
+  Comp x = split_name(a, shards), y = split_name(b, shards);
   if (x.parts != y.parts) return x.parts < y.parts;
   if (x.start != y.start) return x.start < y.start;
   return x.end < y.end;
 }
 
-void sort_resources(std::vector<Resource>& r) {
-  std::stable_sort(r.begin(), r.end(), [](const Resource& a, const Resource& b) { return resource_less(a.name, b.name); });
+void sort_resources(std::vector<Resource>& r, Method m) {
+  std::stable_sort(r.begin(), r.end(), [m](const Resource& a, const Resource& b) { return resource_less(a.name, b.name, m); });
 }
 
 Result<std::string> normalize_relative(std::string_view path) {
@@ -377,7 +378,7 @@ Result<Manifest> compute_manifest(const fs::path& model, const HashOptions& opt_
     std::string name = shards ? f.name + ":" + std::to_string(tasks[i].start) + ":" + std::to_string(tasks[i].end) : f.name;
     m.resources.push_back({std::move(name), alg, std::move(digests[i])});
   }
-  sort_resources(m.resources);
+  sort_resources(m.resources, m.serialization.method);
   return m;
 }
 
@@ -402,7 +403,7 @@ Result<Manifest> manifest_from_memory(const std::vector<std::pair<std::string, B
                              digest_hex(s.hash, bytes.subspan(st, en - st))});
     }
   }
-  sort_resources(m.resources);
+  sort_resources(m.resources, m.serialization.method);
   return m;
 }
 
@@ -419,7 +420,7 @@ Result<Manifest> manifest_from_file_digests(const std::vector<std::pair<std::str
     for (char c : hex) lower += static_cast<char>(c >= 'A' && c <= 'F' ? c - 'A' + 'a' : c);
     m.resources.push_back({name, hash_type_name(s.hash), lower});
   }
-  sort_resources(m.resources);
+  sort_resources(m.resources, m.serialization.method);
   return m;
 }
 

@@ -61,9 +61,10 @@ struct Manifest {
   std::vector<Resource> resources;  // sorted by resource_less
 };
 
-// Order of the reference: by path components, then shard start, then end.
-bool resource_less(std::string_view a, std::string_view b);
-void sort_resources(std::vector<Resource>& r);
+// Order of the reference: by path components, then (shards) start, then end. In `files` mode
+// a ':' is part of the file name.
+bool resource_less(std::string_view a, std::string_view b, Method m = Method::shards);
+void sort_resources(std::vector<Resource>& r, Method m);
 
 // Lexical normalisation of a relative POSIX path like pathlib.PurePosixPath: repeated and
 // trailing slashes and "." components dropped ("." alone stays "."). Fails on an absolute

@@ -68,6 +68,12 @@ struct VerifyOptions {
 Result<SignatureCheck> verify_model(const std::filesystem::path& model, const Bundle& bundle,
                                     const VerifyMethod& method, const VerifyOptions& opt);
 
+// One call for files held in memory (the gateway): {relative path -> bytes}. Ignored paths
+// and, with ignore_unsigned_files, unsigned files are dropped before the comparison.
+Result<SignatureCheck> verify_memory(const Bundle& bundle, const VerifyMethod& method,
+                                     const std::vector<std::pair<std::string, ByteView>>& files,
+                                     const MatchOptions& opt);
+
 struct SignerConfig {
   std::string private_key_pem;
   std::string password;

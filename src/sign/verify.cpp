@@ -180,6 +180,15 @@ Result<SignatureCheck> verify_model(const std::filesystem::path& model, const Bu
   return check;
 }
 
+Result<SignatureCheck> verify_memory(const Bundle& bundle, const VerifyMethod& method,
+                                     const std::vector<std::pair<std::string, ByteView>>& files,
+                                     const MatchOptions& opt) {
+  HG_TRY(auto check, verify_signature(bundle, method));
+  HG_TRY(auto actual, manifest_from_memory(files, check.expected.serialization));
+  HG_TRY_VOID(match_manifest(check.expected, actual, opt));
+  return check;
+}
+
 Result<Bundle> sign_manifest(const Manifest& m, const SignerConfig& cfg) {
   auto key = pki::load_private_key_pem(cfg.private_key_pem, cfg.password);
   if (!key) return fail(key.error().context("private key"));

@@ -41,12 +41,22 @@ std::string base64_encode(std::string_view data) {
   return out;
 }
 
-Result<std::string> base64_decode(std::string_view text) {
+Result<std::string> base64_decode(std::string_view text, const Base64DecodeOptions& opts) {
   std::string clean;
-  clean.reserve(text.size());
+  clean.reserve(text.size() + 2);
+  bool padded = false;
   for (char c : text) {
-    if (c == ' ' || c == '\t' || c == '\r' || c == '\n') continue;
+    if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
+      if (opts.skip_whitespace) continue;
+      return fail(Errc::invalid_argument, "base64: whitespace not allowed");
+    }
+    if (opts.accept_url_safe && c == '-') c = '+';
+    if (opts.accept_url_safe && c == '_') c = '/';
+    if (c == '=') padded = true;
     clean += c;
+  }
+  if (!opts.require_padding && !padded && clean.size() % 4 != 1) {
+    while (clean.size() % 4 != 0) clean += '=';
   }
   if (clean.size() % 4 != 0) return fail(Errc::invalid_argument, "base64: length is not a multiple of 4");
   std::string out;

@@ -13,16 +13,30 @@ if ! "$py" -c "import model_signing" 2>/dev/null; then
   echo "FAIL: $py cannot import model_signing; run scripts/setup.sh" >&2
   exit 1
 fi
-ref() { "$py" -W ignore -m model_signing "$@"; }
+# Reference CLI commands run in one long-lived Python process (ref_server.py), so the
+# reference's imports are paid once; `ref ARGS...` behaves like `model_signing ARGS...`.
+here=$(cd "$(dirname "$0")" && pwd)
+ref() {
+  printf '%q ' "$@" >&"${REF[1]}"
+  printf '\n' >&"${REF[1]}"
+  local answer
+  read -r answer <&"${REF[0]}" || return 99
+  return "${answer#rc }"
+}
 refpy() { "$py" -W ignore -c "$1"; }
 export PYTHONWARNINGS=ignore
 
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+trap 'kill "${REF_PID:-}" 2>/dev/null; rm -rf "$work"' EXIT
 cd "$work"
+coproc REF { "$py" -W ignore -u "$here/ref_server.py" 2>"$work/ref-stderr.txt"; }
 fails=0
 pass() { echo "ok   $1"; }
-bad() { echo "FAIL $1" >&2; fails=$((fails + 1)); }
+bad() {
+  echo "FAIL $1" >&2
+  echo "     (reference stderr: $(tail -2 "$work/ref-stderr.txt" 2>/dev/null))" >&2
+  fails=$((fails + 1))
+}
 # expect_ok NAME CMD...: command must exit 0. expect_fail NAME PATTERN CMD...: must exit
 # non-zero, and (when PATTERN is not empty) its stderr must contain PATTERN.
 expect_ok() {
@@ -166,7 +180,21 @@ expect_fail "hubgate catches tamper (blake3)" "hash mismatch for 'sub/weights.bi
   "$hg" verify key m --signature ref-blake3.sig --public-key k256.pub
 expect_fail "reference catches tamper in the hubgate blake3 bundle" "" verify_api hg-blake3.sig
 
-# ---- 5. digests agree ----
+# ---- 5. a single-file model (resource name ".") both ways ----
+head -c 3000 /dev/urandom > single.safetensors
+expect_ok "reference sign single file" ref sign key single.safetensors --private_key k384.pem --signature single-ref.sig
+expect_ok "hubgate verifies reference single-file bundle" "$hg" verify key single.safetensors --signature single-ref.sig \
+  --public-key k384.pub
+expect_ok "hubgate sign single file" "$hg" sign key single.safetensors --private-key k384.pem --signature single-hg.sig
+expect_ok "reference verifies hubgate single-file bundle" ref verify key single.safetensors --signature single-hg.sig \
+  --public_key k384.pub
+flip single.safetensors 10
+expect_fail "hubgate catches single-file tamper" "hash mismatch for '.'" "$hg" verify key single.safetensors \
+  --signature single-ref.sig --public-key k384.pub
+expect_fail "reference catches single-file tamper" "" ref verify key single.safetensors --signature single-hg.sig \
+  --public_key k384.pub
+
+# ---- 6. digests agree ----
 fresh_model
 ref_digest=$(refpy "
 import model_signing as ms, hashlib

@@ -283,6 +283,13 @@ TEST(SignMemory, GatewayStyleVerificationOfBytesAndDigests) {
   auto r = match_manifest(chk->expected, *known, no_git);
   ASSERT_FALSE(r);
   EXPECT_TRUE(has(r.error().message, "extra unsigned files in model: '.gitattributes'"));
+  // The one-call form.
+  std::string g = "* -text";
+  EXPECT_TRUE(verify_memory(*b, KeyMethod{kp.pub}, {{"w.bin", as_bytes(a)}, {"cfg/c.json", as_bytes(c)}, {".gitattributes", as_bytes(g)}}, {}));
+  auto vm = verify_memory(*b, KeyMethod{kp.pub}, {{"w.bin", as_bytes(a)}}, {});
+  ASSERT_FALSE(vm);
+  EXPECT_TRUE(has(vm.error().message, "missing signed files: 'cfg/c.json'"));
+  EXPECT_FALSE(verify_memory(*b, KeyMethod{gen_key("P-256").pub}, {{"w.bin", as_bytes(a)}, {"cfg/c.json", as_bytes(c)}}, {}));
   std::string a2 = "weightz";
   auto changed = manifest_from_memory({{"w.bin", as_bytes(a2)}, {"cfg/c.json", as_bytes(c)}}, chk->expected.serialization);
   r = match_manifest(chk->expected, *changed, {});
@@ -295,10 +302,10 @@ TEST(SignFormat, PaeAndBase64AndNames) {
   EXPECT_EQ(pae_compat("t", "a'\n\\\x01"), "DSSEV1 1 t 5 b\"a'\\n\\\\\\x01\"");
   EXPECT_EQ(pae_compat("t", "ab"), "DSSEV1 1 t 2 b'ab'");
   EXPECT_EQ(base64_encode("hello"), "aGVsbG8=");
-  EXPECT_EQ(base64_decode("aGVsbG8=").value(), "hello");
-  EXPECT_EQ(base64_decode("aGVsbG8").value(), "hello");
-  EXPECT_FALSE(base64_decode("aGV sbG8="));
-  EXPECT_FALSE(base64_decode("a"));
+  EXPECT_EQ(sign::base64_decode("aGVsbG8=").value(), "hello");
+  EXPECT_EQ(sign::base64_decode("aGVsbG8").value(), "hello");
+  EXPECT_FALSE(sign::base64_decode("aGV sbG8="));
+  EXPECT_FALSE(sign::base64_decode("a"));
   EXPECT_EQ(normalize_relative("a//b/./c/").value(), "a/b/c");
   EXPECT_EQ(normalize_relative("./").value(), ".");
   EXPECT_FALSE(normalize_relative("a/../b"));
@@ -307,6 +314,7 @@ TEST(SignFormat, PaeAndBase64AndNames) {
   EXPECT_TRUE(resource_less("f:8:16", "f:16:23"));  // offsets compare as numbers
   EXPECT_FALSE(resource_less("f:16:23", "f:8:16"));
   EXPECT_TRUE(resource_less("f:0:8", "f:8:16"));
+  EXPECT_TRUE(resource_less("f:16:23", "f:8:16", Method::files));  // a ':' in a file name is a name
 }
 
 TEST(SignFormat, StatementRejectsEscapingAndDuplicateNames) {
