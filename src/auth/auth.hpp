@@ -13,6 +13,8 @@
 // Thread-safety: TokenStore and Signer are thread-safe.
 #pragma once
 
+#include "util/glob.hpp"
+
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -32,7 +34,7 @@ struct Token {
   std::vector<std::string> patterns;  // empty = every repository
 };
 
-bool glob_match(std::string_view pattern, std::string_view s);
+using hubgate::glob_match;  // util/glob.hpp
 std::vector<std::string> split_patterns(std::string_view repos);
 
 // Access rules (pure). `token` null = anonymous.

@@ -8,14 +8,14 @@
 
 #include <nlohmann/json.hpp>
 
-#include "auth/auth.hpp"
+#include "util/glob.hpp"
 #include "util/atomic_file.hpp"
 
 namespace hubgate::sign {
 
 const PolicyRule* Policy::match(std::string_view repo) const {
   for (const auto& r : rules)
-    if (auth::glob_match(r.repos, repo)) return &r;
+    if (glob_match(r.repos, repo)) return &r;
   return nullptr;
 }
 

@@ -1,7 +1,7 @@
 // Signature policy for the gateway (issue 6 part 5): which repositories must carry a valid
 // OpenSSF model signature, by whom, and the decision for one revision.
 //
-// A Policy is an ordered list of rules {repository glob (auth::glob_match, '*' matches any run
+// A Policy is an ordered list of rules {repository glob (util/glob.hpp, '*' matches any run
 // of characters, '/' included), signature file name (default "model.sig"), signers (any one
 // suffices: public key PEM, certificate roots PEM)}. The first matching rule applies; a
 // repository no rule matches is not subject to signing (status is still reported).
