@@ -77,4 +77,31 @@ std::string content_range(const ByteRange& r, std::uint64_t size) {
   return "bytes " + std::to_string(r.first) + "-" + std::to_string(r.last) + "/" + std::to_string(size);
 }
 
+Result<RangeSelection> select_range(std::optional<std::string_view> header, std::uint64_t size) {
+  RangeSelection sel;
+  sel.length = size;
+  if (size == 0) {
+    if (header) HG_TRY_VOID(parse_range(*header, size));
+    sel.content_range = "bytes */0";
+    return sel;
+  }
+  if (!header) return sel;
+  HG_TRY(ByteRange br, parse_range(*header, size));
+  switch (br.kind) {
+    case ByteRange::Kind::unsatisfiable:
+      sel.status = 416;
+      sel.length = 0;
+      sel.content_range = "bytes */" + std::to_string(size);
+      break;
+    case ByteRange::Kind::satisfiable:
+      sel.status = 206;
+      sel.first = br.first;
+      sel.length = br.length();
+      sel.content_range = content_range(br, size);
+      break;
+    case ByteRange::Kind::multiple: break;
+  }
+  return sel;
+}
+
 }  // namespace hubgate::http

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -29,5 +30,19 @@ Result<ByteRange> parse_range(std::string_view value, std::uint64_t size);
 
 // "bytes a-b/size"
 std::string content_range(const ByteRange& r, std::uint64_t size);
+
+// What a download answers for an optional Range header over `size` bytes:
+//   - no header, or several ranges: 200 with [0, size);
+//   - one satisfiable range: 206 with that slice and `Content-Range: bytes a-b/size`;
+//   - unsatisfiable: 416 with `Content-Range: bytes */size`;
+//   - zero-length representation: 200, empty, with `Content-Range: bytes */0` (hub-api.md §1).
+// Errc::invalid_argument when the header is malformed (answer 400).
+struct RangeSelection {
+  int status = 200;
+  std::uint64_t first = 0;
+  std::uint64_t length = 0;
+  std::optional<std::string> content_range;  // the Content-Range header to send, if any
+};
+Result<RangeSelection> select_range(std::optional<std::string_view> header, std::uint64_t size);
 
 }  // namespace hubgate::http

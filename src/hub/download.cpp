@@ -251,34 +251,24 @@ http::Response resolve(Ctx& c, const repo::RepoId& id, std::string_view raw_rest
   }
 
   // Range selection.
-  std::uint64_t first = 0, length = size;
-  res.status = 200;
-  if (auto rh = c.req.headers.get("Range")) {
-    auto br = http::parse_range(*rh, size);
-    if (!br) {
-      auto e = error(400, "", br.error().message);
-      e.headers.set("X-Repo-Commit", commit);
-      return e;
-    }
-    if (br->kind == http::ByteRange::Kind::unsatisfiable) {
-      if (size == 0) {
-        res.headers.set("Content-Range", "bytes */0");  // zero-length rule (spec §1)
-        res.body = std::string();
-        return res;
-      }
-      auto e = error(416, "", "range not satisfiable for a file of " + std::to_string(size) + " bytes");
-      e.headers.set("Content-Range", "bytes */" + std::to_string(size));
-      e.headers.set("X-Repo-Commit", commit);
-      return e;
-    }
-    if (br->kind == http::ByteRange::Kind::satisfiable) {
-      res.status = 206;
-      first = br->first;
-      length = br->length();
-      res.headers.set("Content-Range", http::content_range(*br, size));
-    }
-  } else if (size == 0) {
-    res.headers.set("Content-Range", "bytes */0");
+  auto sel = http::select_range(c.req.headers.get("Range"), size);
+  if (!sel) {
+    auto e = error(400, "", sel.error().message);
+    e.headers.set("X-Repo-Commit", commit);
+    return e;
+  }
+  if (sel->status == 416) {
+    auto e = error(416, "", "range not satisfiable for a file of " + std::to_string(size) + " bytes");
+    e.headers.set("Content-Range", *sel->content_range);
+    e.headers.set("X-Repo-Commit", commit);
+    return e;
+  }
+  res.status = sel->status;
+  if (sel->content_range) res.headers.set("Content-Range", *sel->content_range);
+  const std::uint64_t first = sel->first, length = sel->length;
+  if (size == 0) {
+    res.body = std::string();
+    return res;
   }
 
   if (!pointer.empty()) {

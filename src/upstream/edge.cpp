@@ -284,30 +284,20 @@ http::Response Edge::resolve(http::Request& req, const RepoRef& repo, std::strin
     res.headers.set("ETag", "\"" + meta.git_oid + "\"");
   }
 
-  std::uint64_t first = 0, length = size;
-  res.status = 200;
-  if (auto rh = req.headers.get("Range")) {
-    auto br = http::parse_range(*rh, size);
-    if (!br) return error_response(400, "", br.error().message);
-    if (br->kind == http::ByteRange::Kind::unsatisfiable) {
-      if (size == 0) {
-        res.headers.set("Content-Range", "bytes */0");
-        res.body = std::string();
-        return res;
-      }
-      auto e = error_response(416, "", "range not satisfiable for a file of " + std::to_string(size) + " bytes");
-      e.headers.set("Content-Range", "bytes */" + std::to_string(size));
-      e.headers.set("X-Repo-Commit", meta.commit);
-      return e;
-    }
-    if (br->kind == http::ByteRange::Kind::satisfiable) {
-      res.status = 206;
-      first = br->first;
-      length = br->length();
-      res.headers.set("Content-Range", http::content_range(*br, size));
-    }
-  } else if (size == 0) {
-    res.headers.set("Content-Range", "bytes */0");
+  auto sel = http::select_range(req.headers.get("Range"), size);
+  if (!sel) return error_response(400, "", sel.error().message);
+  if (sel->status == 416) {
+    auto e = error_response(416, "", "range not satisfiable for a file of " + std::to_string(size) + " bytes");
+    e.headers.set("Content-Range", *sel->content_range);
+    e.headers.set("X-Repo-Commit", meta.commit);
+    return e;
+  }
+  res.status = sel->status;
+  if (sel->content_range) res.headers.set("Content-Range", *sel->content_range);
+  const std::uint64_t first = sel->first, length = sel->length;
+  if (size == 0) {
+    res.body = std::string();
+    return res;
   }
   if (!pointer.empty()) {
     res.body = pointer.substr(static_cast<std::size_t>(first), static_cast<std::size_t>(length));

@@ -44,3 +44,38 @@ TEST(Range, Malformed) {
     EXPECT_FALSE(parse_range(s, 100)) << s;
   }
 }
+
+TEST(SelectRange, WholeSliceUnsatisfiableAndEmpty) {
+  auto whole = select_range(std::nullopt, 100);
+  ASSERT_TRUE(whole);
+  EXPECT_EQ(whole->status, 200);
+  EXPECT_EQ(whole->length, 100u);
+  EXPECT_FALSE(whole->content_range);
+
+  auto slice = select_range("bytes=-10", 100);
+  ASSERT_TRUE(slice);
+  EXPECT_EQ(slice->status, 206);
+  EXPECT_EQ(slice->first, 90u);
+  EXPECT_EQ(slice->length, 10u);
+  EXPECT_EQ(*slice->content_range, "bytes 90-99/100");
+
+  auto past = select_range("bytes=100-", 100);
+  ASSERT_TRUE(past);
+  EXPECT_EQ(past->status, 416);
+  EXPECT_EQ(*past->content_range, "bytes */100");
+
+  auto several = select_range("bytes=0-1, 5-6", 100);
+  ASSERT_TRUE(several);
+  EXPECT_EQ(several->status, 200);
+  EXPECT_EQ(several->length, 100u);
+
+  for (std::optional<std::string_view> h : {std::optional<std::string_view>{}, std::optional<std::string_view>{"bytes=0-0"}}) {
+    auto empty = select_range(h, 0);
+    ASSERT_TRUE(empty);
+    EXPECT_EQ(empty->status, 200);
+    EXPECT_EQ(empty->length, 0u);
+    EXPECT_EQ(*empty->content_range, "bytes */0");
+  }
+  EXPECT_FALSE(select_range("bytes=x-1", 100));
+  EXPECT_FALSE(select_range("bytes=x-1", 0));
+}
