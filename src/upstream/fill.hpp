@@ -60,7 +60,7 @@ struct FillSpec {
   std::uint64_t size = 0;
   std::string url;   // absolute upstream URL of the bytes (a resolve URL; redirects are followed)
   Headers headers;   // e.g. Authorization for upstream
-  FillOrigin origin;  // who asked first (security gate)
+  FillOrigin origin = {};  // who asked first (security gate); defaulted so aggregate inits may omit it
 };
 
 // Where a fill's bytes come from. `fetch` streams the body from `offset` to `sink` and returns
