@@ -65,6 +65,12 @@ def timed(cmd, runs, timeout=600):
     return statistics.median(ts)
 
 
+def cpu_seconds(pid):
+    """user + system CPU time of a process so far (from /proc; clock ticks)."""
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def curl(url):
     out = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code} %{time_total} %{time_starttransfer} %{size_download}",
                           url], capture_output=True, text=True, check=True).stdout.split()
@@ -109,7 +115,10 @@ def part_b(args, tmp):
                 edge = Hubgate(os.path.join(tmp, f"edge-{mode}-{i}"), upstream=origin.url, extra=extra)
                 try:
                     for f in files:
-                        res[(f, mode)].append(curl(f"{edge.url}/org/model/resolve/main/{f}"))
+                        cpu0 = cpu_seconds(edge.proc.pid)
+                        t = curl(f"{edge.url}/org/model/resolve/main/{f}")
+                        time.sleep(0.3)  # let the fill thread finish publishing (fsync) before reading CPU time
+                        res[(f, mode)].append(t + (cpu_seconds(edge.proc.pid) - cpu0,))
                 finally:
                     edge.stop()
                 shutil.rmtree(os.path.join(tmp, f"edge-{mode}-{i}"), ignore_errors=True)
@@ -120,8 +129,13 @@ def part_b(args, tmp):
             off_t = statistics.median(x[0] for x in res[(f, "off")])
             on_fb = statistics.median(x[1] for x in res[(f, "on")])
             off_fb = statistics.median(x[1] for x in res[(f, "off")])
+            on_cpu = statistics.median(x[3] for x in res[(f, "on")])
+            off_cpu = statistics.median(x[3] for x in res[(f, "off")])
             print(f"  {f} ({size / 2**20:.0f} MiB): total on {on_t:.3f} s / off {off_t:.3f} s -> ratio {on_t / off_t:.3f}"
-                  f" ({(on_t / off_t - 1) * 100:+.1f}%); first byte on {on_fb:.4f} s / off {off_fb:.4f} s")
+                  f" ({(on_t / off_t - 1) * 100:+.1f}%); first byte on {on_fb:.4f} s / off {off_fb:.4f} s;"
+                  f" edge CPU on {on_cpu:.2f} s / off {off_cpu:.2f} s -> ratio {on_cpu / off_cpu:.3f}")
+            print(f"    totals on:  {' '.join('%.2f' % x[0] for x in res[(f, 'on')])}")
+            print(f"    totals off: {' '.join('%.2f' % x[0] for x in res[(f, 'off')])}")
     finally:
         origin.stop()
 
@@ -131,13 +145,15 @@ def main():
     ap.add_argument("--hubgate", required=True)
     ap.add_argument("--size-mib", type=int, default=1024)
     ap.add_argument("--fill-mib", type=int, default=512)
-    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--runs", type=int, default=7)
     ap.add_argument("--skip-a", action="store_true")
     ap.add_argument("--skip-b", action="store_true")
+    ap.add_argument("--tmp", default="/dev/shm" if os.path.isdir("/dev/shm") else None,
+                    help="where data dirs live (default /dev/shm: no disk noise in the comparison)")
     args = ap.parse_args()
     args.hubgate = os.path.abspath(args.hubgate)
     harness.HUBGATE = args.hubgate
-    tmp = tempfile.mkdtemp(prefix="hg-bench-gate-")
+    tmp = tempfile.mkdtemp(prefix="hg-bench-gate-", dir=args.tmp)
     try:
         if not args.skip_a:
             part_a(args, tmp)

@@ -170,6 +170,11 @@ void wire_edge(GateRuntime& rt, upstream::EdgeOptions& e) {
     if (d.outcome == gate::Outcome::block) return fail(Errc::permission_denied, d.message);
     return {};
   };
+  e.security_status = [g](const std::string& key) -> std::optional<std::string> {
+    auto v = g->lookup(key);
+    if (!v || v->status_json.empty()) return std::nullopt;
+    return v->status_json;
+  };
   e.serve_check = [g](const upstream::ServeQuery& q) {
     upstream::ServeCheck out;
     std::optional<gate::Verdict> v = g->lookup(q.key);

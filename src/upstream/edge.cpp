@@ -208,6 +208,18 @@ http::Response Edge::json_passthrough(Result<Answer<JsonReply>> r, const std::st
     if (j.is_array()) {
       for (auto& e : j)
         if (e.is_object()) e.erase("xetHash");
+      // Security gate: in expanded entries (they carry lastCommit), the edge's own verdict wins.
+      for (auto& e : j) {
+        if (!opt_.security_status || !e.is_object() || e.value("type", "") != "file" || !e.contains("lastCommit")) continue;
+        std::string key = e.contains("lfs") && e["lfs"].is_object() && e["lfs"].contains("oid") && e["lfs"]["oid"].is_string()
+                              ? e["lfs"]["oid"].get<std::string>()
+                              : e.contains("oid") && e["oid"].is_string() ? "gitsha1:" + e["oid"].get<std::string>() : "";
+        if (key.empty()) continue;
+        if (auto st = opt_.security_status(key)) {
+          auto parsed = json::parse(*st, nullptr, false);
+          if (parsed.is_object()) e["securityFileStatus"] = std::move(parsed);
+        }
+      }
       body = j.dump(-1, ' ', false, json::error_handler_t::replace);
     }
   }

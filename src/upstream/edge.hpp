@@ -61,6 +61,9 @@ struct EdgeOptions {
   std::chrono::milliseconds stall_timeout{30000};
   FillGate fill_gate;                                    // security gate during fills (fill.hpp)
   std::function<ServeCheck(const ServeQuery&)> serve_check;  // security gate at serve time; empty = none
+  // The edge's own securityFileStatus (JSON text) for a content key (as ServeQuery::key), when
+  // it has a verdict: replaces upstream's in expanded tree/paths-info entries. Empty = none.
+  std::function<std::optional<std::string>(const std::string& key)> security_status;
 };
 
 class Edge {

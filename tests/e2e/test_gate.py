@@ -252,6 +252,13 @@ def test_edge_never_serves_malicious_file_from_origin(corpus, tmp_path):
         for name in ("model.safetensors", "counter.pkl"):
             got = hf_hub_download("up/mixed", name, endpoint=edge.url, cache_dir=tmp_path / "hc")
             assert hg.sha256_file(got) == hg.sha256_file(folder / name)
+        # The edge's own verdicts show in expanded paths-info/tree answers (the origin's gate is off).
+        ea = HfApi(endpoint=edge.url)
+        infos = {i.path: i for i in ea.get_paths_info("up/mixed", ["evil.pkl", "counter.pkl"], expand=True)}
+        assert infos["evil.pkl"].security["status"] == "dangerous"
+        assert infos["counter.pkl"].security["status"] == "safe"
+        assert {e.path: e.security["status"] for e in ea.list_repo_tree("up/mixed", expand=True)
+                if e.path in ("evil.pkl", "eval.pkl")} == {"evil.pkl": "dangerous", "eval.pkl": "dangerous"}
         # The edge's audit log says why.
         r = subprocess.run([hg.hubgate_bin(), "audit", "--data-dir", str(edata), "--repo", "up/mixed"],
                            capture_output=True, text=True, timeout=30)
