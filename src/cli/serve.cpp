@@ -7,7 +7,9 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+#include <filesystem>
 #include <mutex>
+#include <sstream>
 #include <toml++/toml.h>
 
 #include "auth/auth.hpp"
@@ -16,6 +18,7 @@
 #include "http/server.hpp"
 #include "hub/hub.hpp"
 #include "repo/catalog.hpp"
+#include "sign/gate.hpp"
 #include "store/store.hpp"
 #include "upstream/edge.hpp"
 #include "util/atomic_file.hpp"
@@ -46,6 +49,11 @@ pull-through cache (repositories not hosted here are served from --upstream; src
   --auth-ttl SECONDS   how long an upstream access decision per token+repo is cached (default 60)
   --allow-repos P,..   only these repos (globs on org/name or datasets/org/name) go upstream
   --deny-repos P,..    never these repos
+
+signature policy (OpenSSF model signing; README.md "Signature policy"):
+  --signing-policy FILE  JSON policy: repository globs -> required signers; revisions of covered
+                         repositories that fail it are refused (403 SignatureRequired /
+                         SignatureInvalid). TOML: [signing] policy = FILE, or [[signing.policies]]
 )";
 
 struct Config {
@@ -56,6 +64,9 @@ struct Config {
   std::string log_level = "info";
   std::string access_log;
   unsigned threads = 0;
+  std::string signing_policy;       // [signing] policy = FILE (JSON)
+  std::string signing_inline_json;  // [[signing.policies]] as JSON {"policies": [...]}
+  std::string config_dir;           // base for relative paths in [[signing.policies]]
 };
 
 Result<void> load_toml(const std::string& path, Config& cfg) {
@@ -70,6 +81,15 @@ Result<void> load_toml(const std::string& path, Config& cfg) {
     str("public_url", cfg.public_url);
     str("log_level", cfg.log_level);
     str("access_log", cfg.access_log);
+    if (auto sg = t["signing"].as_table()) {
+      if (auto v = (*sg)["policy"].value<std::string>()) cfg.signing_policy = *v;
+      if (auto arr = (*sg)["policies"].as_array()) {
+        std::ostringstream os;
+        os << toml::json_formatter{toml::table{{"policies", *arr}}};
+        cfg.signing_inline_json = os.str();
+        cfg.config_dir = std::filesystem::path(path).parent_path().string();
+      }
+    }
     if (auto v = t["threads"].value<std::int64_t>()) {
       if (*v < 0 || *v > 1024) return fail(Errc::invalid_argument, path + ": threads must be 0..1024");
       cfg.threads = unsigned(*v);
@@ -134,6 +154,20 @@ int level_of(const std::string& l) {
   return -1;
 }
 
+// One signature decision (evaluated once per repository and commit) for the record. This is
+// the single hook for the audit log.
+void record_signature(std::FILE* log, std::mutex& mu, const sign::GateVerdict& v) {
+  std::string line = "ts=" + utc_now() + " event=signature repo=" + quote(v.repo) + " commit=" + v.commit +
+                     " status=" + sign::gate_status_name(v.status) + " served=" + (v.decision.serve ? "true" : "false");
+  if (!v.decision.error_code.empty()) line += " code=" + v.decision.error_code;
+  if (!v.signer.empty()) line += " signer=" + quote(v.signer);
+  if (!v.message.empty()) line += " message=" + quote(v.message);
+  line += " policy=" + quote(v.rule) + "\n";
+  std::lock_guard lk(mu);
+  std::fputs(line.c_str(), log);
+  std::fflush(log);
+}
+
 // Pull-through options from the command line (src/upstream/edge.hpp documents each).
 Result<upstream::EdgeOptions> edge_options(const cli::Args& a, const std::string& upstream_url, std::string dir) {
   upstream::EdgeOptions o;
@@ -176,7 +210,7 @@ int serve_main(int argc, char** argv) {
   auto args = cli::parse_args(argc, argv,
                               {"--listen", "--data-dir", "--upstream", "--config", "--log-level", "--public-url",
                                "--access-log", "--threads", "--cache-max-bytes", "--upstream-token", "--ref-ttl",
-                               "--auth-ttl", "--allow-repos", "--deny-repos"},
+                               "--auth-ttl", "--allow-repos", "--deny-repos", "--signing-policy"},
                               {"--help", "--offline"});
   if (!args) {
     std::fprintf(stderr, "hubgate serve: %s\n\n%s", args.error().message.c_str(), kServeUsage);
@@ -199,6 +233,10 @@ int serve_main(int argc, char** argv) {
   if (args->has("--public-url")) cfg.public_url = args->get("--public-url");
   if (args->has("--log-level")) cfg.log_level = args->get("--log-level");
   if (args->has("--access-log")) cfg.access_log = args->get("--access-log");
+  if (args->has("--signing-policy")) {
+    cfg.signing_policy = args->get("--signing-policy");
+    cfg.signing_inline_json.clear();
+  }
   if (args->has("--threads")) {
     auto n = parse_u64(args->get("--threads"));
     if (!n || *n > 1024) {
@@ -248,6 +286,19 @@ int serve_main(int argc, char** argv) {
   }
   std::mutex log_mu;
 
+  // Signature policy (src/sign/gate.hpp), shared by hosted repositories and the edge.
+  std::shared_ptr<sign::SignatureGate> signatures;
+  if (!cfg.signing_policy.empty() || !cfg.signing_inline_json.empty()) {
+    auto pol = !cfg.signing_policy.empty() ? sign::load_policy_file(cfg.signing_policy)
+                                           : sign::parse_policy_json(cfg.signing_inline_json, cfg.config_dir);
+    if (!pol) {
+      std::fprintf(stderr, "hubgate serve: %s\n", pol.error().message.c_str());
+      return 2;
+    }
+    signatures = std::make_shared<sign::SignatureGate>(std::move(*pol));
+    signatures->set_recorder([&log, &log_mu](const sign::GateVerdict& v) { record_signature(log, log_mu, v); });
+  }
+
   // Pull-through cache (src/upstream/): on unless --upstream none.
   std::unique_ptr<upstream::Edge> edge;
   if (cfg.upstream != "none") {
@@ -256,6 +307,7 @@ int serve_main(int argc, char** argv) {
       std::fprintf(stderr, "hubgate serve: %s\n", eo.error().message.c_str());
       return 2;
     }
+    eo->signatures = signatures;
     auto e = upstream::Edge::create(std::move(*eo));
     if (!e) return fatal(e.error());
     edge = std::move(*e);
@@ -265,6 +317,7 @@ int serve_main(int argc, char** argv) {
   hub::HubOptions hopts;
   hopts.public_url = cfg.public_url;
   hopts.upstream = cfg.upstream;
+  hopts.signatures = signatures;
   if (edge) {
     hopts.remote = [&edge](std::string_view route, http::Request& req, const std::string& type,
                            const std::string& repo, std::string_view rest, const std::string& base) {

@@ -11,6 +11,10 @@
 #include "hub/hub.hpp"
 #include "hub/metrics.hpp"
 
+namespace hubgate::sign {
+struct GateVerdict;
+}
+
 namespace hubgate::hub {
 
 using json = nlohmann::json;
@@ -50,6 +54,12 @@ Reply<repo::RepoRecord> open_repo(Ctx& c, const repo::RepoId& id, Need need);
 // Commit id for a revision, or 404 RevisionNotFound.
 Reply<std::string> resolve_rev(Ctx& c, const repo::RepoRecord& r, std::string_view rev);
 Reply<std::shared_ptr<const repo::Snapshot>> load_snapshot(Ctx& c, const repo::RepoRecord& r, const std::string& commit);
+
+// Signature policy (signature_gate.cpp): the verdict for `commit` (null when no policy is
+// configured), or the 403 SignatureRequired/SignatureInvalid (503 on a store failure) to send.
+Reply<std::shared_ptr<const sign::GateVerdict>> signature_verdict(Ctx& c, const repo::RepoRecord& r,
+                                                                  const std::string& commit);
+json signature_json(const sign::GateVerdict& v);  // the `hubgateSignature` object
 
 // Tree-shaped JSON for a file or folder (spec §3); lastCommit when `expand`.
 json file_json(const repo::FileEntry& f, const repo::Snapshot& s, bool expand);

@@ -12,6 +12,7 @@
 #include "util/parse.hpp"
 #include "crypto/sha.hpp"
 #include "repo/git.hpp"
+#include "sign/gate.hpp"
 
 namespace hubgate::hub {
 
@@ -45,6 +46,7 @@ Reply<std::pair<std::string, std::string>> split_rev(Ctx& c, const repo::RepoRec
     return std::unexpected(error(404, "RevisionNotFound",
                                  "Invalid rev id: " + std::string(first.substr(0, 200)) + " in " + r.id.qualified()));
   }
+  if (auto sig = signature_verdict(c, r, *commit); !sig) return std::unexpected(std::move(sig.error()));
   return std::pair{*commit, rp->path};
 }
 
@@ -87,6 +89,9 @@ http::Response repo_info(Ctx& c, const repo::RepoId& id, std::string_view raw_re
             {"cardData", nullptr},
             {"siblings", std::move(siblings)},
             {"usedStorage", used}};
+  if (c.hub.opts.signatures) {  // the verdict is cached: resolve_rev has just computed it
+    if (auto sig = signature_verdict(c, *r, s.commit.id); sig && *sig) j["hubgateSignature"] = signature_json(**sig);
+  }
   if (id.type == repo::RepoType::model) {
     j["modelId"] = id.full();
     j["pipeline_tag"] = nullptr;

@@ -291,6 +291,7 @@ Reply<std::string> resolve_rev(Ctx& c, const repo::RepoRecord& r, std::string_vi
     return std::unexpected(
         error(404, "RevisionNotFound", "Invalid rev id: " + std::string(rev.substr(0, 200)) + " in " + r.id.qualified()));
   }
+  if (auto sig = signature_verdict(c, r, **commit); !sig) return std::unexpected(std::move(sig.error()));
   return **commit;
 }
 

@@ -20,6 +20,10 @@
 #include "repo/catalog.hpp"
 #include "store/store.hpp"
 
+namespace hubgate::sign {
+class SignatureGate;
+}
+
 namespace hubgate::hub {
 
 struct HubOptions {
@@ -44,6 +48,11 @@ struct HubOptions {
                                std::string_view, const std::string&)>
       remote;
   std::function<std::string()> remote_metrics;  // appended to /metrics
+  // Signature policy (src/sign/gate.hpp, hub/signature_gate.cpp). When set, every read route of
+  // a hosted repository checks the revision it resolved: a revision failing a required policy is
+  // refused (403 SignatureRequired / SignatureInvalid) and repo info carries `hubgateSignature`.
+  // Pull-through repositories are checked by the edge (upstream::EdgeOptions::signatures).
+  std::shared_ptr<sign::SignatureGate> signatures;
 };
 
 class Metrics;

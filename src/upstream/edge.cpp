@@ -14,6 +14,7 @@
 #include "crypto/sha.hpp"
 #include "http/range.hpp"
 #include "http/url.hpp"
+#include "sign/gate.hpp"
 
 namespace hubgate::upstream {
 
@@ -227,7 +228,19 @@ http::Response Edge::handle(std::string_view route, http::Request& req, const st
   if (route == "info") {
     auto rev = http::percent_decode(raw_rest);
     if (!rev) return error_response(400, "", rev.error().message);
-    return json_passthrough(resolver_->info(repo, *rev, auth), base_url, false);
+    auto r = resolver_->info(repo, *rev, auth);
+    std::shared_ptr<const sign::GateVerdict> sig;  // signature policy (edge_signature.cpp)
+    if (r && r->value) {
+      if (auto refused = check_signature(repo, r->value->commit, auth, &sig)) return std::move(*refused);
+      if (sig) {
+        auto j = json::parse(r->value->body, nullptr, false);
+        if (j.is_object()) {
+          j["hubgateSignature"] = sign::verdict_json(*sig);
+          r->value->body = j.dump(-1, ' ', false, json::error_handler_t::replace);
+        }
+      }
+    }
+    return json_passthrough(std::move(r), base_url, false);
   }
   if (route == "tree") {
     auto rp = split_remote_rev(raw_rest);
@@ -237,7 +250,11 @@ http::Response Edge::handle(std::string_view route, http::Request& req, const st
     if (!path.empty()) {
       if (auto v = check_path(path); !v) return error_response(400, "", v.error().message);
     }
-    return json_passthrough(resolver_->tree(repo, rp->first, path, req.query, auth), base_url, true);
+    auto r = resolver_->tree(repo, rp->first, path, req.query, auth);
+    if (r && r->value) {
+      if (auto refused = check_signature(repo, r->value->commit, auth, nullptr)) return std::move(*refused);
+    }
+    return json_passthrough(std::move(r), base_url, true);
   }
   if (route == "paths_info") {
     auto rev = http::percent_decode(raw_rest);
@@ -245,7 +262,11 @@ http::Response Edge::handle(std::string_view route, http::Request& req, const st
     auto body = req.body.read_all(64ull << 20);
     if (!body) return error_response(413, "", body.error().message);
     std::string ctype(req.headers.get("Content-Type").value_or(""));
-    return json_passthrough(resolver_->paths_info(repo, *rev, *body, ctype, auth), base_url, true);
+    auto r = resolver_->paths_info(repo, *rev, *body, ctype, auth);
+    if (r && r->value) {
+      if (auto refused = check_signature(repo, r->value->commit, auth, nullptr)) return std::move(*refused);
+    }
+    return json_passthrough(std::move(r), base_url, true);
   }
   return error_response(404, "", "no such route for a remote repository");
 }
@@ -263,6 +284,11 @@ http::Response Edge::resolve(http::Request& req, const RepoRef& repo, std::strin
   if (!ans) return from_error(ans.error());
   if (ans->refusal) return from_refusal(*ans->refusal);
   const FileMeta& meta = *ans->value;
+  std::shared_ptr<const sign::GateVerdict> sig;  // signature policy (edge_signature.cpp)
+  if (auto refused = check_signature(repo, meta.commit, auth, &sig)) return std::move(*refused);
+  if (sig) {
+    if (auto refused = check_signed_file(*sig, meta)) return std::move(*refused);
+  }
 
   http::Response res;
   res.headers.set("X-Repo-Commit", meta.commit);
