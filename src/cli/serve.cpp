@@ -12,6 +12,7 @@
 #include <sstream>
 #include <toml++/toml.h>
 
+#include "audit/audit.hpp"
 #include "auth/auth.hpp"
 #include "cli/args.hpp"
 #include "cli/cli.hpp"
@@ -154,9 +155,23 @@ int level_of(const std::string& l) {
   return -1;
 }
 
-// One signature decision (evaluated once per repository and commit) for the record. This is
-// the single hook for the audit log.
-void record_signature(std::FILE* log, std::mutex& mu, const sign::GateVerdict& v) {
+// One signature decision (evaluated once per repository and commit) for the record: an audit
+// record (kind signature; decision serve | SignatureRequired | SignatureInvalid) and a log line.
+void record_signature(audit::Log* audit_log, std::FILE* log, std::mutex& mu, const sign::GateVerdict& v) {
+  if (audit_log) {
+    audit::Record r;
+    r.time_ms = v.checked_at * 1000;
+    r.repo = v.repo;
+    r.revision = v.commit;
+    r.path = v.signature_file;
+    r.client = "system";
+    r.kind = audit::Kind::signature;
+    r.decision = v.decision.serve ? "serve" : v.decision.error_code;
+    r.reason = std::string(sign::gate_status_name(v.status)) + " (policy " + v.rule + ")" +
+               (v.signer.empty() ? "" : ": signer " + v.signer) + (v.message.empty() ? "" : ": " + v.message);
+    if (auto a = audit_log->append(std::move(r)); !a)
+      std::fprintf(stderr, "hubgate: audit append failed: %s\n", a.error().message.c_str());
+  }
   std::string line = "ts=" + utc_now() + " event=signature repo=" + quote(v.repo) + " commit=" + v.commit +
                      " status=" + sign::gate_status_name(v.status) + " served=" + (v.decision.serve ? "true" : "false");
   if (!v.decision.error_code.empty()) line += " code=" + v.decision.error_code;
@@ -288,6 +303,7 @@ int serve_main(int argc, char** argv) {
 
   // Signature policy (src/sign/gate.hpp), shared by hosted repositories and the edge.
   std::shared_ptr<sign::SignatureGate> signatures;
+  std::unique_ptr<audit::Log> signature_audit;  // <data>/audit.db (src/audit/)
   if (!cfg.signing_policy.empty() || !cfg.signing_inline_json.empty()) {
     auto pol = !cfg.signing_policy.empty() ? sign::load_policy_file(cfg.signing_policy)
                                            : sign::parse_policy_json(cfg.signing_inline_json, cfg.config_dir);
@@ -296,7 +312,12 @@ int serve_main(int argc, char** argv) {
       return 2;
     }
     signatures = std::make_shared<sign::SignatureGate>(std::move(*pol));
-    signatures->set_recorder([&log, &log_mu](const sign::GateVerdict& v) { record_signature(log, log_mu, v); });
+    auto al = audit::Log::open(cfg.data_dir + "/audit.db");
+    if (!al) return fatal(al.error());
+    signature_audit = std::move(*al);
+    signatures->set_recorder([a = signature_audit.get(), &log, &log_mu](const sign::GateVerdict& v) {
+      record_signature(a, log, log_mu, v);
+    });
   }
 
   // Pull-through cache (src/upstream/): on unless --upstream none.

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -214,6 +215,15 @@ def test_local_repository_policy(env, tmp_path):
             assert r.status == 403 and r.header("x-error-code") == "SignatureInvalid"
             assert "notes.txt" in r.header("x-error-message")
             assert r.json()["hubgateSignature"]["status"] == "invalid"
-    # The decisions were recorded once per commit.
-    log = (env.root / "origin.access.log").read_text()
-    assert "event=signature repo=local/unsigned" in log and "status=unsigned" in log
+    # The decisions were recorded in the audit log (src/audit/), once per commit.
+    db = sqlite3.connect(f"file:{env.origin_data / 'audit.db'}?mode=ro", uri=True)
+    rows = db.execute("SELECT repo, decision, reason FROM audit WHERE kind = 'signature' ORDER BY id").fetchall()
+    db.close()
+    by_repo = {}
+    for repo, decision, reason in rows:
+        by_repo.setdefault(repo, []).append((decision, reason))
+    assert [d for d, _ in by_repo["local/unsigned"]] == ["SignatureRequired"], by_repo
+    assert [d for d, _ in by_repo["local/extra"]] == ["SignatureInvalid"], by_repo
+    assert "notes.txt" in by_repo["local/extra"][0][1]
+    assert [d for d, _ in by_repo["local/hg"]] == ["serve"] and "verified" in by_repo["local/hg"][0][1]
+    assert "event=signature repo=local/unsigned" in (env.root / "origin.access.log").read_text()
