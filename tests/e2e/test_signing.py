@@ -10,6 +10,7 @@ edge (pull-through; policy covers `signed/*`). Everything runs on 127.0.0.1 and 
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -227,3 +228,91 @@ def test_local_repository_policy(env, tmp_path):
     assert "notes.txt" in by_repo["local/extra"][0][1]
     assert [d for d, _ in by_repo["local/hg"]] == ["serve"] and "verified" in by_repo["local/hg"][0][1]
     assert "event=signature repo=local/unsigned" in (env.root / "origin.access.log").read_text()
+
+
+class _TamperingProxy:
+    """Forwards every request to `origin` unchanged, except that the body of a GET for a path
+    ending in `victim` gets one byte flipped (same length, same headers): metadata stays
+    honest, bytes lie."""
+
+    def __init__(self, origin_port: int, victim: str):
+        import http.client
+        import http.server
+        import threading
+
+        proxy = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def _forward(self):
+                n = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(n) if n else None
+                conn = http.client.HTTPConnection("127.0.0.1", origin_port, timeout=30)
+                hdrs = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
+                conn.request(self.command, self.path, body=body, headers=hdrs)
+                r = conn.getresponse()
+                data = r.read()
+                conn.close()
+                if self.command == "GET" and self.path.split("?")[0].endswith(victim) and data:
+                    data = bytearray(data)
+                    data[len(data) // 3] ^= 0xFF
+                    data = bytes(data)
+                    proxy.tampered += 1
+                self.send_response(r.status)
+                for k, v in r.getheaders():
+                    if k.lower() not in ("connection", "transfer-encoding", "content-length"):
+                        self.send_header(k, v)
+                self.send_header("Content-Length", str(len(data)) if self.command != "HEAD"
+                                 else r.getheader("Content-Length", "0"))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(data)
+
+            do_GET = do_HEAD = do_POST = _forward
+
+        self.tampered = 0
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_edge_never_serves_bytes_that_differ_from_the_signed_hashes(env, tmp_path):
+    # Upstream metadata is honest (the signature verifies), the bytes are not: the fill's hash
+    # check must stop them, and they must not be cached for later.
+    repo = "signed/hg"
+    commit = env.commits[repo]
+    proxy = _TamperingProxy(env.origin.port, "model.safetensors")
+    edge = hg.start_server(env.root / "edge-lied-to", ["--upstream", proxy.url, "--signing-policy",
+                                                       str(env.root / "keys" / "edge-policy.json")])
+    try:
+        info = edge.get(f"/api/models/{repo}/revision/{commit}")
+        assert info.status == 200 and info.json()["hubgateSignature"]["status"] == "verified", info.body
+        ok = edge.get(f"/{repo}/resolve/{commit}/config.json")
+        assert ok.status == 200 and ok.body == (env.hg_model / "config.json").read_bytes()
+        expected = (env.hg_model / "model.safetensors").read_bytes()
+        for _ in range(2):  # a second request must not find a (bad) cached copy
+            try:
+                r = edge.get(f"/{repo}/resolve/{commit}/model.safetensors")
+                got = r.body
+            except Exception:  # the edge ends the response early: no client takes it as complete
+                got = None
+            assert got is None or len(got) < len(expected), "tampered bytes were served as complete"
+        assert proxy.tampered == 2  # fetched again: nothing bad was cached
+        metrics = edge.get("/metrics").body.decode()
+        assert re.search(r"fills_failed_total 2\b", metrics), metrics
+        with pytest.raises(Exception):
+            hf_hub_download(repo, "model.safetensors", revision=commit, endpoint=edge.url,
+                            cache_dir=str(tmp_path / "cache"))
+    finally:
+        rc = edge.stop()
+        proxy.close()
+        assert rc == 0, edge.log_text()
