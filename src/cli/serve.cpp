@@ -83,7 +83,10 @@ Result<void> load_toml(const std::string& path, Config& cfg) {
     str("log_level", cfg.log_level);
     str("access_log", cfg.access_log);
     if (auto sg = t["signing"].as_table()) {
-      if (auto v = (*sg)["policy"].value<std::string>()) cfg.signing_policy = *v;
+      if (auto v = (*sg)["policy"].value<std::string>()) {  // relative to the TOML file
+        std::filesystem::path pp = *v;
+        cfg.signing_policy = (pp.is_relative() ? std::filesystem::path(path).parent_path() / pp : pp).string();
+      }
       if (auto arr = (*sg)["policies"].as_array()) {
         std::ostringstream os;
         os << toml::json_formatter{toml::table{{"policies", *arr}}};

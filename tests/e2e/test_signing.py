@@ -316,3 +316,26 @@ def test_edge_never_serves_bytes_that_differ_from_the_signed_hashes(env, tmp_pat
         rc = edge.stop()
         proxy.close()
         assert rc == 0, edge.log_text()
+
+
+def test_policy_configuration_forms_and_errors(env, tmp_path):
+    # [signing] policy = FILE (relative to the TOML file) is the same policy as --signing-policy.
+    conf = env.root / "keys" / "edge.toml"
+    conf.write_text('[signing]\npolicy = "edge-policy.json"\n')
+    srv = hg.start_server(tmp_path / "data", ["--config", str(conf), "--upstream", env.origin.url])
+    try:
+        r = srv.get("/api/models/signed/unsigned")
+        assert r.status == 403 and r.header("x-error-code") == "SignatureRequired"
+        assert srv.get("/api/models/plain/model").json()["hubgateSignature"]["status"] == "not-required"
+    finally:
+        assert srv.stop() == 0
+    # A policy that cannot be loaded stops the server at start, naming the problem.
+    bad = tmp_path / "bad.json"
+    for text, needle in (('{"policies": [{"repos": "a/*", "signers": [{"public_key": "missing.pub"}]}]}',
+                          "missing.pub"),
+                         ('{"policies": [{"repos": "a/*", "signers": []}]}', "signers")):
+        bad.write_text(text)
+        r = subprocess.run([hg.hubgate_bin(), "serve", "--listen", "127.0.0.1:0", "--data-dir",
+                            str(tmp_path / "d2"), "--upstream", "none", "--signing-policy", str(bad)],
+                           capture_output=True, text=True, timeout=30)
+        assert r.returncode == 2 and needle in r.stderr, r.stderr
