@@ -55,6 +55,9 @@ signature policy (OpenSSF model signing; README.md "Signature policy"):
   --signing-policy FILE  JSON policy: repository globs -> required signers; revisions of covered
                          repositories that fail it are refused (403 SignatureRequired /
                          SignatureInvalid). TOML: [signing] policy = FILE, or [[signing.policies]]
+  --countersign-key FILE EC private key (PEM): revisions this gateway verified are countersigned,
+                         the bundle served at <repo>/resolve/<rev>/.hubgate/countersignature.sig
+                         (TOML: [signing] countersign_key = FILE)
 )";
 
 struct Config {
@@ -67,6 +70,7 @@ struct Config {
   unsigned threads = 0;
   std::string signing_policy;       // [signing] policy = FILE (JSON)
   std::string signing_inline_json;  // [[signing.policies]] as JSON {"policies": [...]}
+  std::string countersign_key;      // [signing] countersign_key = FILE (PEM EC private key)
   std::string config_dir;           // base for relative paths in [[signing.policies]]
 };
 
@@ -86,6 +90,10 @@ Result<void> load_toml(const std::string& path, Config& cfg) {
       if (auto v = (*sg)["policy"].value<std::string>()) {  // relative to the TOML file
         std::filesystem::path pp = *v;
         cfg.signing_policy = (pp.is_relative() ? std::filesystem::path(path).parent_path() / pp : pp).string();
+      }
+      if (auto v = (*sg)["countersign_key"].value<std::string>()) {
+        std::filesystem::path pp = *v;
+        cfg.countersign_key = (pp.is_relative() ? std::filesystem::path(path).parent_path() / pp : pp).string();
       }
       if (auto arr = (*sg)["policies"].as_array()) {
         std::ostringstream os;
@@ -228,7 +236,7 @@ int serve_main(int argc, char** argv) {
   auto args = cli::parse_args(argc, argv,
                               {"--listen", "--data-dir", "--upstream", "--config", "--log-level", "--public-url",
                                "--access-log", "--threads", "--cache-max-bytes", "--upstream-token", "--ref-ttl",
-                               "--auth-ttl", "--allow-repos", "--deny-repos", "--signing-policy"},
+                               "--auth-ttl", "--allow-repos", "--deny-repos", "--signing-policy", "--countersign-key"},
                               {"--help", "--offline"});
   if (!args) {
     std::fprintf(stderr, "hubgate serve: %s\n\n%s", args.error().message.c_str(), kServeUsage);
@@ -255,6 +263,7 @@ int serve_main(int argc, char** argv) {
     cfg.signing_policy = args->get("--signing-policy");
     cfg.signing_inline_json.clear();
   }
+  if (args->has("--countersign-key")) cfg.countersign_key = args->get("--countersign-key");
   if (args->has("--threads")) {
     auto n = parse_u64(args->get("--threads"));
     if (!n || *n > 1024) {
@@ -318,9 +327,23 @@ int serve_main(int argc, char** argv) {
     auto al = audit::Log::open(cfg.data_dir + "/audit.db");
     if (!al) return fatal(al.error());
     signature_audit = std::move(*al);
+    if (!cfg.countersign_key.empty()) {
+      auto pem = read_file(cfg.countersign_key);
+      if (!pem) return fatal(Error(Errc::invalid_argument, "--countersign-key: cannot read " + cfg.countersign_key));
+      if (auto ok = signatures->set_countersigner(sign::SignerConfig{*pem, {}, {}, {}}); !ok) {
+        std::fprintf(stderr, "hubgate serve: --countersign-key %s: %s\n", cfg.countersign_key.c_str(),
+                     ok.error().message.c_str());
+        return 2;
+      }
+    }
     signatures->set_recorder([a = signature_audit.get(), &log, &log_mu](const sign::GateVerdict& v) {
       record_signature(a, log, log_mu, v);
     });
+  }
+
+  if (!cfg.countersign_key.empty() && !signatures) {
+    std::fprintf(stderr, "hubgate serve: --countersign-key needs a signing policy (--signing-policy)\n");
+    return 2;
   }
 
   // Pull-through cache (src/upstream/): on unless --upstream none.

@@ -60,6 +60,11 @@ Reply<std::shared_ptr<const repo::Snapshot>> load_snapshot(Ctx& c, const repo::R
 Reply<std::shared_ptr<const sign::GateVerdict>> signature_verdict(Ctx& c, const repo::RepoRecord& r,
                                                                   const std::string& commit);
 json signature_json(const sign::GateVerdict& v);  // the `hubgateSignature` object
+// GET/HEAD of sign::kCountersignaturePath with --countersign-key: the gateway's bundle for a
+// verified revision (404 when it was not verified). nullopt for any other path.
+std::optional<http::Response> countersignature_response(Ctx& c, const repo::RepoRecord& r, const std::string& commit,
+                                                       const std::string& path);
+http::Response countersignature_reply(const std::string& bundle, const std::string& commit);
 
 // Tree-shaped JSON for a file or folder (spec §3); lastCommit when `expand`.
 json file_json(const repo::FileEntry& f, const repo::Snapshot& s, bool expand);

@@ -232,6 +232,7 @@ http::Response resolve(Ctx& c, const repo::RepoId& id, std::string_view raw_rest
     e.headers.set("X-Repo-Commit", commit);
     return e;
   }
+  if (auto cs = countersignature_response(c, *r, commit, path)) return std::move(*cs);  // --countersign-key
   auto snap = load_snapshot(c, *r, commit);
   if (!snap) return snap.error();
   const repo::FileEntry* f = (*snap)->find(path);

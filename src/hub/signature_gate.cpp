@@ -6,6 +6,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "crypto/sha.hpp"
 #include "hub/context.hpp"
 #include "sign/gate.hpp"
 
@@ -58,6 +59,28 @@ Reply<std::shared_ptr<const sign::GateVerdict>> signature_verdict(Ctx& c, const 
     return std::unexpected(std::move(e));
   }
   return *v;
+}
+
+std::optional<http::Response> countersignature_response(Ctx& c, const repo::RepoRecord& r, const std::string& commit,
+                                                       const std::string& path) {
+  auto* gate = c.hub.opts.signatures.get();
+  if (!gate || !gate->countersigns() || path != sign::kCountersignaturePath) return std::nullopt;
+  auto v = signature_verdict(c, r, commit);
+  if (!v) return std::move(v.error());
+  if (!*v || (*v)->countersignature.empty()) {
+    auto e = error(404, "EntryNotFound", std::string(sign::kCountersignaturePath) + ": " + r.id.qualified() + "@" +
+                                             commit + " was not verified under a signing policy, so it is not countersigned");
+    e.headers.set("X-Repo-Commit", commit);
+    return e;
+  }
+  return countersignature_reply((*v)->countersignature, commit);
+}
+
+http::Response countersignature_reply(const std::string& bundle, const std::string& commit) {
+  http::Response res = http::text_response(200, bundle, "application/octet-stream");  // HEAD: the server drops the body
+  res.headers.set("X-Repo-Commit", commit);
+  res.headers.set("ETag", "\"" + crypto::git_blob_sha1_hex(bundle) + "\"");
+  return res;
 }
 
 }  // namespace hubgate::hub

@@ -40,7 +40,45 @@ nlohmann::json verdict_json(const GateVerdict& v) {
   return j;
 }
 
+namespace {
+
+bool is_ignored_for_countersignature(const std::string& path) {
+  if (path == kCountersignaturePath) return true;
+  for (const char* g : kGitPaths) {
+    std::string_view gp(g);
+    if (path == gp || (path.size() > gp.size() && path.starts_with(gp) && path[gp.size()] == '/')) return true;
+  }
+  return false;
+}
+
+// The gateway's bundle over the verified listing (every digest is known by then).
+Result<std::string> countersign(const GateVerdict& v, const SignerConfig& signer) {
+  std::vector<std::pair<std::string, std::string>> digests;
+  for (const auto& f : v.files) {
+    if (is_ignored_for_countersignature(f.path)) continue;
+    if (f.sha256.size() != 64) return fail(Errc::internal, "no sha256 for '" + f.path + "'");
+    digests.emplace_back(f.path, f.sha256);
+  }
+  Serialization ser;
+  for (const char* g : kGitPaths) ser.ignore_paths.emplace_back(g);
+  ser.ignore_paths.emplace_back(kCountersignaturePath);
+  HG_TRY(auto m, manifest_from_file_digests(digests, ser));
+  m.model_name = v.repo.substr(v.repo.rfind('/') + 1);
+  HG_TRY(auto b, sign_manifest(m, signer));
+  return write_bundle(b);
+}
+
+}  // namespace
+
 SignatureGate::SignatureGate(Policy policy, GateOptions options) : policy_(std::move(policy)), opt_(options) {}
+
+Result<void> SignatureGate::set_countersigner(SignerConfig signer) {
+  HG_TRY(auto probe, manifest_from_file_digests({{"probe", std::string(64, '0')}}, Serialization{}));
+  HG_TRY(auto bundle, sign_manifest(probe, signer));
+  (void)bundle;
+  countersigner_ = std::move(signer);
+  return {};
+}
 
 SignatureGate::Stats SignatureGate::stats() const {
   std::lock_guard lock(mu_);
@@ -141,8 +179,20 @@ SignatureGate::Outcome SignatureGate::evaluate(const PolicyRule& rule, const std
     return r;
   };
   bool have_signature = false;
+  for (const auto& f : v->files) have_signature = have_signature || f.path == rule.signature_file;
+  if (!have_signature && source.probe) {  // served but not listed (an upstream countersignature)
+    auto p = source.probe(rule.signature_file);
+    if (!p) {
+      if (p.error().code == Errc::unavailable) return fail(p.error());
+      cacheable = false;
+      return invalid("cannot look up '" + rule.signature_file + "': " + p.error().message);
+    }
+    if (*p) {
+      v->files.push_back(std::move(**p));
+      have_signature = true;
+    }
+  }
   for (auto& f : v->files) {
-    have_signature = have_signature || f.path == rule.signature_file;
     if (!f.sha256.empty()) continue;
     if (f.size > opt_.max_hash_bytes) continue;  // evaluate_revision reports it if it needs it
     auto bytes = read(f.path);
@@ -159,6 +209,11 @@ SignatureGate::Outcome SignatureGate::evaluate(const PolicyRule& rule, const std
   rf.read = read;
   auto sig = have_signature ? evaluate_revision(rule, rf) : RevisionSignature{};
   if (transient) return fail(*transient);
+  if (sig.status == SignatureStatus::valid && countersigner_) {
+    auto cs = countersign(*v, *countersigner_);
+    if (!cs) return fail(cs.error().context("countersigning " + repo + "@" + commit));
+    v->countersignature = std::move(*cs);
+  }
   return finish(std::move(sig));
 }
 

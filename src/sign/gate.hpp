@@ -28,6 +28,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -35,6 +36,7 @@
 #include <nlohmann/json.hpp>
 
 #include "sign/policy.hpp"
+#include "sign/sign.hpp"
 #include "util/error.hpp"
 
 namespace hubgate::sign {
@@ -49,7 +51,16 @@ struct GateFile {
 struct RevisionSource {
   std::function<Result<std::vector<GateFile>>()> list;
   std::function<Result<std::string>(const std::string& path)> read;
+  // Optional: a file that is served but not listed (an upstream gateway's countersignature at
+  // kCountersignaturePath). Asked only for the rule's signature file when the listing lacks it;
+  // nullopt = absent.
+  std::function<Result<std::optional<GateFile>>(const std::string& path)> probe;
 };
+
+// Where a gateway serves its own countersignature of a verified revision (resolve/raw only; it
+// is not part of tree listings). A downstream tier requires it with a rule whose
+// signature_file is this path and whose signer is the upstream gateway's public key.
+inline constexpr const char* kCountersignaturePath = ".hubgate/countersignature.sig";
 
 // Persisted in audit records; do not renumber.
 enum class GateStatus { not_required = 0, verified = 1, unsigned_ = 2, invalid = 3 };
@@ -66,6 +77,9 @@ struct GateVerdict {
   Decision decision;           // serve, or 403 with error_code and message
   std::vector<GateFile> files; // the listing that was verified (sha256 filled); empty if not required
   std::int64_t checked_at = 0; // unix seconds of the evaluation
+  // Verified and a countersigner is set: a model-signing bundle by the gateway's key over every
+  // listed file (sha256, files method; .git* and kCountersignaturePath recorded as ignored).
+  std::string countersignature;
 
   // The file of this revision named `path`, or null.
   const GateFile* find(std::string_view path) const;
@@ -88,6 +102,11 @@ class SignatureGate {
 
   // Called once per evaluation (not for cache hits, not for not_required). Set before serving.
   void set_recorder(Recorder r) { recorder_ = std::move(r); }
+  // Countersign verified revisions with this key (set before serving). The bundle bytes are
+  // fixed for as long as the verdict is cached (ECDSA signatures are randomized).
+  // Fails (and sets nothing) when the key cannot sign.
+  Result<void> set_countersigner(SignerConfig signer);
+  bool countersigns() const { return countersigner_.has_value(); }
   const Policy& policy() const { return policy_; }
   const PolicyRule* rule_for(std::string_view repo) const { return policy_.match(repo); }
 
@@ -109,6 +128,7 @@ class SignatureGate {
   Policy policy_;
   GateOptions opt_;
   Recorder recorder_;
+  std::optional<SignerConfig> countersigner_;
   mutable std::mutex mu_;
   std::map<std::string, std::shared_ptr<const GateVerdict>> cache_;
   std::deque<std::string> order_;  // insertion order, for eviction

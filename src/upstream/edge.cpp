@@ -280,6 +280,8 @@ http::Response Edge::resolve(http::Request& req, const RepoRef& repo, std::strin
     return v.error().code == Errc::not_found ? error_response(404, "EntryNotFound", v.error().message)
                                              : error_response(400, "", v.error().message);
   }
+  if (path == sign::kCountersignaturePath && opt_.signatures && opt_.signatures->countersigns())
+    return countersignature(repo, rev, auth);  // this gateway's own (edge_signature.cpp)
   auto ans = resolver_->file(repo, rev, path, auth);
   if (!ans) return from_error(ans.error());
   if (ans->refusal) return from_refusal(*ans->refusal);

@@ -75,6 +75,8 @@ class Edge {
   std::optional<http::Response> check_signature(const RepoRef& repo, const std::string& commit,
                                                 const std::string& authorization,
                                                 std::shared_ptr<const sign::GateVerdict>* verdict);
+  // GET/HEAD of sign::kCountersignaturePath when this edge countersigns (--countersign-key).
+  http::Response countersignature(const RepoRef& repo, const std::string& rev, const std::string& authorization);
   // A served file must be the one the signature covered (same sha256 / git blob id).
   std::optional<http::Response> check_signed_file(const sign::GateVerdict& v, const FileMeta& meta);
   // Whole body of one (small) upstream file, through the verified fill/cache path.

@@ -15,6 +15,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "crypto/sha.hpp"
 #include "sign/gate.hpp"
 #include "upstream/edge.hpp"
 
@@ -135,6 +136,18 @@ std::optional<http::Response> Edge::check_signature(const RepoRef& repo, const s
     }
     return fail(Errc::not_found, "no file '" + path + "' at " + commit);
   };
+  src.probe = [&, listing](const std::string& path) -> Result<std::optional<sign::GateFile>> {
+    HG_TRY(auto ans, resolver_->file(repo, commit, path, auth));
+    if (ans.refusal) {
+      if (ans.refusal->status == 404) return std::optional<sign::GateFile>();
+      return fail(Errc::permission_denied, "upstream refused '" + path + "': " + ans.refusal->message);
+    }
+    const FileMeta& m = *ans.value;
+    if (m.commit != commit) return fail(Errc::corrupt, "upstream answered '" + path + "' for another commit");
+    sign::GateFile f{m.path, m.size, m.sha256.value_or(""), m.git_oid};
+    listing->push_back(f);  // so that `read` finds it
+    return std::optional<sign::GateFile>(std::move(f));
+  };
   auto v = opt_.signatures->check(name, commit, src);
   if (!v) {
     const Error& e = v.error();
@@ -148,6 +161,26 @@ std::optional<http::Response> Edge::check_signature(const RepoRef& repo, const s
   if ((*v)->decision.serve) return std::nullopt;
   auto res = refusal_response(403, (*v)->decision.error_code, (*v)->decision.message);
   res.headers.set("X-Repo-Commit", commit);
+  return res;
+}
+
+http::Response Edge::countersignature(const RepoRef& repo, const std::string& rev, const std::string& auth) {
+  auto c = resolver_->commit_of(repo, rev, auth);
+  if (!c) return refusal_response(c.error().code == Errc::unavailable ? 503 : 502, "", c.error().message);
+  if (c->refusal) return refusal_response(c->refusal->status, c->refusal->error_code, c->refusal->message);
+  const std::string& commit = *c->value;
+  std::shared_ptr<const sign::GateVerdict> v;
+  if (auto refused = check_signature(repo, commit, auth, &v)) return std::move(*refused);
+  if (!v || v->countersignature.empty()) {
+    auto res = refusal_response(404, "EntryNotFound",
+                                std::string(sign::kCountersignaturePath) + ": " + repo.id + "@" + commit +
+                                    " was not verified under a signing policy, so it is not countersigned");
+    res.headers.set("X-Repo-Commit", commit);
+    return res;
+  }
+  auto res = http::text_response(200, v->countersignature, "application/octet-stream");  // HEAD: body dropped
+  res.headers.set("X-Repo-Commit", commit);
+  res.headers.set("ETag", "\"" + crypto::git_blob_sha1_hex(v->countersignature) + "\"");
   return res;
 }
 

@@ -86,7 +86,9 @@ def env():
         {"repos": "signed/*", "signers": [{"public_key": "hubgate-signer.pub"},
                                           {"public_key": "reference-signer.pub"}]}]}))
     origin_toml = e.root / "origin.toml"
+    e.gw_key, e.gw_pub = _openssl_key(keys, "origin-gateway")
     origin_toml.write_text(
+        f'[signing]\ncountersign_key = "{e.gw_key}"\n'
         "[[signing.policies]]\n"
         'repos = "local/lax"\nignore_unsigned_files = true\n'
         f'signers = [{{ public_key = "{e.hg_pub}" }}]\n'
@@ -339,3 +341,37 @@ def test_policy_configuration_forms_and_errors(env, tmp_path):
                             str(tmp_path / "d2"), "--upstream", "none", "--signing-policy", str(bad)],
                            capture_output=True, text=True, timeout=30)
         assert r.returncode == 2 and needle in r.stderr, r.stderr
+
+
+def test_downstream_tier_requires_the_upstream_gateway_countersignature(env, tmp_path):
+    # The origin verified local/hg under its policy and countersigned it with its gateway key.
+    cs = env.origin.get("/local/hg/resolve/main/.hubgate/countersignature.sig")
+    assert cs.status == 200 and cs.header("x-repo-commit") == env.commits["local/hg"], cs.body
+    assert cs.header("etag") == f'"{hg.git_blob_sha1(cs.body)}"'
+    assert env.origin.get("/local/hg/resolve/main/.hubgate/countersignature.sig").body == cs.body  # stable
+    # The reference verifier accepts it for the revision as downloaded (model.sig included).
+    point_python_client_at(env.origin.url)
+    folder = tmp_path / "local-hg"
+    snapshot_download("local/hg", local_dir=str(folder), endpoint=env.origin.url, cache_dir=str(tmp_path / "c0"))
+    (tmp_path / "cs.sig").write_bytes(cs.body)
+    r = subprocess.run([str(VENV_BIN / "model_signing"), "verify", "key", str(folder), "--signature",
+                        str(tmp_path / "cs.sig"), "--public_key", str(env.gw_pub), "--ignore-paths",
+                        str(folder / ".cache")], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr + r.stdout
+    # What the origin serves without verifying it is not countersigned.
+    assert env.origin.get("/plain/model/resolve/main/.hubgate/countersignature.sig").status == 404
+
+    # A downstream tier that trusts only the origin gateway's countersignature.
+    policy = tmp_path / "downstream.json"
+    policy.write_text(json.dumps({"policies": [{"repos": "*", "signature_file": ".hubgate/countersignature.sig",
+                                                "signers": [{"public_key": str(env.gw_pub)}]}]}))
+    down = hg.start_server(tmp_path / "down", ["--upstream", env.origin.url, "--signing-policy", str(policy)])
+    try:
+        got = _snapshot(down.url, "local/hg", tmp_path / "c1")
+        assert hg.repo_hashes(got) == hg.tree_hashes(env.hg_model)
+        sig = down.get("/api/models/local/hg").json()["hubgateSignature"]
+        assert sig["status"] == "verified" and sig["signatureFile"] == ".hubgate/countersignature.sig", sig
+        r = down.get("/api/models/plain/model")
+        assert r.status == 403 and r.header("x-error-code") == "SignatureRequired", r.body
+    finally:
+        assert down.stop() == 0, down.log_text()

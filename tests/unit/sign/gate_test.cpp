@@ -288,3 +288,55 @@ TEST(GateSigstore, ReferenceKeylessBundleUnderAPolicyRule) {
     EXPECT_FALSE(parse_policy_json(bad, tmp)) << bad;
   fs::remove_all(tmp);
 }
+
+TEST_F(Gate, CountersignatureCoversTheVerifiedRevisionAndIsFoundByProbe) {
+  rev.sign(key.first);
+  rev.files[".gitattributes"] = "*.bin filter=lfs\n";
+  auto gw = gen_key();
+  SignatureGate up(key_policy(key.second));
+  ASSERT_FALSE(up.set_countersigner(SignerConfig{"not a key", {}, {}, {}}));
+  EXPECT_FALSE(up.countersigns());
+  ASSERT_TRUE(up.set_countersigner(SignerConfig{gw.first, {}, {}, {}}));
+  auto v = up.check("acme/m", c1, rev.source());
+  ASSERT_TRUE(v);
+  ASSERT_EQ((*v)->status, GateStatus::verified);
+  ASSERT_FALSE((*v)->countersignature.empty());
+  // Not countersigned: anything not verified.
+  FakeRevision unsigned_rev;
+  unsigned_rev.files = {{"a.txt", "a"}};
+  EXPECT_TRUE((*up.check("acme/u", c1, unsigned_rev.source()))->countersignature.empty());
+
+  // A downstream rule requiring the gateway's countersignature, which is served but not listed.
+  Policy down;
+  PolicyRule r;
+  r.repos = "*";
+  r.signature_file = kCountersignaturePath;
+  r.signers.push_back(KeyMethod{gw.second});
+  down.rules.push_back(r);
+  SignatureGate gate(down);
+  const std::string cs = (*v)->countersignature;
+  int probes = 0;
+  auto src = rev.source();
+  auto base_read = src.read;
+  src.probe = [&](const std::string& p) -> Result<std::optional<GateFile>> {
+    probes++;
+    if (p != kCountersignaturePath) return std::optional<GateFile>();
+    return std::optional<GateFile>(GateFile{p, cs.size(), "", ""});
+  };
+  src.read = [&](const std::string& p) -> Result<std::string> { return p == kCountersignaturePath ? cs : base_read(p); };
+  auto d = gate.check("acme/m", c1, src);
+  ASSERT_TRUE(d);
+  EXPECT_EQ((*d)->status, GateStatus::verified) << (*d)->message;
+  EXPECT_EQ(probes, 1);
+  // The same countersignature does not cover an altered revision.
+  rev.files["config.json"] = "{\"a\":2}\n";
+  auto bad = gate.check("acme/m", c2, src);
+  ASSERT_TRUE(bad);
+  EXPECT_EQ((*bad)->status, GateStatus::invalid);
+  EXPECT_NE((*bad)->message.find("config.json"), std::string::npos) << (*bad)->message;
+  // Without the served file: SignatureRequired.
+  src.probe = [](const std::string&) -> Result<std::optional<GateFile>> { return std::optional<GateFile>(); };
+  auto none = gate.check("acme/other", c1, src);
+  ASSERT_TRUE(none);
+  EXPECT_EQ((*none)->decision.error_code, "SignatureRequired");
+}
