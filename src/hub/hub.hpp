@@ -12,9 +12,12 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <set>
 #include <string>
 
+#include "audit/audit.hpp"
 #include "auth/auth.hpp"
+#include "gate/gate.hpp"
 #include "http/message.hpp"
 #include "http/server.hpp"
 #include "repo/catalog.hpp"
@@ -53,6 +56,12 @@ struct HubOptions {
   // refused (403 SignatureRequired / SignatureInvalid) and repo info carries `hubgateSignature`.
   // Pull-through repositories are checked by the edge (upstream::EdgeOptions::signatures).
   std::shared_ptr<sign::SignatureGate> signatures;
+
+  // Security gate (src/gate/, see hub/gate_hooks.cpp): scans uploads, refuses blocked content
+  // on upload and download, adds securityFileStatus. Null = no gate. Not owned.
+  gate::Gate* gate = nullptr;
+  audit::Log* audit = nullptr;           // GET /api/admin/audit; null = route answers 404
+  std::set<std::string> admin_tokens;    // token names allowed on admin routes; empty = write tokens without repo limits
 };
 
 class Metrics;
