@@ -50,6 +50,10 @@ struct ChunkStoreOptions {
   CompressionPolicy compression = CompressionPolicy::automatic;  // per-chunk scheme choice
   std::uint64_t max_xorb_bytes = kMaxXorbBytes;                  // pack new chunks up to this (<= 64 MiB)
   bool verify_on_open = false;  // also check that every xorb named by a shard exists
+  // Threads per FileWriter for ingest: the caller plus (ingest_threads - 1) helpers, started with
+  // the first batch of >= 1 MiB. > 1 also puts each full xorb in the background while the next one
+  // fills (at most one in flight: two xorb buffers per writer). 1 = everything on the caller.
+  unsigned ingest_threads = 2;
 };
 
 struct FileRecord {
