@@ -74,9 +74,25 @@ struct FileWriter::Impl {
   std::vector<char> raw;                  // per fresh span: stored as a scheme-0 record
   std::vector<Ref> fresh_refs;
 
-  explicit Impl(ChunkStore* s) : store(s), builder(s->opts_.compression), spare(s->opts_.compression) { ++store->open_writers_; }
+  explicit Impl(ChunkStore* s) : store(s), builder(s->opts_.compression), spare(s->opts_.compression) {
+    ++store->open_writers_;
+    std::lock_guard lock(store->mu_);
+    for (XorbBuilder* b : {&builder, &spare}) {
+      if (store->idle_buffers_.empty()) break;
+      b->give_buffer(std::move(store->idle_buffers_.back()));
+      store->idle_buffers_.pop_back();
+    }
+  }
   ~Impl() {
     if (put_done.valid()) put_done.wait();
+    std::string a = builder.take_buffer(), b = spare.take_buffer();
+    {
+      std::lock_guard lock(store->mu_);
+      for (std::string* buf : {&a, &b}) {
+        if (buf->capacity() >= kMaxXorbBytes && store->idle_buffers_.size() < ChunkStore::kIdleBuffers)
+          store->idle_buffers_.push_back(std::move(*buf));
+      }
+    }
     --store->open_writers_;
   }
 

@@ -372,6 +372,19 @@ void XorbBuilder::clear() {
   unpacked_ = 0;
 }
 
+std::string XorbBuilder::take_buffer() {
+  clear();
+  std::string b = std::move(body_);
+  body_ = std::string();
+  return b;
+}
+
+void XorbBuilder::give_buffer(std::string&& buffer) {
+  clear();
+  if (buffer.capacity() > body_.capacity()) body_ = std::move(buffer);
+  body_.clear();
+}
+
 std::string xorb_footer(const MerkleHash& xorb_hash, std::span<const XorbChunkMeta> chunks) {
   const auto n = static_cast<std::uint32_t>(chunks.size());
   std::string f;

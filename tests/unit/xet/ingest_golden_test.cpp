@@ -3,7 +3,7 @@
 // concatenation), streamed in odd write sizes into a store with 1 MiB xorbs, the Xet file hash,
 // the number of segments, the number of new chunks and a digest of every segment (xorb hash,
 // chunk range, bytes) must stay exactly what they were. Compression choices may change stored
-// sizes, never these.
+// sizes, never these; so must the number of ingest threads.
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -61,11 +61,18 @@ MerkleHash segment_digest(const FileRecord& rec) {
 }
 
 TEST(XetIngestGolden, HashesAndSegmentsUnchanged) {
-  for (CompressionPolicy policy : {CompressionPolicy::automatic, CompressionPolicy::none}) {
+  struct Config {
+    CompressionPolicy policy;
+    unsigned threads;
+  };
+  for (Config cfg : {Config{CompressionPolicy::automatic, 2}, Config{CompressionPolicy::automatic, 1}, Config{CompressionPolicy::none, 3},
+                     Config{CompressionPolicy::bg4_lz4, 2}}) {
+    SCOPED_TRACE("threads " + std::to_string(cfg.threads) + " policy " + std::to_string(static_cast<int>(cfg.policy)));
     auto mem = std::make_shared<MemoryObjectStore>();
     ChunkStoreOptions o;
     o.max_xorb_bytes = 1 << 20;
-    o.compression = policy;
+    o.compression = cfg.policy;
+    o.ingest_threads = cfg.threads;
     auto opened = ChunkStore::open(mem, o);
     ASSERT_TRUE(opened);
     auto& store = **opened;
@@ -78,8 +85,10 @@ TEST(XetIngestGolden, HashesAndSegmentsUnchanged) {
     for (std::size_t i = 0; i < std::size(inputs); ++i) {
       const std::string& in = inputs[i];
       FileWriter w = store.ingest();
-      for (std::size_t off = 0, k = 0; off < in.size(); ++k) {  // odd write sizes, 1 byte .. 300 KB
-        std::size_t l = std::min<std::size_t>(in.size() - off, 1 + (k * 7919) % 300000);
+      // Odd write sizes, 1 byte .. 300 KB (gathered into batches), or 2.5 MB (processed in place).
+      const std::size_t big = i % 2 ? 2500000 : 0;
+      for (std::size_t off = 0, k = 0; off < in.size(); ++k) {
+        std::size_t l = std::min<std::size_t>(in.size() - off, big ? big : 1 + (k * 7919) % 300000);
         ASSERT_TRUE(w.write(as_bytes(in).subspan(off, l)));
         off += l;
       }
