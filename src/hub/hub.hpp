@@ -20,6 +20,10 @@
 #include "repo/catalog.hpp"
 #include "store/store.hpp"
 
+namespace hubgate::cas {
+class Service;
+}
+
 namespace hubgate::hub {
 
 struct HubOptions {
@@ -44,6 +48,10 @@ struct HubOptions {
                                std::string_view, const std::string&)>
       remote;
   std::function<std::string()> remote_metrics;  // appended to /metrics
+  // Xet (src/cas/): CAS API under /cas/, xet-read/write-token, Xet headers on resolve, xetHash in
+  // tree/paths-info, `xet` LFS transfer, commits through cas::Service::finalize_lfs_object.
+  // Null = no Xet. Not owned.
+  cas::Service* xet = nullptr;
 };
 
 class Metrics;
