@@ -3,6 +3,7 @@
 // other `xet` subcommand is the storage engine's own CLI (src/xet/cli.cpp).
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -29,6 +30,10 @@ int stats_main(int argc, char** argv) {
       std::fprintf(stderr, "usage: hubgate xet stats [--data-dir DIR] [--json]\n");
       return a == "--help" ? 0 : 2;
     }
+  }
+  if (!std::filesystem::is_directory(dir + "/xet/objects")) {
+    std::fprintf(stderr, "hubgate xet stats: no Xet data in %s (expected %s/xet from `hubgate serve`)\n", dir.c_str(), dir.c_str());
+    return 1;
   }
   auto s = cas::read_stats(dir + "/xet");
   if (!s) {

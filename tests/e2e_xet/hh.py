@@ -15,18 +15,20 @@ def main() -> None:
 
     api = hh.HfApi()
     out: object = None
+    rt = params.get("repo_type")
     if op == "upload_folder":
-        info = api.upload_folder(repo_id=params["repo"], folder_path=params["folder"],
-                                 commit_message=params.get("message", "upload"))
-        out = {"commit": info.oid}
+        info = api.upload_folder(repo_id=params["repo"], folder_path=params["folder"], repo_type=rt,
+                                 commit_message=params.get("message", "upload"),
+                                 create_pr=params.get("create_pr", False))
+        out = {"commit": info.oid, "pr_revision": info.pr_revision}
     elif op == "snapshot_download":
-        out = {"dir": hh.snapshot_download(params["repo"], revision=params.get("revision"),
+        out = {"dir": hh.snapshot_download(params["repo"], revision=params.get("revision"), repo_type=rt,
                                            cache_dir=params.get("cache_dir"))}
     elif op == "hf_hub_download":
-        out = {"file": hh.hf_hub_download(params["repo"], params["path"], revision=params.get("revision"),
+        out = {"file": hh.hf_hub_download(params["repo"], params["path"], revision=params.get("revision"), repo_type=rt,
                                           cache_dir=params.get("cache_dir"))}
     elif op == "create_repo":
-        out = {"url": str(api.create_repo(params["repo"], exist_ok=True))}
+        out = {"url": str(api.create_repo(params["repo"], repo_type=rt, exist_ok=True))}
     else:
         raise SystemExit(f"unknown op {op}")
     if isinstance(out, dict):

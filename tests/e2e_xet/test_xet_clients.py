@@ -200,6 +200,29 @@ def test_npm_client_uploads_and_downloads_through_xet(server):
     assert hg.sha256_file(out["file"]) == hg.sha256_file(folder / "weights.bin")
 
 
+def test_dataset_and_pull_request_through_xet(server):
+    """A dataset repository, and an upload as a pull request (HH asks for xet-write-token/None
+    with create_pr=1), both through Xet; the PR revision downloads through Xet too."""
+    srv, tok, _, tmp = server
+    folder = make_folder(tmp / "p5", {"data/train.parquet": 2 * MB + 3}, seed=50)
+    hh(srv, tok, tmp / "home5", "create_repo", {"repo": "alice/ds", "repo_type": "dataset"}, xet=True)
+    m0 = metrics(srv)
+    hh(srv, tok, tmp / "home5", "upload_folder", {"repo": "alice/ds", "repo_type": "dataset", "folder": str(folder)}, xet=True)
+    out = hh(srv, tok, tmp / "home5b", "hf_hub_download",
+             {"repo": "alice/ds", "repo_type": "dataset", "path": "data/train.parquet"}, xet=True)
+    assert hg.sha256_file(out["file"]) == hg.sha256_file(folder / "data/train.parquet")
+    pr_folder = make_folder(tmp / "p5pr", {"data/train.parquet": 2 * MB + 4}, seed=51)
+    pr = hh(srv, tok, tmp / "home5", "upload_folder",
+            {"repo": "alice/ds", "repo_type": "dataset", "folder": str(pr_folder), "create_pr": True}, xet=True)
+    assert pr["pr_revision"] == "refs/pr/1"
+    out = hh(srv, tok, tmp / "home5c", "hf_hub_download",
+             {"repo": "alice/ds", "repo_type": "dataset", "path": "data/train.parquet", "revision": "refs/pr/1"}, xet=True)
+    assert hg.sha256_file(out["file"]) == hg.sha256_file(pr_folder / "data/train.parquet")
+    m1 = metrics(srv)
+    assert delta(m0, m1, "hubgate_xet_shards_accepted_total") >= 2
+    assert delta(m0, m1, 'hubgate_xet_reconstructions_total{version="v2"}') >= 2
+
+
 def test_read_token_cannot_upload_and_foreign_repo_is_refused(server):
     """A read-only hub token gets no write token; a Xet token of another repository cannot
     reconstruct this repository's files."""
