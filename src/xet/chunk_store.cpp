@@ -401,6 +401,7 @@ void ChunkStore::index_shard_locked(const Shard& shard) {
     if (f.sha256) r.sha256 = *f.sha256;
     r.segments = f.segments;
     for (const auto& s : f.segments) r.size += s.unpacked_bytes;
+    if (f.sha256) by_sha256_.try_emplace(MerkleHash{*f.sha256}, f.file_hash);
     files_.try_emplace(f.file_hash, std::move(r));
   }
 }
@@ -553,6 +554,45 @@ Result<void> ChunkStore::read(const FileRecord& file, std::uint64_t offset, std:
   return {};
 }
 
+std::optional<FileRecord> ChunkStore::lookup_sha256(const std::array<std::uint8_t, 32>& sha256) const {
+  std::lock_guard lock(mu_);
+  auto it = by_sha256_.find(MerkleHash{sha256});
+  if (it == by_sha256_.end()) return std::nullopt;
+  auto f = files_.find(it->second);
+  if (f == files_.end()) return std::nullopt;
+  return f->second;
+}
+
+std::optional<std::pair<MerkleHash, std::uint32_t>> ChunkStore::find_chunk(const MerkleHash& chunk) const {
+  std::lock_guard lock(mu_);
+  auto it = chunks_.find(chunk);
+  if (it == chunks_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::optional<CasInfo> ChunkStore::xorb_info(const MerkleHash& xorb) const {
+  std::lock_guard lock(mu_);
+  auto it = xorbs_.find(xorb);
+  if (it == xorbs_.end()) return std::nullopt;
+  CasInfo ci;
+  ci.xorb_hash = xorb;
+  std::uint32_t prev = 0;
+  for (std::size_t i = 0; i < it->second.chunk_hashes.size(); ++i) {
+    ci.chunks.push_back({it->second.chunk_hashes[i], prev, it->second.unpacked_ends[i] - prev, 0});
+    prev = it->second.unpacked_ends[i];
+  }
+  ci.unpacked_total = prev;
+  return ci;
+}
+
+Result<bool> ChunkStore::add_shard(const Shard& shard) {
+  std::string bytes = serialize_shard(shard);
+  HG_TRY(bool inserted, objects_->put(ObjectKind::shard, shard_key(bytes), as_bytes(bytes)));
+  std::lock_guard lock(mu_);
+  index_shard_locked(shard);
+  return inserted;
+}
+
 Result<GcStats> ChunkStore::collect_garbage(std::span<const MerkleHash> live_files) {
   if (open_writers_.load() > 0) return fail(Errc::conflict, "chunk store: garbage collection while a writer is open");
   GcStats st;
@@ -622,6 +662,7 @@ Result<GcStats> ChunkStore::collect_garbage(std::span<const MerkleHash> live_fil
   old.swap(xorbs_);
   chunks_.clear();
   files_.clear();
+  by_sha256_.clear();
   index_shard_locked(compact);
   for (auto& [h, e] : xorbs_) {
     auto it = old.find(h);

@@ -136,6 +136,18 @@ class ChunkStore {
 
   ObjectStore& objects() const { return *objects_; }
 
+  // ---- For a CAS server that accepts client xorbs and shards (src/cas/) ----
+  // A file by the sha256 of its content (the shard's metadata ext), when one is indexed.
+  std::optional<FileRecord> lookup_sha256(const std::array<std::uint8_t, 32>& sha256) const;
+  // Where an indexed chunk lives: (xorb, chunk index).
+  std::optional<std::pair<MerkleHash, std::uint32_t>> find_chunk(const MerkleHash& chunk) const;
+  // The indexed chunk list of a xorb (hashes, unpacked offsets and sizes; flags 0).
+  std::optional<CasInfo> xorb_info(const MerkleHash& xorb) const;
+  // Persists `shard` (serialized with a footer, keyed like ingest shards) and indexes it. The
+  // caller has validated it: every xorb named by a file is stored and indexed or described in
+  // `shard.xorbs`. Returns false when an identical shard was already stored.
+  Result<bool> add_shard(const Shard& shard);
+
  private:
   friend class FileWriter;
   struct XorbEntry {
@@ -153,6 +165,7 @@ class ChunkStore {
   mutable std::mutex mu_;
   std::unordered_map<MerkleHash, std::pair<MerkleHash, std::uint32_t>, MerkleHashHasher> chunks_;
   std::unordered_map<MerkleHash, FileRecord, MerkleHashHasher> files_;
+  std::unordered_map<MerkleHash, MerkleHash, MerkleHashHasher> by_sha256_;  // sha256 (as a hash value) -> file
   mutable std::unordered_map<MerkleHash, XorbEntry, MerkleHashHasher> xorbs_;
   std::atomic<int> open_writers_{0};
   // Xorb buffers of finished writers, reused by the next ones (each is ~65 MiB of touched pages).
