@@ -12,6 +12,7 @@
 #include "util/parse.hpp"
 #include "crypto/sha.hpp"
 #include "repo/git.hpp"
+#include "sign/gate.hpp"
 
 namespace hubgate::hub {
 
@@ -45,6 +46,7 @@ Reply<std::pair<std::string, std::string>> split_rev(Ctx& c, const repo::RepoRec
     return std::unexpected(error(404, "RevisionNotFound",
                                  "Invalid rev id: " + std::string(first.substr(0, 200)) + " in " + r.id.qualified()));
   }
+  if (auto sig = signature_verdict(c, r, *commit); !sig) return std::unexpected(std::move(sig.error()));
   return std::pair{*commit, rp->path};
 }
 
@@ -87,6 +89,9 @@ http::Response repo_info(Ctx& c, const repo::RepoId& id, std::string_view raw_re
             {"cardData", nullptr},
             {"siblings", std::move(siblings)},
             {"usedStorage", used}};
+  if (c.hub.opts.signatures) {  // the verdict is cached: resolve_rev has just computed it
+    if (auto sig = signature_verdict(c, *r, s.commit.id); sig && *sig) j["hubgateSignature"] = signature_json(**sig);
+  }
   if (id.type == repo::RepoType::model) {
     j["modelId"] = id.full();
     j["pipeline_tag"] = nullptr;
@@ -132,6 +137,7 @@ http::Response tree(Ctx& c, const repo::RepoId& id, std::string_view raw_rest) {
     const auto& it = (*items)[i];
     arr.push_back(it.is_dir ? dir_json(it.path, it.oid) : file_json(*it.file, **snap, expand));
     if (expand && !it.is_dir) gate_status(c, *it.file, arr.back());
+    if (!it.is_dir) add_xet_hash(c.hub, arr.back(), *it.file);
   }
   auto res = json_reply(200, arr);
   res.headers.set("X-Repo-Commit", commit);
@@ -181,6 +187,7 @@ http::Response paths_info(Ctx& c, const repo::RepoId& id, std::string_view raw_r
     if (const auto* f = (*snap)->find(p)) {
       arr.push_back(file_json(*f, **snap, expand));
       if (expand) gate_status(c, *f, arr.back());
+      add_xet_hash(c.hub, arr.back(), *f);
     } else if (auto it = (*snap)->dirs.find(p); it != (*snap)->dirs.end()) {
       arr.push_back(dir_json(p, it->second));
     }
@@ -229,6 +236,7 @@ http::Response resolve(Ctx& c, const repo::RepoId& id, std::string_view raw_rest
     e.headers.set("X-Repo-Commit", commit);
     return e;
   }
+  if (auto cs = countersignature_response(c, *r, commit, path)) return std::move(*cs);  // --countersign-key
   auto snap = load_snapshot(c, *r, commit);
   if (!snap) return snap.error();
   const repo::FileEntry* f = (*snap)->find(path);
@@ -248,6 +256,21 @@ http::Response resolve(Ctx& c, const repo::RepoId& id, std::string_view raw_rest
     res.headers.set("ETag", "\"" + f->sha256 + "\"");
     res.headers.set("X-Linked-Etag", "\"" + f->sha256 + "\"");
     res.headers.set("X-Linked-Size", std::to_string(f->size));
+    // Xet-backed: Xet headers; the xet-fileinfo probe (HJ) gets them with a JSON body, no bytes.
+    if (std::string xh = xet_resolve_headers(c, res, id, commit, *f); !xh.empty()) {
+      auto accept = c.req.headers.get("Accept");
+      if (accept && accept->find("application/vnd.xet-fileinfo+json") != std::string_view::npos) {
+        json info = {{"hash", xh},
+                     {"size", f->size},
+                     {"etag", f->sha256},
+                     {"refreshUrl", c.base_url + "/api/" + id.api_plural() + "/" + id.full() + "/xet-read-token/" + commit},
+                     {"reconstructionUrl", c.base_url + "/cas/v1/reconstructions/" + xh}};
+        res.status = 200;
+        res.headers.set("Content-Type", "application/vnd.xet-fileinfo+json");
+        res.body = info.dump();
+        return res;
+      }
+    }
   } else {
     res.headers.set("ETag", "\"" + f->blob_sha1 + "\"");
   }

@@ -14,6 +14,7 @@
 #include "crypto/sha.hpp"
 #include "http/range.hpp"
 #include "http/url.hpp"
+#include "sign/gate.hpp"
 
 namespace hubgate::upstream {
 
@@ -74,6 +75,18 @@ Result<void> check_path(std::string_view path) {
 
 // ------------------------------------------------------------------ FillProducer
 
+http::Chunk end_chunk() {
+  http::Chunk c;
+  c.end = true;
+  return c;
+}
+
+http::Chunk error_chunk(Error e) {
+  http::Chunk c;
+  c.error = std::move(e);
+  return c;
+}
+
 class FillProducer final : public http::BodyProducer, public std::enable_shared_from_this<FillProducer> {
  public:
   FillProducer(std::shared_ptr<Fill> fill, std::uint64_t first, std::uint64_t length, Metrics* m)
@@ -81,7 +94,7 @@ class FillProducer final : public http::BodyProducer, public std::enable_shared_
 
   void pull(std::function<void(http::Chunk)> deliver) override {
     if (!fill_) {
-      deliver(http::Chunk{{}, true, std::nullopt});
+      deliver(end_chunk());
       return;
     }
     if (ready()) {
@@ -125,20 +138,27 @@ class FillProducer final : public http::BodyProducer, public std::enable_shared_
     deliver(next());
   }
 
+  // The next slice of the fill's file that is available (sent with sendfile, no copy here).
   http::Chunk next() {
-    if (pos_ >= end_) return http::Chunk{{}, true, std::nullopt};
+    if (pos_ >= end_) return end_chunk();
     auto st = fill_->status();
-    if (st.state == FillState::failed) return http::Chunk{{}, false, st.error ? *st.error : Error(Errc::unavailable, "fill failed")};
-    std::uint64_t n = std::min<std::uint64_t>({end_ - pos_, st.available > pos_ ? st.available - pos_ : 0, 1u << 20});
-    std::string data(static_cast<std::size_t>(n), '\0');
-    auto r = fill_->pread(data.data(), data.size(), pos_);
-    if (!r) return http::Chunk{{}, false, r.error()};
-    data.resize(*r);
-    pos_ += *r;
-    return http::Chunk{std::move(data), pos_ >= end_, std::nullopt};
+    if (st.state == FillState::failed) return error_chunk(st.error ? *st.error : Error(Errc::unavailable, "fill failed"));
+    std::uint64_t n = std::min<std::uint64_t>({end_ - pos_, st.available > pos_ ? st.available - pos_ : 0, kMaxSlice});
+    if (!file_) {
+      int fd = ::dup(fill_->read_fd());
+      if (fd < 0) return error_chunk(os_error("dup", "fill " + fill_->key().str(), errno));
+      file_ = std::make_shared<http::FileHandle>(fd);
+    }
+    http::Chunk c;
+    c.file = http::FileBody{file_, pos_, n};
+    pos_ += n;
+    c.end = pos_ >= end_;
+    return c;
   }
 
+  static constexpr std::uint64_t kMaxSlice = 16u << 20;
   std::shared_ptr<Fill> fill_;
+  std::shared_ptr<http::FileHandle> file_;  // dup of the fill's read descriptor
   std::uint64_t pos_, end_;
   Metrics* metrics_;
 };
@@ -241,7 +261,19 @@ http::Response Edge::handle(std::string_view route, http::Request& req, const st
   if (route == "info") {
     auto rev = http::percent_decode(raw_rest);
     if (!rev) return error_response(400, "", rev.error().message);
-    return json_passthrough(resolver_->info(repo, *rev, auth), base_url, false);
+    auto r = resolver_->info(repo, *rev, auth);
+    std::shared_ptr<const sign::GateVerdict> sig;  // signature policy (edge_signature.cpp)
+    if (r && r->value) {
+      if (auto refused = check_signature(repo, r->value->commit, auth, &sig)) return std::move(*refused);
+      if (sig) {
+        auto j = json::parse(r->value->body, nullptr, false);
+        if (j.is_object()) {
+          j["hubgateSignature"] = sign::verdict_json(*sig);
+          r->value->body = j.dump(-1, ' ', false, json::error_handler_t::replace);
+        }
+      }
+    }
+    return json_passthrough(std::move(r), base_url, false);
   }
   if (route == "tree") {
     auto rp = split_remote_rev(raw_rest);
@@ -251,7 +283,11 @@ http::Response Edge::handle(std::string_view route, http::Request& req, const st
     if (!path.empty()) {
       if (auto v = check_path(path); !v) return error_response(400, "", v.error().message);
     }
-    return json_passthrough(resolver_->tree(repo, rp->first, path, req.query, auth), base_url, true);
+    auto r = resolver_->tree(repo, rp->first, path, req.query, auth);
+    if (r && r->value) {
+      if (auto refused = check_signature(repo, r->value->commit, auth, nullptr)) return std::move(*refused);
+    }
+    return json_passthrough(std::move(r), base_url, true);
   }
   if (route == "paths_info") {
     auto rev = http::percent_decode(raw_rest);
@@ -259,7 +295,11 @@ http::Response Edge::handle(std::string_view route, http::Request& req, const st
     auto body = req.body.read_all(64ull << 20);
     if (!body) return error_response(413, "", body.error().message);
     std::string ctype(req.headers.get("Content-Type").value_or(""));
-    return json_passthrough(resolver_->paths_info(repo, *rev, *body, ctype, auth), base_url, true);
+    auto r = resolver_->paths_info(repo, *rev, *body, ctype, auth);
+    if (r && r->value) {
+      if (auto refused = check_signature(repo, r->value->commit, auth, nullptr)) return std::move(*refused);
+    }
+    return json_passthrough(std::move(r), base_url, true);
   }
   return error_response(404, "", "no such route for a remote repository");
 }
@@ -273,10 +313,17 @@ http::Response Edge::resolve(http::Request& req, const RepoRef& repo, std::strin
     return v.error().code == Errc::not_found ? error_response(404, "EntryNotFound", v.error().message)
                                              : error_response(400, "", v.error().message);
   }
+  if (path == sign::kCountersignaturePath && opt_.signatures && opt_.signatures->countersigns())
+    return countersignature(repo, rev, auth);  // this gateway's own (edge_signature.cpp)
   auto ans = resolver_->file(repo, rev, path, auth);
   if (!ans) return from_error(ans.error());
   if (ans->refusal) return from_refusal(*ans->refusal);
   const FileMeta& meta = *ans->value;
+  std::shared_ptr<const sign::GateVerdict> sig;  // signature policy (edge_signature.cpp)
+  if (auto refused = check_signature(repo, meta.commit, auth, &sig)) return std::move(*refused);
+  if (sig) {
+    if (auto refused = check_signed_file(*sig, meta)) return std::move(*refused);
+  }
 
   http::Response res;
   res.headers.set("X-Repo-Commit", meta.commit);

@@ -31,6 +31,11 @@
 #include "upstream/metrics.hpp"
 #include "upstream/resolver.hpp"
 
+namespace hubgate::sign {
+class SignatureGate;
+struct GateVerdict;
+}
+
 namespace hubgate::upstream {
 
 // Security gate at serve time (src/gate/, wired by `hubgate serve`): asked before a remote
@@ -59,6 +64,10 @@ struct EdgeOptions {
   std::chrono::milliseconds auth_ttl{60000};  // access-decision cache
   RepoFilter filter;                          // allow/deny patterns
   std::chrono::milliseconds stall_timeout{30000};
+  // Signature policy (src/sign/gate.hpp; edge_signature.cpp): when set, every answer about a
+  // covered repository is pinned to a commit whose signature verified against the upstream
+  // listing (sha256 from LFS oids, small files fetched and hashed); served files must match it.
+  std::shared_ptr<sign::SignatureGate> signatures;
   FillGate fill_gate;                                    // security gate during fills (fill.hpp)
   std::function<ServeCheck(const ServeQuery&)> serve_check;  // security gate at serve time; empty = none
   // The edge's own securityFileStatus (JSON text) for a content key (as ServeQuery::key), when
@@ -84,6 +93,17 @@ class Edge {
   explicit Edge(EdgeOptions o) : opt_(std::move(o)) {}
   http::Response resolve(http::Request& req, const RepoRef& repo, std::string_view raw_rest, bool raw);
   http::Response json_passthrough(Result<Answer<JsonReply>> r, const std::string& base_url, bool strip_xet);
+  // Signature policy (edge_signature.cpp): nullopt to go on (the verdict in *verdict, null when
+  // no policy), or the response to send instead (403 SignatureRequired/SignatureInvalid, 5xx).
+  std::optional<http::Response> check_signature(const RepoRef& repo, const std::string& commit,
+                                                const std::string& authorization,
+                                                std::shared_ptr<const sign::GateVerdict>* verdict);
+  // GET/HEAD of sign::kCountersignaturePath when this edge countersigns (--countersign-key).
+  http::Response countersignature(const RepoRef& repo, const std::string& rev, const std::string& authorization);
+  // A served file must be the one the signature covered (same sha256 / git blob id).
+  std::optional<http::Response> check_signed_file(const sign::GateVerdict& v, const FileMeta& meta);
+  // Whole body of one (small) upstream file, through the verified fill/cache path.
+  Result<std::string> read_file_bytes(const RepoRef& repo, const FileMeta& meta, const std::string& authorization);
 
   EdgeOptions opt_;
   Metrics metrics_;
