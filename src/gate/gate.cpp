@@ -138,7 +138,14 @@ Verdict Gate::verdict_impl(const std::string& sha256, const Subject& who, const 
     release(**stored);
     return **stored;
   }
-  scan::Report report = scan_fn();
+  scan::Report report;
+  try {
+    report = scan_fn();
+  } catch (const std::exception& e) {  // e.g. bad_alloc: the slot must be released, the file is unscanned
+    report = scan::Report{};
+    report.file = who.path;
+    report.error = Error(Errc::internal, std::string("scanner failed: ") + e.what());
+  }
   Verdict v = verdict_from_report(report, sha256);
   v.scanner_version = opt_.scanner_version;
   v.scanned_ms = audit::now_ms();
