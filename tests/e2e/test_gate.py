@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -116,6 +117,39 @@ def test_malicious_inline_commit_file_is_refused(hub, corpus):
     assert "blocked by security policy" in r.json()["error"]
     assert head_commit(a, "e2e/inline") == before
     assert sorted(a.list_repo_files("e2e/inline")) == [".gitattributes"]
+
+
+XET_UPLOAD = """
+import os, sys
+from huggingface_hub import HfApi
+a = HfApi(endpoint=sys.argv[1], token=sys.argv[2])
+try:
+    a.upload_file(path_or_fileobj=sys.argv[3], path_in_repo="model.pkl", repo_id="e2e/xetevil")
+    print("UPLOADED")
+except Exception as e:
+    while e.__cause__ is not None and getattr(e, "response", None) is None:
+        e = e.__cause__
+    r = getattr(e, "response", None)
+    print("REFUSED", r.status_code if r is not None else None, r.headers.get("X-Error-Code") if r is not None else None)
+"""
+
+
+def test_malicious_xet_upload_is_refused_and_no_commit(hub, corpus, tmp_path):
+    # huggingface_hub with hf_xet (its default): xorbs and shards go to the CAS, the commit names
+    # the file by sha256; the gate scans it when the commit lands and refuses the commit.
+    srv, tok = hub
+    a = api(srv, tok["writer"])
+    a.create_repo("e2e/xetevil")
+    before = head_commit(a, "e2e/xetevil")
+    env = {k: v for k, v in os.environ.items() if k != "HF_HUB_DISABLE_XET"}
+    env["HF_HOME"] = str(tmp_path / "hf")
+    r = subprocess.run([sys.executable, "-c", XET_UPLOAD, srv.url, tok["writer"], str(corpus / "malicious" / EVIL)],
+                       capture_output=True, text=True, timeout=120, env=env)
+    assert r.stdout.split()[:3] == ["REFUSED", "403", "BlockedBySecurityPolicy"], (r.stdout, r.stderr[-2000:])
+    assert head_commit(a, "e2e/xetevil") == before
+    assert "model.pkl" not in a.list_repo_files("e2e/xetevil")
+    # It really went through Xet (the CAS saw the upload), not LFS basic.
+    assert "cas" in srv.access_log.read_text()
 
 
 def test_benign_repo_flows_through_with_security_status(hub, corpus, tmp_path):
