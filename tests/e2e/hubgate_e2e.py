@@ -97,6 +97,19 @@ def write_random(path: Path, size: int, seed: int) -> None:
             left -= n
 
 
+def write_random_safetensors(path: Path, size: int, seed: int) -> None:
+    """A valid safetensors file of exactly `size` bytes: one U8 tensor of pseudo-random bytes.
+    (Random bytes merely *named* .safetensors are a malformed file the security gate blocks.)"""
+    import random
+    import struct
+
+    n = size - 8 - 128
+    header = json.dumps({"data": {"dtype": "U8", "shape": [n], "data_offsets": [0, n]}}).encode().ljust(128)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(header)) + header + random.Random(seed).randbytes(n))
+
+
 def make_tempdir(prefix: str) -> Path:
     return Path(tempfile.mkdtemp(prefix=f"hubgate-e2e-{prefix}-"))
 

@@ -40,7 +40,7 @@ def _model(folder: Path, seed: int) -> Path:
     (folder / "sub").mkdir(parents=True)
     (folder / "config.json").write_text(json.dumps({"hidden_size": 8, "seed": seed}) + "\n")
     (folder / "sub" / "tokenizer.txt").write_text("a\nb\nc\n" * 50)
-    hg.write_random(folder / "model.safetensors", 300_000 + seed, seed=seed)  # LFS by pattern
+    hg.write_random_safetensors(folder / "model.safetensors", 300_000 + seed, seed=seed)  # LFS by pattern
     return folder
 
 

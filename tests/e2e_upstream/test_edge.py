@@ -4,9 +4,11 @@ tests/upstream/fake_upstream.py (to truncate, stall and corrupt). One behaviour 
 Run: test_edge.py <TestClass.test_name> (ctest registers each)."""
 import concurrent.futures
 import hashlib
+import json
 import os
 import shutil
 import signal
+import struct
 import sys
 import tempfile
 import threading
@@ -17,7 +19,11 @@ import urllib.request
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import FakeUpstream, Hubgate, get, run_hubgate, sha256  # noqa: E402
 
-BIG = os.urandom(6 << 20)  # an LFS file (6 MiB)
+# An LFS file (6 MiB): a valid safetensors file of random bytes (random bytes merely named
+# .safetensors are a malformed file that the edge's security gate blocks).
+_N = (6 << 20) - 8 - 128
+BIG = (struct.pack("<Q", 128) + json.dumps({"data": {"dtype": "U8", "shape": [_N], "data_offsets": [0, _N]}}).encode().ljust(128)
+       + os.urandom(_N))
 CONFIG = b'{"model_type": "bert", "hidden_size": 8}\n'
 
 
