@@ -95,7 +95,7 @@ std::optional<http::Response> gate_download(Ctx& c, const repo::RepoRecord& r, c
                                             const repo::FileEntry& f, http::Response& res);
 // Adds securityFileStatus to a tree/paths-info entry when the content has a verdict.
 void gate_status(Ctx& c, const repo::FileEntry& f, json& entry);
-// "&repo=<qualified id>" for signed LFS upload URLs (the PUT applies that repository's policy).
+// "repo=<qualified id>&" for signed LFS upload URLs (before sig=, which stays last) (the PUT applies that repository's policy).
 std::string lfs_upload_repo_param(const repo::RepoId& id);
 http::Response admin_audit(Ctx& c);
 // Xet (xet.cpp; all no-ops when HubOptions::xet is null).

@@ -108,7 +108,7 @@ void gate_status(Ctx& c, const repo::FileEntry& f, json& entry) {
 }
 
 std::string lfs_upload_repo_param(const repo::RepoId& id) {
-  return "&repo=" + http::percent_encode(id.qualified(), false);
+  return "repo=" + http::percent_encode(id.qualified(), false) + "&";
 }
 
 http::Response admin_audit(Ctx& c) {

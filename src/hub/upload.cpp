@@ -235,8 +235,8 @@ http::Response lfs_batch(Ctx& c, const repo::RepoId& id) {
     }
     std::string payload = "lfs-upload:" + oid + ":" + std::to_string(size);
     std::string href = c.base_url + "/api/lfs/upload/" + oid + "/" + std::to_string(size) +
-                       "?exp=" + std::to_string(exp) + "&sig=" + c.hub.signer.sign(payload, exp) +
-                       lfs_upload_repo_param(id);
+                       "?exp=" + std::to_string(exp) + "&" + lfs_upload_repo_param(id) + "sig=" +
+                       c.hub.signer.sign(payload, exp);
     objects.push_back({{"oid", oid},
                        {"size", size},
                        {"authenticated", true},
