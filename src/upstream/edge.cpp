@@ -14,6 +14,7 @@
 #include "crypto/sha.hpp"
 #include "http/range.hpp"
 #include "http/url.hpp"
+#include "sign/gate.hpp"
 
 namespace hubgate::upstream {
 
@@ -191,7 +192,9 @@ Result<std::unique_ptr<Edge>> Edge::create(EdgeOptions o) {
   ro.offline = o.offline;
   ro.filter = o.filter;
   e->resolver_ = std::make_unique<Resolver>(ro, *e->client_, *e->meta_, &e->metrics_);
-  e->fills_ = std::make_unique<FillRegistry>(*e->cache_, *e->source_, &e->metrics_);
+  FillOptions fo;
+  fo.gate = o.fill_gate;  // security gate hooks
+  e->fills_ = std::make_unique<FillRegistry>(*e->cache_, *e->source_, &e->metrics_, fo);
   return e;
 }
 
@@ -227,7 +230,19 @@ http::Response Edge::handle(std::string_view route, http::Request& req, const st
   if (route == "info") {
     auto rev = http::percent_decode(raw_rest);
     if (!rev) return error_response(400, "", rev.error().message);
-    return json_passthrough(resolver_->info(repo, *rev, auth), base_url, false);
+    auto r = resolver_->info(repo, *rev, auth);
+    std::shared_ptr<const sign::GateVerdict> sig;  // signature policy (edge_signature.cpp)
+    if (r && r->value) {
+      if (auto refused = check_signature(repo, r->value->commit, auth, &sig)) return std::move(*refused);
+      if (sig) {
+        auto j = json::parse(r->value->body, nullptr, false);
+        if (j.is_object()) {
+          j["hubgateSignature"] = sign::verdict_json(*sig);
+          r->value->body = j.dump(-1, ' ', false, json::error_handler_t::replace);
+        }
+      }
+    }
+    return json_passthrough(std::move(r), base_url, false);
   }
   if (route == "tree") {
     auto rp = split_remote_rev(raw_rest);
@@ -237,7 +252,11 @@ http::Response Edge::handle(std::string_view route, http::Request& req, const st
     if (!path.empty()) {
       if (auto v = check_path(path); !v) return error_response(400, "", v.error().message);
     }
-    return json_passthrough(resolver_->tree(repo, rp->first, path, req.query, auth), base_url, true);
+    auto r = resolver_->tree(repo, rp->first, path, req.query, auth);
+    if (r && r->value) {
+      if (auto refused = check_signature(repo, r->value->commit, auth, nullptr)) return std::move(*refused);
+    }
+    return json_passthrough(std::move(r), base_url, true);
   }
   if (route == "paths_info") {
     auto rev = http::percent_decode(raw_rest);
@@ -245,7 +264,11 @@ http::Response Edge::handle(std::string_view route, http::Request& req, const st
     auto body = req.body.read_all(64ull << 20);
     if (!body) return error_response(413, "", body.error().message);
     std::string ctype(req.headers.get("Content-Type").value_or(""));
-    return json_passthrough(resolver_->paths_info(repo, *rev, *body, ctype, auth), base_url, true);
+    auto r = resolver_->paths_info(repo, *rev, *body, ctype, auth);
+    if (r && r->value) {
+      if (auto refused = check_signature(repo, r->value->commit, auth, nullptr)) return std::move(*refused);
+    }
+    return json_passthrough(std::move(r), base_url, true);
   }
   return error_response(404, "", "no such route for a remote repository");
 }
@@ -259,10 +282,17 @@ http::Response Edge::resolve(http::Request& req, const RepoRef& repo, std::strin
     return v.error().code == Errc::not_found ? error_response(404, "EntryNotFound", v.error().message)
                                              : error_response(400, "", v.error().message);
   }
+  if (path == sign::kCountersignaturePath && opt_.signatures && opt_.signatures->countersigns())
+    return countersignature(repo, rev, auth);  // this gateway's own (edge_signature.cpp)
   auto ans = resolver_->file(repo, rev, path, auth);
   if (!ans) return from_error(ans.error());
   if (ans->refusal) return from_refusal(*ans->refusal);
   const FileMeta& meta = *ans->value;
+  std::shared_ptr<const sign::GateVerdict> sig;  // signature policy (edge_signature.cpp)
+  if (auto refused = check_signature(repo, meta.commit, auth, &sig)) return std::move(*refused);
+  if (sig) {
+    if (auto refused = check_signed_file(*sig, meta)) return std::move(*refused);
+  }
 
   http::Response res;
   res.headers.set("X-Repo-Commit", meta.commit);
@@ -282,6 +312,23 @@ http::Response Edge::resolve(http::Request& req, const RepoRef& repo, std::strin
     res.headers.set("X-Linked-Size", std::to_string(meta.size));
   } else {
     res.headers.set("ETag", "\"" + meta.git_oid + "\"");
+  }
+
+  // Security gate (ServeQuery/ServeCheck in edge.hpp): a known verdict decides before any byte.
+  ServeQuery gq;
+  ServeCheck gate_check;
+  if (opt_.serve_check && pointer.empty()) {
+    gq.repo = repo.type == "models" ? repo.id : repo.type + "/" + repo.id;
+    gq.commit = meta.commit;
+    gq.path = path;
+    gq.key = meta.sha256 ? *meta.sha256 : "gitsha1:" + meta.git_oid;
+    gq.request = &req;
+    gate_check = opt_.serve_check(gq);
+    if (gate_check.refusal) {
+      gate_check.refusal->headers.set("X-Repo-Commit", meta.commit);
+      return std::move(*gate_check.refusal);
+    }
+    for (auto& [k, v] : gate_check.headers) res.headers.set(k, v);
   }
 
   auto sel = http::select_range(req.headers.get("Range"), size);
@@ -309,8 +356,20 @@ http::Response Edge::resolve(http::Request& req, const RepoRef& repo, std::strin
     return res;
   }
 
-  auto acquired = fills_->acquire(resolver_->fill_spec(repo, meta, auth));
+  FillSpec spec = resolver_->fill_spec(repo, meta, auth);
+  if (opt_.serve_check) spec.origin = FillOrigin{gq.repo, meta.commit, path, "anonymous", req.client};
+  auto acquired = fills_->acquire(spec);
   if (!acquired) return from_error(acquired.error());
+  if (acquired->cached && opt_.serve_check && pointer.empty() && !gate_check.known) {
+    // Cached before the gate knew it: scan the cached body once, then decide.
+    gq.cached_fd = acquired->cached->fd();
+    gate_check = opt_.serve_check(gq);
+    if (gate_check.refusal) {
+      gate_check.refusal->headers.set("X-Repo-Commit", meta.commit);
+      return std::move(*gate_check.refusal);
+    }
+    for (auto& [k, v] : gate_check.headers) res.headers.set(k, v);
+  }
   if (acquired->cached) {
     metrics_.cache_hits.fetch_add(1, std::memory_order_relaxed);
     metrics_.bytes_served_from_cache.fetch_add(length, std::memory_order_relaxed);
