@@ -98,7 +98,6 @@ void gate_status(Ctx& c, const repo::FileEntry& f, json& entry);
 // "&repo=<qualified id>" for signed LFS upload URLs (the PUT applies that repository's policy).
 std::string lfs_upload_repo_param(const repo::RepoId& id);
 http::Response admin_audit(Ctx& c);
-
 // Xet (xet.cpp; all no-ops when HubOptions::xet is null).
 http::Response xet_token(Ctx& c, const repo::RepoId& id, std::string_view raw_rev, bool write);
 // Adds X-Xet-Hash, Link (xet-auth, xet-reconstruction-info) and X-Xet-Refresh-Route for a

@@ -23,11 +23,11 @@
 #include "repo/catalog.hpp"
 #include "store/store.hpp"
 
-namespace hubgate::cas {
-class Service;
-}
 namespace hubgate::sign {
 class SignatureGate;
+}
+namespace hubgate::cas {
+class Service;
 }
 
 namespace hubgate::hub {
@@ -65,6 +65,7 @@ struct HubOptions {
   gate::Gate* gate = nullptr;
   audit::Log* audit = nullptr;           // GET /api/admin/audit; null = route answers 404
   std::set<std::string> admin_tokens;    // token names allowed on admin routes; empty = write tokens without repo limits
+
   // Xet (src/cas/): CAS API under /cas/, xet-read/write-token, Xet headers on resolve, xetHash in
   // tree/paths-info, `xet` LFS transfer, commits through cas::Service::finalize_lfs_object.
   // Null = no Xet. Not owned.
