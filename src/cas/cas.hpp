@@ -33,6 +33,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -48,6 +49,8 @@
 
 namespace hubgate::cas {
 
+struct XetToken;
+
 struct ServiceOptions {
   std::string dir;                             // <data>/xet (created when missing)
   std::int64_t token_ttl_s = 3600;             // Xet access tokens (clients refresh < 60 s before)
@@ -55,6 +58,9 @@ struct ServiceOptions {
   std::uint64_t max_xorb_upload = 80ull << 20; // POST xorb body (64 MiB of chunks + headers/footer)
   std::uint64_t max_shard_upload = 64ull << 20;
   std::int64_t dedup_key_ttl_s = 7 * 86400;    // key_expiry of the HMAC key in dedup replies
+  // Security gate for reconstructions (set by `serve` when the gate is on): called with the
+  // token and the committed file about to be reconstructed; a message refuses it (403).
+  std::function<std::optional<std::string>(const XetToken&, const repo::FileEntry&)> download_gate;
 };
 
 // A decoded Xet access token.

@@ -107,6 +107,7 @@ http::Response Service::Impl::reconstruction(http::Request& req, const std::stri
   if (!rec) return cas_error(404, "unknown Xet file " + hash->hex());
   // Read access: the token's commit must contain an LFS file with this Xet hash.
   bool allowed = false;
+  std::optional<repo::FileEntry> entry;
   if (!tok->commit.empty()) {
     auto snap = catalog.snapshot(tok->repo_key, tok->commit);
     if (snap) {
@@ -119,6 +120,7 @@ http::Response Service::Impl::reconstruction(http::Request& req, const std::stri
         auto fr = chunks->lookup_sha256(raw);
         if (fr && fr->file_hash == *hash) {
           allowed = true;
+          entry = f;
           break;
         }
       }
@@ -128,6 +130,14 @@ http::Response Service::Impl::reconstruction(http::Request& req, const std::stri
     ++counters.reconstruction_denied;
     return cas_error(403, "Xet file " + hash->hex() + " is not part of " + tok->repo + "@" +
                               (tok->commit.empty() ? std::string("(no commit)") : tok->commit.substr(0, 12)));
+  }
+  if (opts.download_gate) {  // the security gate applies to Xet downloads as to resolve
+    if (auto refused = opts.download_gate(*tok, *entry)) {
+      ++counters.reconstruction_denied;
+      auto e = cas_error(403, *refused);
+      e.headers.set("X-Error-Code", "BlockedBySecurityPolicy");
+      return e;
+    }
   }
   std::uint64_t first = 0, length = rec->size;
   if (auto rh = req.headers.get("Range")) {

@@ -377,6 +377,21 @@ int serve_main(int argc, char** argv) {
   // Xet CAS for hosted repositories (src/cas/): chunk store and accounting under <data>/xet.
   cas::ServiceOptions xopts;
   xopts.dir = cfg.data_dir + "/xet";
+  if (gate_rt->gate->enabled()) {  // reconstructions pass the same security gate as resolve
+    xopts.download_gate = [g = gate_rt->gate.get(), st = store->get()](const cas::XetToken& t,
+                                                                      const repo::FileEntry& f) -> std::optional<std::string> {
+      gate::Subject who;
+      who.repo = t.repo;
+      who.revision = t.commit;
+      who.path = f.path;
+      who.client = "xet-token";
+      auto v = g->lookup(f.sha256);
+      gate::Verdict verdict = v ? *v : g->verdict_for_file(f.sha256, st->path_of(f.sha256), who);
+      auto d = g->decide(verdict, who);
+      if (d.outcome == gate::Outcome::block) return d.message.empty() ? std::string("blocked by the security policy") : d.message;
+      return std::nullopt;
+    };
+  }
   auto xet = cas::Service::open(xopts, *signer, **catalog);
   if (!xet) return fatal(xet.error());
 

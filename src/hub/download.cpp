@@ -248,6 +248,7 @@ http::Response resolve(Ctx& c, const repo::RepoId& id, std::string_view raw_rest
   res.headers.set("Content-Type", "application/octet-stream");
   std::uint64_t size = f->size;
   std::string pointer;
+  bool gated = false;  // the security gate already decided (Xet path)
   if (raw_blob && f->lfs) {
     pointer = repo::lfs_pointer(f->sha256, f->size);
     size = pointer.size();
@@ -257,6 +258,11 @@ http::Response resolve(Ctx& c, const repo::RepoId& id, std::string_view raw_rest
     res.headers.set("X-Linked-Etag", "\"" + f->sha256 + "\"");
     res.headers.set("X-Linked-Size", std::to_string(f->size));
     // Xet-backed: Xet headers; the xet-fileinfo probe (HJ) gets them with a JSON body, no bytes.
+    // The security gate decides first: a blocked file never advertises its Xet hash.
+    if (c.hub.opts.xet) {
+      if (auto refused = gate_download(c, *r, commit, *f, res)) return std::move(*refused);
+      gated = true;
+    }
     if (std::string xh = xet_resolve_headers(c, res, id, commit, *f); !xh.empty()) {
       auto accept = c.req.headers.get("Accept");
       if (accept && accept->find("application/vnd.xet-fileinfo+json") != std::string_view::npos) {
@@ -300,7 +306,9 @@ http::Response resolve(Ctx& c, const repo::RepoId& id, std::string_view raw_rest
     res.body = pointer.substr(std::size_t(first), std::size_t(length));
     return res;
   }
-  if (auto refused = gate_download(c, *r, commit, *f, res)) return std::move(*refused);  // security gate
+  if (!gated) {
+    if (auto refused = gate_download(c, *r, commit, *f, res)) return std::move(*refused);  // security gate
+  }
   auto blob = c.hub.store.open(f->sha256);
   if (!blob) return error(500, "", "stored content of " + path + " is unavailable: " + blob.error().message);
   if (blob->size != f->size) return error(500, "", "stored content of " + path + " has the wrong size");

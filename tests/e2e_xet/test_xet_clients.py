@@ -94,7 +94,7 @@ def test_xet_upload_roundtrip_and_plain_http(server):
     materializes the blob; downloads through Xet and through plain HTTP (curl) are identical."""
     srv, tok, _, tmp = server
     size = 9 * MB + 123  # ~140 chunks
-    folder = make_folder(tmp / "p2", {"model.safetensors": size, "nested/extra.bin": 300_001, "README.md": "# x\n"},
+    folder = make_folder(tmp / "p2", {"weights.bin": size, "nested/extra.bin": 300_001, "README.md": "# x\n"},
                          seed=10)
     hh(srv, tok, tmp / "home2", "create_repo", {"repo": "alice/xup"}, xet=True)
     before = metrics(srv)
@@ -106,16 +106,16 @@ def test_xet_upload_roundtrip_and_plain_http(server):
     assert delta(before, mid, "hubgate_xet_materialized_files_total") == 2
     assert delta(before, mid, "hubgate_xet_ingested_files_total") == 0
 
-    out = hh(srv, tok, tmp / "home2b", "hf_hub_download", {"repo": "alice/xup", "path": "model.safetensors"}, xet=True)
+    out = hh(srv, tok, tmp / "home2b", "hf_hub_download", {"repo": "alice/xup", "path": "weights.bin"}, xet=True)
     after = metrics(srv)
-    assert hg.sha256_file(out["file"]) == hg.sha256_file(folder / "model.safetensors")
+    assert hg.sha256_file(out["file"]) == hg.sha256_file(folder / "weights.bin")
     assert delta(mid, after, "hubgate_xet_xorb_range_bytes_total") >= size
 
-    want = hg.sha256_file(folder / "model.safetensors")
+    want = hg.sha256_file(folder / "weights.bin")
     auth = ["-H", f"Authorization: Bearer {tok}"]
-    assert curl_sha256(f"{srv.url}/alice/xup/resolve/main/model.safetensors", auth) == (want, size)
-    data = (folder / "model.safetensors").read_bytes()[5 * MB:5 * MB + 1000]
-    r = srv.get("/alice/xup/resolve/main/model.safetensors", token=tok, headers={"Range": f"bytes={5 * MB}-{5 * MB + 999}"})
+    assert curl_sha256(f"{srv.url}/alice/xup/resolve/main/weights.bin", auth) == (want, size)
+    data = (folder / "weights.bin").read_bytes()[5 * MB:5 * MB + 1000]
+    r = srv.get("/alice/xup/resolve/main/weights.bin", token=tok, headers={"Range": f"bytes={5 * MB}-{5 * MB + 999}"})
     assert r.status == 206 and r.body == data
     # Without hf_xet the same files come down as plain HTTP.
     out = hh(srv, tok, tmp / "home2c", "snapshot_download", {"repo": "alice/xup"}, xet=False)
@@ -221,6 +221,19 @@ def test_dataset_and_pull_request_through_xet(server):
     m1 = metrics(srv)
     assert delta(m0, m1, "hubgate_xet_shards_accepted_total") >= 2
     assert delta(m0, m1, 'hubgate_xet_reconstructions_total{version="v2"}') >= 2
+
+
+def test_security_gate_applies_to_xet_uploads(server):
+    """A Xet upload is scanned when the commit makes it final: a file the gate blocks (a
+    .safetensors whose header length is absurd) refuses the commit, and nothing is committed."""
+    srv, tok, _, tmp = server
+    folder = make_folder(tmp / "p6", {"model.safetensors": 1 * MB}, seed=60)
+    hh(srv, tok, tmp / "home6", "create_repo", {"repo": "alice/bad"}, xet=True)
+    head = srv.get("/api/models/alice/bad/revision/main", token=tok).json()["sha"]
+    err = hh(srv, tok, tmp / "home6", "upload_folder", {"repo": "alice/bad", "folder": str(folder)}, xet=True,
+             expect_failure=True)
+    assert "403" in err and "blocked by security policy" in err
+    assert srv.get("/api/models/alice/bad/revision/main", token=tok).json()["sha"] == head
 
 
 def test_read_token_cannot_upload_and_foreign_repo_is_refused(server):

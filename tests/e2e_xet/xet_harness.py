@@ -18,8 +18,10 @@ import hubgate_e2e as hg  # noqa: E402
 PYTHON = sys.executable
 
 
-def hh(srv, token: str | None, home: Path, op: str, params: dict, xet: bool, timeout: float = 180) -> dict:
-    """One huggingface_hub call against `srv`; `xet` False sets HF_HUB_DISABLE_XET=1."""
+def hh(srv, token: str | None, home: Path, op: str, params: dict, xet: bool, timeout: float = 180,
+       expect_failure: bool = False):
+    """One huggingface_hub call against `srv`; `xet` False sets HF_HUB_DISABLE_XET=1. With
+    `expect_failure`, the call must fail and its stderr is returned."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("HF_")}
     env.update(HF_ENDPOINT=srv.url, HF_HOME=str(home), HF_HUB_DISABLE_PROGRESS_BARS="1",
                HF_HUB_DISABLE_TELEMETRY="1", HF_HUB_ETAG_TIMEOUT="30", PYTHONDONTWRITEBYTECODE="1")
@@ -29,6 +31,9 @@ def hh(srv, token: str | None, home: Path, op: str, params: dict, xet: bool, tim
         env["HF_HUB_DISABLE_XET"] = "1"
     r = subprocess.run([PYTHON, str(HERE / "hh.py"), op, json.dumps(params)], env=env,
                        capture_output=True, text=True, timeout=timeout)
+    if expect_failure:
+        assert r.returncode != 0, f"hh {op} succeeded but should have failed: {r.stdout}"
+        return r.stderr
     if r.returncode != 0:
         raise AssertionError(f"hh {op} failed ({r.returncode})\nstdout: {r.stdout[-3000:]}\n"
                              f"stderr: {r.stderr[-6000:]}\nserver log:\n{srv.log_text()}")
