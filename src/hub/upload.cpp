@@ -233,7 +233,8 @@ http::Response lfs_batch(Ctx& c, const repo::RepoId& id) {
       objects.push_back({{"oid", oid}, {"size", size}});
       continue;
     }
-    std::string payload = "lfs-upload:" + oid + ":" + std::to_string(size);
+    // The repository is part of the signed payload: its gate policy applies to the PUT.
+    std::string payload = "lfs-upload:" + oid + ":" + std::to_string(size) + ":" + id.qualified();
     std::string href = c.base_url + "/api/lfs/upload/" + oid + "/" + std::to_string(size) +
                        "?exp=" + std::to_string(exp) + "&" + lfs_upload_repo_param(id) + "sig=" +
                        c.hub.signer.sign(payload, exp);
@@ -253,7 +254,8 @@ http::Response lfs_upload(Ctx& c, std::string_view oid_sv, std::string_view size
   auto exp = parse_u64(http::query_get(c.query, "exp"));
   std::string sig = http::query_get(c.query, "sig");
   if (!is_lower_hex(oid, 64) || !size || !exp) return error(400, "", "malformed LFS upload URL");
-  auto ok = c.hub.signer.verify("lfs-upload:" + oid + ":" + std::to_string(*size), std::int64_t(*exp), sig,
+  auto ok = c.hub.signer.verify("lfs-upload:" + oid + ":" + std::to_string(*size) + ":" + http::query_get(c.query, "repo"),
+                                std::int64_t(*exp), sig,
                                 std::int64_t(std::time(nullptr)));
   if (!ok) return error(403, "", "LFS upload URL rejected: " + ok.error().message);
   const auto& b = c.req.body;

@@ -158,6 +158,10 @@ TEST_F(HubTest, LfsUploadFlowAndCommitChecks) {
   auto bad = call("PUT", target, "", std::string(5000, 'y'));
   EXPECT_EQ(bad.status, 400);
   EXPECT_FALSE(*store.stat(oid));
+  // Another repository than the one signed (its gate policy would apply): refused.
+  std::string other = target;
+  other.replace(other.find("repo=org%2Fm") + 11, 1, "n");
+  EXPECT_EQ(call("PUT", other, "", data).status, 403);
   // Tampered signature.
   EXPECT_EQ(call("PUT", target.substr(0, target.size() - 1) + (target.back() == '0' ? "1" : "0"), "", data).status, 403);
   auto ok = call("PUT", target, "", data);
