@@ -16,6 +16,7 @@ int serve_main(int argc, char** argv);  // src/cli/serve.cpp
 int token_main(int argc, char** argv);  // src/cli/serve.cpp
 int push_main(int argc, char** argv);   // src/cli/push.cpp
 int pull_main(int argc, char** argv);   // src/upstream/pull.cpp
+int audit_main(int argc, char** argv);  // src/cli/audit_cmd.cpp
 }  // namespace hubgate
 
 namespace {
@@ -41,6 +42,7 @@ constexpr Command kCommands[] = {
     {"serve", "run the hub server (Hub API, hosted repositories)", hubgate::serve_main},
     {"token", "create access tokens: token create --name N [--write] [--repos P]", hubgate::token_main},
     {"push", "upload a folder to a hub as one commit", hubgate::push_main},
+    {"audit", "list the security gate's decisions: audit [--repo R] [--since T] [--format json]", hubgate::audit_main},
     {"pull", "fill a gateway's cache with a snapshot: pull REPO[@REV] --endpoint URL", hubgate::pull_main},
 };
 

@@ -16,6 +16,7 @@
 #include "auth/auth.hpp"
 #include "cli/args.hpp"
 #include "cli/cli.hpp"
+#include "cli/gate_setup.hpp"
 #include "http/server.hpp"
 #include "hub/hub.hpp"
 #include "repo/catalog.hpp"
@@ -233,17 +234,19 @@ Result<upstream::EdgeOptions> edge_options(const cli::Args& a, const std::string
 }  // namespace
 
 int serve_main(int argc, char** argv) {
-  auto args = cli::parse_args(argc, argv,
-                              {"--listen", "--data-dir", "--upstream", "--config", "--log-level", "--public-url",
-                               "--access-log", "--threads", "--cache-max-bytes", "--upstream-token", "--ref-ttl",
-                               "--auth-ttl", "--allow-repos", "--deny-repos", "--signing-policy", "--countersign-key"},
-                              {"--help", "--offline"});
+  std::set<std::string> with_value = {"--listen", "--data-dir", "--upstream", "--config", "--log-level",
+                                      "--public-url", "--access-log", "--threads", "--cache-max-bytes",
+                                      "--upstream-token", "--ref-ttl", "--auth-ttl", "--allow-repos", "--deny-repos",
+                                      "--signing-policy", "--countersign-key"};
+  with_value.insert(cli::gate_flags().begin(), cli::gate_flags().end());  // security gate
+  auto args = cli::parse_args(argc, argv, with_value, {"--help", "--offline"});
   if (!args) {
-    std::fprintf(stderr, "hubgate serve: %s\n\n%s", args.error().message.c_str(), kServeUsage);
+    std::fprintf(stderr, "hubgate serve: %s\n\n%s%s", args.error().message.c_str(), kServeUsage, cli::kGateUsage);
     return 2;
   }
   if (args->flags.count("--help")) {
     std::fputs(kServeUsage, stdout);
+    std::fputs(cli::kGateUsage, stdout);
     return 0;
   }
   Config cfg;
@@ -252,6 +255,17 @@ int serve_main(int argc, char** argv) {
       std::fprintf(stderr, "hubgate serve: config: %s\n", r.error().message.c_str());
       return 2;
     }
+  }
+  cli::GateConfig gate_cfg;  // security gate: TOML [gate], then flags
+  if (args->has("--config")) {
+    if (auto r = cli::gate_config_from_toml(args->get("--config"), gate_cfg); !r) {
+      std::fprintf(stderr, "hubgate serve: config: %s\n", r.error().message.c_str());
+      return 2;
+    }
+  }
+  if (auto r = cli::gate_config_from_args(*args, gate_cfg); !r) {
+    std::fprintf(stderr, "hubgate serve: %s\n", r.error().message.c_str());
+    return 2;
   }
   if (args->has("--listen")) cfg.listen = args->get("--listen");
   if (args->has("--data-dir")) cfg.data_dir = args->get("--data-dir");
@@ -305,6 +319,8 @@ int serve_main(int argc, char** argv) {
   if (!tokens) return fatal(tokens.error());
   auto signer = auth::Signer::load_or_create(cfg.data_dir + "/secret");
   if (!signer) return fatal(signer.error());
+  auto gate_rt = cli::open_gate(cfg.data_dir, gate_cfg);  // security gate: gate.db, audit.db
+  if (!gate_rt) return fatal(gate_rt.error());
 
   std::FILE* log = stderr;
   if (!cfg.access_log.empty()) {
@@ -315,7 +331,6 @@ int serve_main(int argc, char** argv) {
 
   // Signature policy (src/sign/gate.hpp), shared by hosted repositories and the edge.
   std::shared_ptr<sign::SignatureGate> signatures;
-  std::unique_ptr<audit::Log> signature_audit;  // <data>/audit.db (src/audit/)
   if (!cfg.signing_policy.empty() || !cfg.signing_inline_json.empty()) {
     auto pol = !cfg.signing_policy.empty() ? sign::load_policy_file(cfg.signing_policy)
                                            : sign::parse_policy_json(cfg.signing_inline_json, cfg.config_dir);
@@ -324,9 +339,6 @@ int serve_main(int argc, char** argv) {
       return 2;
     }
     signatures = std::make_shared<sign::SignatureGate>(std::move(*pol));
-    auto al = audit::Log::open(cfg.data_dir + "/audit.db");
-    if (!al) return fatal(al.error());
-    signature_audit = std::move(*al);
     if (!cfg.countersign_key.empty()) {
       auto pem = read_file(cfg.countersign_key);
       if (!pem) return fatal(Error(Errc::invalid_argument, "--countersign-key: cannot read " + cfg.countersign_key));
@@ -336,7 +348,7 @@ int serve_main(int argc, char** argv) {
         return 2;
       }
     }
-    signatures->set_recorder([a = signature_audit.get(), &log, &log_mu](const sign::GateVerdict& v) {
+    signatures->set_recorder([a = gate_rt->audit.get(), &log, &log_mu](const sign::GateVerdict& v) {
       record_signature(a, log, log_mu, v);
     });
   }
@@ -355,6 +367,7 @@ int serve_main(int argc, char** argv) {
       return 2;
     }
     eo->signatures = signatures;
+    cli::wire_edge(*gate_rt, *eo);  // security gate during fills and before serving
     auto e = upstream::Edge::create(std::move(*eo));
     if (!e) return fatal(e.error());
     edge = std::move(*e);
@@ -372,6 +385,7 @@ int serve_main(int argc, char** argv) {
     };
     hopts.remote_metrics = [&edge] { return edge->metrics_text(); };
   }
+  cli::wire_hub(*gate_rt, gate_cfg, hopts);  // security gate for hosted repositories
   hopts.open_connections = [&server_ptr] { return server_ptr ? server_ptr->open_connections() : 0; };
   hub::Hub hub(hopts, **catalog, **store, **tokens, *signer);
 
@@ -398,6 +412,7 @@ int serve_main(int argc, char** argv) {
   http::block_termination_signals();
   if (auto r = server.start(); !r) return fatal(r.error());
   if (level >= 2) {
+    std::fprintf(stderr, "hubgate: security gate %s\n", gate_cfg.enabled ? "on" : "off");
     std::fprintf(stderr, "hubgate: listening on http://%s:%u (data %s, upstream %s)\n", listen->first.c_str(),
                  unsigned(server.port()), cfg.data_dir.c_str(), cfg.upstream.c_str());
   }

@@ -84,6 +84,21 @@ http::Response lfs_batch(Ctx& c, const repo::RepoId& id);
 http::Response lfs_upload(Ctx& c, std::string_view oid, std::string_view size);
 http::Response commit(Ctx& c, const repo::RepoId& id, std::string_view raw_rev);
 
+// Security gate hooks (gate_hooks.cpp); each is a no-op without HubOptions::gate.
+// A refusal (403 BlockedBySecurityPolicy) to send instead, or nullopt to go on.
+std::optional<http::Response> gate_upload(Ctx& c, const std::string& oid);
+std::optional<http::Response> gate_commit_file(Ctx& c, const repo::RepoRecord& r, const std::string& branch,
+                                               const std::string& path, const std::string& sha256,
+                                               const std::string* content);
+// Also adds the warning header to `res` when the policy says warn.
+std::optional<http::Response> gate_download(Ctx& c, const repo::RepoRecord& r, const std::string& commit,
+                                            const repo::FileEntry& f, http::Response& res);
+// Adds securityFileStatus to a tree/paths-info entry when the content has a verdict.
+void gate_status(Ctx& c, const repo::FileEntry& f, json& entry);
+// "&repo=<qualified id>" for signed LFS upload URLs (the PUT applies that repository's policy).
+std::string lfs_upload_repo_param(const repo::RepoId& id);
+http::Response admin_audit(Ctx& c);
+
 // The default .gitattributes of a new repository (the Hub's LFS patterns).
 extern const char* const kDefaultGitattributes;
 // Creates a repository and its initial commit (.gitattributes).

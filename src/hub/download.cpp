@@ -136,6 +136,7 @@ http::Response tree(Ctx& c, const repo::RepoId& id, std::string_view raw_rest) {
   for (std::size_t i = start; i < end; ++i) {
     const auto& it = (*items)[i];
     arr.push_back(it.is_dir ? dir_json(it.path, it.oid) : file_json(*it.file, **snap, expand));
+    if (expand && !it.is_dir) gate_status(c, *it.file, arr.back());
   }
   auto res = json_reply(200, arr);
   res.headers.set("X-Repo-Commit", commit);
@@ -184,6 +185,7 @@ http::Response paths_info(Ctx& c, const repo::RepoId& id, std::string_view raw_r
     if (p.empty() || !repo::validate_path(p)) continue;
     if (const auto* f = (*snap)->find(p)) {
       arr.push_back(file_json(*f, **snap, expand));
+      if (expand) gate_status(c, *f, arr.back());
     } else if (auto it = (*snap)->dirs.find(p); it != (*snap)->dirs.end()) {
       arr.push_back(dir_json(p, it->second));
     }
@@ -281,6 +283,7 @@ http::Response resolve(Ctx& c, const repo::RepoId& id, std::string_view raw_rest
     res.body = pointer.substr(std::size_t(first), std::size_t(length));
     return res;
   }
+  if (auto refused = gate_download(c, *r, commit, *f, res)) return std::move(*refused);  // security gate
   auto blob = c.hub.store.open(f->sha256);
   if (!blob) return error(500, "", "stored content of " + path + " is unavailable: " + blob.error().message);
   if (blob->size != f->size) return error(500, "", "stored content of " + path + " has the wrong size");

@@ -119,6 +119,10 @@ http::Response route_api(Ctx& c, const std::vector<std::string_view>& segs, std:
     return m == "POST" ? json_reply(200, {{"errors", json::array()}, {"warnings", json::array()}})
                        : method_not_allowed("POST");
   }
+  if (segs.size() == 2 && segs[0] == "admin" && segs[1] == "audit") {
+    route = "admin_audit";  // security gate decisions (hub/gate_hooks.cpp)
+    return m == "GET" ? admin_audit(c) : method_not_allowed("GET");
+  }
   if (segs.size() == 4 && segs[0] == "lfs" && segs[1] == "upload") {
     route = "lfs_upload";
     return m == "PUT" ? lfs_upload(c, segs[2], segs[3]) : method_not_allowed("PUT");

@@ -226,7 +226,8 @@ http::Response lfs_batch(Ctx& c, const repo::RepoId& id) {
     }
     std::string payload = "lfs-upload:" + oid + ":" + std::to_string(size);
     std::string href = c.base_url + "/api/lfs/upload/" + oid + "/" + std::to_string(size) +
-                       "?exp=" + std::to_string(exp) + "&sig=" + c.hub.signer.sign(payload, exp);
+                       "?exp=" + std::to_string(exp) + "&sig=" + c.hub.signer.sign(payload, exp) +
+                       lfs_upload_repo_param(id);
     objects.push_back({{"oid", oid},
                        {"size", size},
                        {"authenticated", true},
@@ -253,6 +254,7 @@ http::Response lfs_upload(Ctx& c, std::string_view oid_sv, std::string_view size
   if (b.sha256 != oid) {
     return error(400, "", "LFS upload: content sha256 " + b.sha256 + " does not match oid " + oid);
   }
+  if (auto refused = gate_upload(c, oid)) return std::move(*refused);  // security gate, before the store
   Result<void> stored;
   if (b.in_file()) {
     stored = c.hub.store.adopt(b.file, oid, *size, store::Verify::no);
@@ -361,6 +363,9 @@ http::Response commit(Ctx& c, const repo::RepoId& id, std::string_view raw_rev) 
       } else {
         return error(400, "", where + ": unknown encoding '" + enc + "'");
       }
+      if (auto refused = gate_commit_file(c, *r, branch, path, crypto::sha256_hex(content), &content)) {
+        return std::move(*refused);  // security gate: nothing stored, no commit
+      }
       auto sha = c.hub.store.put(content);
       if (!sha) return error(500, "", where + ": cannot store file: " + sha.error().message);
       nc.ops.push_back(repo::put_op(path, content.size(), *sha, crypto::git_blob_sha1_hex(content), false));
@@ -379,6 +384,7 @@ http::Response commit(Ctx& c, const repo::RepoId& id, std::string_view raw_rev) 
                                     std::to_string(**have) + " bytes)");
         }
       }
+      if (auto refused = gate_commit_file(c, *r, branch, path, oid, nullptr)) return std::move(*refused);  // security gate
       nc.ops.push_back(repo::put_op(path, **have, oid, "", true));
     } else if (key == "deletedFile") {
       repo::FileOp op;

@@ -192,7 +192,9 @@ Result<std::unique_ptr<Edge>> Edge::create(EdgeOptions o) {
   ro.offline = o.offline;
   ro.filter = o.filter;
   e->resolver_ = std::make_unique<Resolver>(ro, *e->client_, *e->meta_, &e->metrics_);
-  e->fills_ = std::make_unique<FillRegistry>(*e->cache_, *e->source_, &e->metrics_);
+  FillOptions fo;
+  fo.gate = o.fill_gate;  // security gate hooks
+  e->fills_ = std::make_unique<FillRegistry>(*e->cache_, *e->source_, &e->metrics_, fo);
   return e;
 }
 
@@ -312,6 +314,23 @@ http::Response Edge::resolve(http::Request& req, const RepoRef& repo, std::strin
     res.headers.set("ETag", "\"" + meta.git_oid + "\"");
   }
 
+  // Security gate (ServeQuery/ServeCheck in edge.hpp): a known verdict decides before any byte.
+  ServeQuery gq;
+  ServeCheck gate_check;
+  if (opt_.serve_check && pointer.empty()) {
+    gq.repo = repo.type == "models" ? repo.id : repo.type + "/" + repo.id;
+    gq.commit = meta.commit;
+    gq.path = path;
+    gq.key = meta.sha256 ? *meta.sha256 : "gitsha1:" + meta.git_oid;
+    gq.request = &req;
+    gate_check = opt_.serve_check(gq);
+    if (gate_check.refusal) {
+      gate_check.refusal->headers.set("X-Repo-Commit", meta.commit);
+      return std::move(*gate_check.refusal);
+    }
+    for (auto& [k, v] : gate_check.headers) res.headers.set(k, v);
+  }
+
   auto sel = http::select_range(req.headers.get("Range"), size);
   if (!sel) return error_response(400, "", sel.error().message);
   if (sel->status == 416) {
@@ -337,8 +356,20 @@ http::Response Edge::resolve(http::Request& req, const RepoRef& repo, std::strin
     return res;
   }
 
-  auto acquired = fills_->acquire(resolver_->fill_spec(repo, meta, auth));
+  FillSpec spec = resolver_->fill_spec(repo, meta, auth);
+  if (opt_.serve_check) spec.origin = FillOrigin{gq.repo, meta.commit, path, "anonymous", req.client};
+  auto acquired = fills_->acquire(spec);
   if (!acquired) return from_error(acquired.error());
+  if (acquired->cached && opt_.serve_check && pointer.empty() && !gate_check.known) {
+    // Cached before the gate knew it: scan the cached body once, then decide.
+    gq.cached_fd = acquired->cached->fd();
+    gate_check = opt_.serve_check(gq);
+    if (gate_check.refusal) {
+      gate_check.refusal->headers.set("X-Repo-Commit", meta.commit);
+      return std::move(*gate_check.refusal);
+    }
+    for (auto& [k, v] : gate_check.headers) res.headers.set(k, v);
+  }
   if (acquired->cached) {
     metrics_.cache_hits.fetch_add(1, std::memory_order_relaxed);
     metrics_.bytes_served_from_cache.fetch_add(length, std::memory_order_relaxed);

@@ -20,6 +20,8 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "http/message.hpp"
 #include "upstream/blob_cache.hpp"
@@ -36,6 +38,22 @@ struct GateVerdict;
 
 namespace hubgate::upstream {
 
+// Security gate at serve time (src/gate/, wired by `hubgate serve`): asked before a remote
+// file's bytes are served. `cached_fd` >= 0 when the body is in the cache (scannable when no
+// verdict is known yet, e.g. cached before the gate was on); -1 before any body is opened.
+struct ServeQuery {
+  std::string repo;     // qualified id: "org/name", "datasets/org/name"
+  std::string commit, path;
+  std::string key;      // verdict key: the sha256 hex, or "gitsha1:<hex>" for regular files
+  int cached_fd = -1;
+  const http::Request* request = nullptr;
+};
+struct ServeCheck {
+  bool known = false;                      // a verdict was found (or the gate is off)
+  std::optional<http::Response> refusal;   // send this instead (403 BlockedBySecurityPolicy)
+  std::vector<std::pair<std::string, std::string>> headers;  // e.g. the warning header
+};
+
 struct EdgeOptions {
   std::string upstream;                       // base URL of the upstream hub (required)
   std::string cache_dir;                      // <data>/upstream: blobs/ and meta/ (required)
@@ -46,6 +64,8 @@ struct EdgeOptions {
   std::chrono::milliseconds auth_ttl{60000};  // access-decision cache
   RepoFilter filter;                          // allow/deny patterns
   std::chrono::milliseconds stall_timeout{30000};
+  FillGate fill_gate;                                    // security gate during fills (fill.hpp)
+  std::function<ServeCheck(const ServeQuery&)> serve_check;  // security gate at serve time; empty = none
   // Signature policy (src/sign/gate.hpp; edge_signature.cpp): when set, every answer about a
   // covered repository is pinned to a commit whose signature verified against the upstream
   // listing (sha256 from LFS oids, small files fetched and hashed); served files must match it.

@@ -87,6 +87,35 @@ Result<void> HttpByteSource::fetch(const FillSpec& spec, std::uint64_t offset, c
   return fail(Errc::corrupt, what);
 }
 
+// ---------------------------------------------------------------- security gate: early release
+
+namespace {
+// How many bytes of a fill readers may see before the verdict (FillGate::early): all that
+// arrived once the format is known to stream, none while it is held or still being classified.
+class EarlyGate {
+ public:
+  EarlyGate(const FillGate& g, std::uint64_t size)
+      : g_(g), size_(size), state_(g.early ? EarlyRelease::need_more : EarlyRelease::stream) {}
+  std::uint64_t releasable(ByteView chunk, std::uint64_t offset_after) {
+    if (state_ == EarlyRelease::need_more) {
+      std::size_t take = std::min(chunk.size(), g_.max_prefix - prefix_.size());
+      prefix_.insert(prefix_.end(), chunk.begin(), chunk.begin() + static_cast<std::ptrdiff_t>(take));
+      state_ = g_.early(ByteView(prefix_.data(), prefix_.size()), size_);
+      if (state_ == EarlyRelease::need_more && (prefix_.size() >= g_.max_prefix || offset_after >= size_))
+        state_ = EarlyRelease::hold;
+      if (state_ != EarlyRelease::need_more) std::vector<std::uint8_t>().swap(prefix_);
+    }
+    return state_ == EarlyRelease::stream ? offset_after : 0;
+  }
+
+ private:
+  const FillGate& g_;
+  std::uint64_t size_;
+  EarlyRelease state_;
+  std::vector<std::uint8_t> prefix_;
+};
+}  // namespace
+
 // ---------------------------------------------------------------- Fill
 
 Fill::~Fill() {
@@ -222,6 +251,8 @@ Result<Acquired> FillRegistry::acquire(const FillSpec& spec) {
 
 void FillRegistry::run(std::shared_ptr<Fill> fill, AtomicFile file) {
   auto r = transfer(*fill, file);
+  // Security gate: scan the verified private temp file before anything completes or publishes.
+  if (r && opt_.gate.before_publish) r = opt_.gate.before_publish(fill->spec_, file.temp_path());
   // Verified: readers may have the last byte now; publication (fsync + rename) need not delay them.
   if (r) fill->advance(fill->size());
   if (r) r = cache_.publish(fill->key(), std::move(file));
@@ -249,6 +280,7 @@ Result<void> FillRegistry::transfer(Fill& fill, AtomicFile& file) {
           ? std::variant<crypto::Sha256, crypto::GitBlobHasher>(crypto::Sha256())
           : std::variant<crypto::Sha256, crypto::GitBlobHasher>(crypto::GitBlobHasher(spec.size));
   std::uint64_t offset = 0;
+  EarlyGate early(opt_.gate, spec.size);  // security gate: held formats release nothing early
   std::optional<Error> sink_error;
   DataSink sink = [&](ByteView b) {
     if (b.size() > spec.size - offset) {
@@ -264,7 +296,7 @@ Result<void> FillRegistry::transfer(Fill& fill, AtomicFile& file) {
     if (metrics_) metrics_->bytes_from_upstream.fetch_add(b.size(), std::memory_order_relaxed);
     // Hold back the last byte until the body is verified: no reader can complete a response
     // with unverified content; a mismatch ends every response short of its declared length.
-    fill.advance(std::min(offset, spec.size - 1));
+    fill.advance(std::min(early.releasable(b, offset), spec.size - 1));
     return true;
   };
   auto backoff = opt_.retry_backoff;
