@@ -1,6 +1,6 @@
 // `hubgate serve`: loads the configuration (defaults, then the TOML file, then flags), opens the
 // data directory (<data>/store blobs, <data>/meta.db repositories, <data>/auth.db tokens,
-// <data>/secret URL-signing key), starts http::Server with hub::Hub as handler, writes one
+// <data>/secret URL-signing key, <data>/xet Xet chunk store), starts http::Server with hub::Hub as handler, writes one
 // access-log line per request, and drains gracefully on SIGINT/SIGTERM.
 #include <sys/stat.h>
 
@@ -14,6 +14,7 @@
 
 #include "audit/audit.hpp"
 #include "auth/auth.hpp"
+#include "cas/cas.hpp"
 #include "cli/args.hpp"
 #include "cli/cli.hpp"
 #include "cli/gate_setup.hpp"
@@ -373,8 +374,15 @@ int serve_main(int argc, char** argv) {
     edge = std::move(*e);
   }
 
+  // Xet CAS for hosted repositories (src/cas/): chunk store and accounting under <data>/xet.
+  cas::ServiceOptions xopts;
+  xopts.dir = cfg.data_dir + "/xet";
+  auto xet = cas::Service::open(xopts, *signer, **catalog);
+  if (!xet) return fatal(xet.error());
+
   http::Server* server_ptr = nullptr;
   hub::HubOptions hopts;
+  hopts.xet = xet->get();
   hopts.public_url = cfg.public_url;
   hopts.upstream = cfg.upstream;
   hopts.signatures = signatures;

@@ -89,11 +89,16 @@ struct FileBody {
 };
 
 // One step of a produced body: bytes, or the end, or a failure (the connection is then closed,
-// because the client would otherwise take a truncated body for a complete one).
+// because the client would otherwise take a truncated body for a complete one). The bytes are
+// `data`, then (when set) a slice of an open file, which goes out with sendfile(2) like a
+// FileBody: a producer whose bytes already sit in a file (a cache fill) hands them over
+// without copying them through user space.
 struct Chunk {
   std::string data;
   bool end = false;
   std::optional<Error> error;
+  std::optional<FileBody> file;
+  std::uint64_t size() const { return data.size() + (file ? file->length : 0); }
 };
 
 // Incremental body source. `pull` asks for the next chunk; the producer calls `deliver` exactly

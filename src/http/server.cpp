@@ -190,6 +190,8 @@ struct Server::Impl {
   awaitable<void> accept_loop();
   awaitable<void> session(std::shared_ptr<Conn> c);
   awaitable<void> watchdog(std::shared_ptr<Conn> c);
+  // sendfile(2) of one file slice; false when the peer is gone or the file is shorter.
+  awaitable<bool> send_file(Conn& c, const FileBody& f, std::uint64_t& sent);
   awaitable<bool> write_response(Conn& c, const Request& req, Response& res, bool keep_alive,
                                  std::uint64_t& sent);
   void touch(Conn& c, std::chrono::seconds t) { c.deadline = Clock::now() + t; }
@@ -273,47 +275,7 @@ awaitable<bool> Server::Impl::write_response(Conn& c, const Request& req, Respon
   if (ec) co_return false;
   if (no_body) co_return true;
 
-  if (auto* f = std::get_if<FileBody>(&res.body)) {
-    int sfd = c.sock.native_handle();
-    c.sock.native_non_blocking(true, ec);
-    // Cork while streaming the file (full segments, like nginx's tcp_nopush); uncorked below.
-    int on = 1;
-    ::setsockopt(sfd, IPPROTO_TCP, TCP_CORK, &on, sizeof on);
-    struct Uncork {
-      int fd;
-      ~Uncork() {
-        int off = 0;
-        ::setsockopt(fd, IPPROTO_TCP, TCP_CORK, &off, sizeof off);
-      }
-    } uncork{sfd};
-    off_t off = off_t(f->offset);
-    std::uint64_t left = f->length;
-    std::uint64_t since_yield = 0;
-    while (left > 0) {
-      touch(c, opts.io_timeout);
-      std::size_t want = std::size_t(std::min<std::uint64_t>(left, kSendfileChunk));
-      ssize_t n = ::sendfile(sfd, f->file->fd(), &off, want);
-      if (n > 0) {
-        left -= std::uint64_t(n);
-        sent += std::uint64_t(n);
-        since_yield += std::uint64_t(n);
-        if (since_yield >= kSendfileChunk && left > 0) {
-          since_yield = 0;
-          co_await net::post(c.sock.get_executor(), use_awaitable);
-          if (c.closed) co_return false;
-        }
-        continue;
-      }
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-        co_await c.sock.async_wait(tcp::socket::wait_write, net::redirect_error(use_awaitable, ec));
-        if (ec || c.closed) co_return false;
-        continue;
-      }
-      co_return false;  // error, or the file shrank under us: the peer sees a short body
-    }
-    co_return true;
-  }
+  if (auto* f = std::get_if<FileBody>(&res.body)) co_return co_await send_file(c, *f, sent);
 
   if (producer) {
     auto p = *producer;
@@ -321,19 +283,21 @@ awaitable<bool> Server::Impl::write_response(Conn& c, const Request& req, Respon
       touch(c, opts.io_timeout);
       Chunk ch = co_await async_pull(*p, use_awaitable);
       if (c.closed || ch.error) co_return false;
-      if (!ch.data.empty()) {
+      if (ch.size() > 0) {
         touch(c, opts.io_timeout);
-        if (chunked) {
-          char sz[32];
-          int len = std::snprintf(sz, sizeof sz, "%zx\r\n", ch.data.size());
-          std::array<net::const_buffer, 3> bufs{net::buffer(sz, std::size_t(len)), net::buffer(ch.data),
-                                                net::buffer("\r\n", 2)};
+        char sz[32];
+        int len = chunked ? std::snprintf(sz, sizeof sz, "%llx\r\n", static_cast<unsigned long long>(ch.size())) : 0;
+        if (len > 0 || !ch.data.empty()) {
+          std::array<net::const_buffer, 2> bufs{net::buffer(sz, std::size_t(len)), net::buffer(ch.data)};
           co_await net::async_write(c.sock, bufs, net::redirect_error(use_awaitable, ec));
-        } else {
-          co_await net::async_write(c.sock, net::buffer(ch.data), net::redirect_error(use_awaitable, ec));
+          if (ec) co_return false;
+          sent += ch.data.size();
         }
-        if (ec) co_return false;
-        sent += ch.data.size();
+        if (ch.file && !co_await send_file(c, *ch.file, sent)) co_return false;
+        if (chunked) {
+          co_await net::async_write(c.sock, net::buffer("\r\n", 2), net::redirect_error(use_awaitable, ec));
+          if (ec) co_return false;
+        }
       }
       if (ch.end) break;
     }
@@ -343,6 +307,49 @@ awaitable<bool> Server::Impl::write_response(Conn& c, const Request& req, Respon
     } else if (res.producer_length && sent != *res.producer_length) {
       co_return false;
     }
+  }
+  co_return true;
+}
+
+awaitable<bool> Server::Impl::send_file(Conn& c, const FileBody& f, std::uint64_t& sent) {
+  boost::system::error_code ec;
+  int sfd = c.sock.native_handle();
+  c.sock.native_non_blocking(true, ec);
+  // Cork while streaming the file (full segments, like nginx's tcp_nopush); uncorked below.
+  int on = 1;
+  ::setsockopt(sfd, IPPROTO_TCP, TCP_CORK, &on, sizeof on);
+  struct Uncork {
+    int fd;
+    ~Uncork() {
+      int off = 0;
+      ::setsockopt(fd, IPPROTO_TCP, TCP_CORK, &off, sizeof off);
+    }
+  } uncork{sfd};
+  off_t off = off_t(f.offset);
+  std::uint64_t left = f.length;
+  std::uint64_t since_yield = 0;
+  while (left > 0) {
+    touch(c, opts.io_timeout);
+    std::size_t want = std::size_t(std::min<std::uint64_t>(left, kSendfileChunk));
+    ssize_t n = ::sendfile(sfd, f.file->fd(), &off, want);
+    if (n > 0) {
+      left -= std::uint64_t(n);
+      sent += std::uint64_t(n);
+      since_yield += std::uint64_t(n);
+      if (since_yield >= kSendfileChunk && left > 0) {
+        since_yield = 0;
+        co_await net::post(c.sock.get_executor(), use_awaitable);
+        if (c.closed) co_return false;
+      }
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      co_await c.sock.async_wait(tcp::socket::wait_write, net::redirect_error(use_awaitable, ec));
+      if (ec || c.closed) co_return false;
+      continue;
+    }
+    co_return false;  // error, or the file shrank under us: the peer sees a short body
   }
   co_return true;
 }

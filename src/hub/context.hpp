@@ -98,6 +98,16 @@ void gate_status(Ctx& c, const repo::FileEntry& f, json& entry);
 // "&repo=<qualified id>" for signed LFS upload URLs (the PUT applies that repository's policy).
 std::string lfs_upload_repo_param(const repo::RepoId& id);
 http::Response admin_audit(Ctx& c);
+// Xet (xet.cpp; all no-ops when HubOptions::xet is null).
+http::Response xet_token(Ctx& c, const repo::RepoId& id, std::string_view raw_rev, bool write);
+// Adds X-Xet-Hash, Link (xet-auth, xet-reconstruction-info) and X-Xet-Refresh-Route for a
+// Xet-backed LFS file; returns its Xet hash (empty when the file has none).
+std::string xet_resolve_headers(Ctx& c, http::Response& res, const repo::RepoId& id, const std::string& commit,
+                                const repo::FileEntry& f);
+// Adds "xetHash" to a tree-shaped entry of a Xet-backed LFS file.
+void add_xet_hash(const Hub::Impl& h, json& entry, const repo::FileEntry& f);
+// LFS batch answer with transfer "xet" (the client offered it).
+http::Response lfs_batch_xet(Ctx& c, const repo::RepoRecord& r, const json& objects, const std::string& ref);
 
 // The default .gitattributes of a new repository (the Hub's LFS patterns).
 extern const char* const kDefaultGitattributes;

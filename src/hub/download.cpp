@@ -137,6 +137,7 @@ http::Response tree(Ctx& c, const repo::RepoId& id, std::string_view raw_rest) {
     const auto& it = (*items)[i];
     arr.push_back(it.is_dir ? dir_json(it.path, it.oid) : file_json(*it.file, **snap, expand));
     if (expand && !it.is_dir) gate_status(c, *it.file, arr.back());
+    if (!it.is_dir) add_xet_hash(c.hub, arr.back(), *it.file);
   }
   auto res = json_reply(200, arr);
   res.headers.set("X-Repo-Commit", commit);
@@ -186,6 +187,7 @@ http::Response paths_info(Ctx& c, const repo::RepoId& id, std::string_view raw_r
     if (const auto* f = (*snap)->find(p)) {
       arr.push_back(file_json(*f, **snap, expand));
       if (expand) gate_status(c, *f, arr.back());
+      add_xet_hash(c.hub, arr.back(), *f);
     } else if (auto it = (*snap)->dirs.find(p); it != (*snap)->dirs.end()) {
       arr.push_back(dir_json(p, it->second));
     }
@@ -254,6 +256,21 @@ http::Response resolve(Ctx& c, const repo::RepoId& id, std::string_view raw_rest
     res.headers.set("ETag", "\"" + f->sha256 + "\"");
     res.headers.set("X-Linked-Etag", "\"" + f->sha256 + "\"");
     res.headers.set("X-Linked-Size", std::to_string(f->size));
+    // Xet-backed: Xet headers; the xet-fileinfo probe (HJ) gets them with a JSON body, no bytes.
+    if (std::string xh = xet_resolve_headers(c, res, id, commit, *f); !xh.empty()) {
+      auto accept = c.req.headers.get("Accept");
+      if (accept && accept->find("application/vnd.xet-fileinfo+json") != std::string_view::npos) {
+        json info = {{"hash", xh},
+                     {"size", f->size},
+                     {"etag", f->sha256},
+                     {"refreshUrl", c.base_url + "/api/" + id.api_plural() + "/" + id.full() + "/xet-read-token/" + commit},
+                     {"reconstructionUrl", c.base_url + "/cas/v1/reconstructions/" + xh}};
+        res.status = 200;
+        res.headers.set("Content-Type", "application/vnd.xet-fileinfo+json");
+        res.body = info.dump();
+        return res;
+      }
+    }
   } else {
     res.headers.set("ETag", "\"" + f->blob_sha1 + "\"");
   }

@@ -7,8 +7,10 @@
 // A commit reads its NDJSON body line by line, stores inline files, checks that every lfsFile
 // names a stored object of the stated size, and hands the operations to the catalog, which
 // applies them atomically against the branch head (parentCommit mismatch -> 412).
+#include <algorithm>
 #include <ctime>
 
+#include "cas/cas.hpp"
 #include "crypto/sha.hpp"
 #include "hub/context.hpp"
 #include "http/url.hpp"
@@ -206,6 +208,13 @@ http::Response lfs_batch(Ctx& c, const repo::RepoId& id) {
   if (!r) return r.error();
   if (op != "upload") return error(501, "", "LFS batch: only the 'upload' operation is supported");
   if (j["objects"].size() > 10000) return error(400, "", "LFS batch: too many objects (max 10000)");
+  if (c.hub.opts.xet && j.contains("transfers") && j["transfers"].is_array() &&
+      std::find(j["transfers"].begin(), j["transfers"].end(), "xet") != j["transfers"].end()) {
+    std::string ref = "main";  // HJ omits ref for pull requests
+    if (j.contains("ref") && j["ref"].is_object() && j["ref"].contains("name") && j["ref"]["name"].is_string())
+      ref = j["ref"]["name"].get<std::string>();
+    return lfs_batch_xet(c, *r, j["objects"], ref);
+  }
   std::int64_t exp = std::int64_t(std::time(nullptr)) + c.hub.opts.upload_url_ttl_s;
   json objects = json::array();
   for (const auto& o : j["objects"]) {
@@ -375,6 +384,13 @@ http::Response commit(Ctx& c, const repo::RepoId& id, std::string_view raw_rev) 
       if (algo != "sha256" || !is_lower_hex(oid, 64)) return error(400, "", where + ": lfsFile needs a sha256 oid");
       auto have = c.hub.store.stat(oid);
       if (!have) return error(500, "", have.error().message);
+      if (c.hub.opts.xet) {
+        // The committed object's bytes become final here: both its sha256 blob and its Xet
+        // representation exist afterwards (cas::Service::finalize_lfs_object; gate hook point).
+        auto fin = c.hub.opts.xet->finalize_lfs_object(id.qualified(), oid, c.hub.store);
+        if (!fin && fin.error().code != Errc::not_found) return error(500, "", where + ": " + fin.error().message);
+        if (fin) have = std::optional<std::uint64_t>(*fin);
+      }
       if (!*have) {
         return error(400, "", where + ": LFS object " + oid + " for '" + path + "' was never uploaded");
       }

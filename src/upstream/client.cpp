@@ -119,6 +119,7 @@ int on_progress(void* user, curl_off_t, curl_off_t dlnow, curl_off_t, curl_off_t
     t->cancelled = true;
     return 1;
   }
+  if (t->started && !t->sink_aborted && t->sink->on_pause) t->sink->on_pause();
   std::int64_t now = now_ms();
   if (dlnow != t->last_dlnow) {
     t->last_dlnow = dlnow;

@@ -56,9 +56,13 @@ using DataSink = std::function<bool(ByteView)>;
 
 // Streaming receiver of a 2xx reply: `on_start` (optional) sees the final status and headers
 // once, before the first body byte; `on_data` gets the bytes. Either returning false aborts.
+// `on_pause` (optional) runs once the body started, each time libcurl has handed over the bytes
+// it could read without waiting (from its progress callback): a receiver that batches its own
+// work (e.g. progress notifications) flushes there.
 struct BodySink {
   std::function<bool(long status, const Headers& headers)> on_start;
   DataSink on_data;
+  std::function<void()> on_pause;
 };
 
 struct ClientOptions {

@@ -75,6 +75,18 @@ Result<void> check_path(std::string_view path) {
 
 // ------------------------------------------------------------------ FillProducer
 
+http::Chunk end_chunk() {
+  http::Chunk c;
+  c.end = true;
+  return c;
+}
+
+http::Chunk error_chunk(Error e) {
+  http::Chunk c;
+  c.error = std::move(e);
+  return c;
+}
+
 class FillProducer final : public http::BodyProducer, public std::enable_shared_from_this<FillProducer> {
  public:
   FillProducer(std::shared_ptr<Fill> fill, std::uint64_t first, std::uint64_t length, Metrics* m)
@@ -82,7 +94,7 @@ class FillProducer final : public http::BodyProducer, public std::enable_shared_
 
   void pull(std::function<void(http::Chunk)> deliver) override {
     if (!fill_) {
-      deliver(http::Chunk{{}, true, std::nullopt});
+      deliver(end_chunk());
       return;
     }
     if (ready()) {
@@ -126,20 +138,27 @@ class FillProducer final : public http::BodyProducer, public std::enable_shared_
     deliver(next());
   }
 
+  // The next slice of the fill's file that is available (sent with sendfile, no copy here).
   http::Chunk next() {
-    if (pos_ >= end_) return http::Chunk{{}, true, std::nullopt};
+    if (pos_ >= end_) return end_chunk();
     auto st = fill_->status();
-    if (st.state == FillState::failed) return http::Chunk{{}, false, st.error ? *st.error : Error(Errc::unavailable, "fill failed")};
-    std::uint64_t n = std::min<std::uint64_t>({end_ - pos_, st.available > pos_ ? st.available - pos_ : 0, 1u << 20});
-    std::string data(static_cast<std::size_t>(n), '\0');
-    auto r = fill_->pread(data.data(), data.size(), pos_);
-    if (!r) return http::Chunk{{}, false, r.error()};
-    data.resize(*r);
-    pos_ += *r;
-    return http::Chunk{std::move(data), pos_ >= end_, std::nullopt};
+    if (st.state == FillState::failed) return error_chunk(st.error ? *st.error : Error(Errc::unavailable, "fill failed"));
+    std::uint64_t n = std::min<std::uint64_t>({end_ - pos_, st.available > pos_ ? st.available - pos_ : 0, kMaxSlice});
+    if (!file_) {
+      int fd = ::dup(fill_->read_fd());
+      if (fd < 0) return error_chunk(os_error("dup", "fill " + fill_->key().str(), errno));
+      file_ = std::make_shared<http::FileHandle>(fd);
+    }
+    http::Chunk c;
+    c.file = http::FileBody{file_, pos_, n};
+    pos_ += n;
+    c.end = pos_ >= end_;
+    return c;
   }
 
+  static constexpr std::uint64_t kMaxSlice = 16u << 20;
   std::shared_ptr<Fill> fill_;
+  std::shared_ptr<http::FileHandle> file_;  // dup of the fill's read descriptor
   std::uint64_t pos_, end_;
   Metrics* metrics_;
 };

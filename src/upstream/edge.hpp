@@ -64,12 +64,12 @@ struct EdgeOptions {
   std::chrono::milliseconds auth_ttl{60000};  // access-decision cache
   RepoFilter filter;                          // allow/deny patterns
   std::chrono::milliseconds stall_timeout{30000};
-  FillGate fill_gate;                                    // security gate during fills (fill.hpp)
-  std::function<ServeCheck(const ServeQuery&)> serve_check;  // security gate at serve time; empty = none
   // Signature policy (src/sign/gate.hpp; edge_signature.cpp): when set, every answer about a
   // covered repository is pinned to a commit whose signature verified against the upstream
   // listing (sha256 from LFS oids, small files fetched and hashed); served files must match it.
   std::shared_ptr<sign::SignatureGate> signatures;
+  FillGate fill_gate;                                    // security gate during fills (fill.hpp)
+  std::function<ServeCheck(const ServeQuery&)> serve_check;  // security gate at serve time; empty = none
 };
 
 class Edge {

@@ -1,9 +1,11 @@
 // Fill state machine and the single-flight registry.
 //
 // A fill runs on its own thread: transfer() loops over attempts, each streaming from the
-// current offset into the AtomicFile and the hasher (so a resumed transfer continues the same
-// hash), bumping `available` after every write. Then size and hash are compared with the
-// declaration; publish() commits the temporary file into the cache. The fill leaves the
+// current offset into the AtomicFile, publishing `available` to readers in steps (every
+// `publish_step` bytes, at each pause of the source, at the end of each attempt). A second
+// thread (`FileHasher`) hashes the temporary file behind the writer, reading what was written
+// (so hashing overlaps receiving, and a resumed transfer continues the same hash). Then size and
+// hash are compared with the declaration; publish() commits the temporary file into the cache. The fill leaves the
 // registry *before* readers learn the final state, so a reader that sees `failed` and retries
 // starts a fresh fill instead of joining the dead one; a reader that raced with publication
 // finds the entry in the cache (acquire() checks the cache under the registry lock).
@@ -45,6 +47,7 @@ Result<void> HttpByteSource::fetch(const FillSpec& spec, std::uint64_t offset, c
   std::uint64_t skip = 0;
   std::optional<Error> start_error;
   BodySink body;
+  body.on_pause = [&] { sink(ByteView{}); };
   body.on_start = [&](long status, const Headers& headers) {
     if (offset == 0) return true;
     if (status == 200) {
@@ -69,7 +72,7 @@ Result<void> HttpByteSource::fetch(const FillSpec& spec, std::uint64_t offset, c
       b = b.subspan(n);
       if (b.empty()) return true;
     }
-    return sink(b);
+    return b.empty() || sink(b);
   };
   auto resp = client_.send(req, &body, &cancel);
   if (start_error) return fail(*start_error);
@@ -199,6 +202,90 @@ void Fill::finish(FillState state, std::optional<Error> error) {
   notify();
 }
 
+// ---------------------------------------------------------------- FileHasher
+
+namespace {
+
+// Hashes bytes [0, written) of a file on its own thread while the writer goes on. `written()`
+// only ever grows; `finish()` waits until everything written was hashed.
+class FileHasher {
+ public:
+  FileHasher(int fd, const ContentKey& key, std::uint64_t size) : fd_(fd) {
+    if (key.algo == ContentKey::Algo::sha256) hasher_.emplace<crypto::Sha256>();
+    else hasher_.emplace<crypto::GitBlobHasher>(size);
+    thread_ = std::thread([this] { loop(); });
+  }
+  ~FileHasher() {
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+  FileHasher(const FileHasher&) = delete;
+
+  void written(std::uint64_t n) {
+    {
+      std::lock_guard lock(mu_);
+      if (n <= written_) return;
+      written_ = n;
+    }
+    cv_.notify_all();
+  }
+
+  // Lowercase hex digest of bytes [0, n), n being all that was written. The thread is idle
+  // afterwards (nothing more is written), so the digest is taken here.
+  Result<std::string> finish(std::uint64_t n) {
+    written(n);
+    std::unique_lock lock(mu_);
+    done_cv_.wait(lock, [&] { return error_ || hashed_ >= written_; });
+    if (error_) return fail(*error_);
+    return std::visit(
+        [](auto& h) {
+          if constexpr (std::is_same_v<std::decay_t<decltype(h)>, crypto::Sha256>) return to_hex(h.final());
+          else return h.final_hex();
+        },
+        hasher_);
+  }
+
+ private:
+  void loop() {
+    std::vector<std::uint8_t> buf(1u << 20);
+    std::unique_lock lock(mu_);
+    for (;;) {
+      cv_.wait(lock, [&] { return stop_ || hashed_ < written_; });
+      if (stop_) return;
+      std::uint64_t at = hashed_;
+      std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), written_ - at));
+      lock.unlock();
+      ssize_t r = ::pread(fd_, buf.data(), n, static_cast<off_t>(at));
+      if (r > 0) std::visit([&](auto& h) { h.update(ByteView(buf.data(), static_cast<std::size_t>(r))); }, hasher_);
+      lock.lock();
+      if (r < 0 && errno == EINTR) continue;
+      if (r <= 0) {
+        error_ = r < 0 ? os_error("pread", "fill hasher", errno)
+                       : Error(Errc::io, "fill hasher: file shorter than what was written");
+        done_cv_.notify_all();
+        return;
+      }
+      hashed_ += static_cast<std::uint64_t>(r);
+      if (hashed_ >= written_) done_cv_.notify_all();
+    }
+  }
+
+  int fd_;
+  std::variant<crypto::Sha256, crypto::GitBlobHasher> hasher_;  // the thread's, until finish()
+  std::mutex mu_;
+  std::condition_variable cv_, done_cv_;
+  std::uint64_t written_ = 0, hashed_ = 0;
+  bool stop_ = false;
+  std::optional<Error> error_;
+  std::thread thread_;
+};
+
+}  // namespace
+
 // ---------------------------------------------------------------- FillRegistry
 
 FillRegistry::FillRegistry(BlobCache& cache, ByteSource& source, Metrics* metrics, FillOptions options)
@@ -275,14 +362,30 @@ void FillRegistry::run(std::shared_ptr<Fill> fill, AtomicFile file) {
 
 Result<void> FillRegistry::transfer(Fill& fill, AtomicFile& file) {
   const FillSpec& spec = fill.spec_;
-  std::variant<crypto::Sha256, crypto::GitBlobHasher> hasher =
-      spec.key.algo == ContentKey::Algo::sha256
-          ? std::variant<crypto::Sha256, crypto::GitBlobHasher>(crypto::Sha256())
-          : std::variant<crypto::Sha256, crypto::GitBlobHasher>(crypto::GitBlobHasher(spec.size));
+  FileHasher hasher(fill.read_fd_, spec.key, spec.size);
   std::uint64_t offset = 0;
   EarlyGate early(opt_.gate, spec.size);  // security gate: held formats release nothing early
+  std::uint64_t releasable = 0;  // bytes the gate lets readers see (all of them when streaming)
+  // Readers learn about new bytes in batches (each wake-up costs them a pass through the
+  // server's event loop): see FillOptions::publish_step/publish_interval.
+  std::uint64_t published = 0;
+  auto last_publish = std::chrono::steady_clock::now();
+  auto publish = [&] {
+    // Hold back the last byte until the body is verified: no reader can complete a response
+    // with unverified content; a mismatch ends every response short of its declared length.
+    hasher.written(offset);
+    std::uint64_t avail = std::min(releasable, spec.size - 1);
+    if (avail <= published) return;
+    published = avail;
+    last_publish = std::chrono::steady_clock::now();
+    fill.advance(avail);
+  };
   std::optional<Error> sink_error;
   DataSink sink = [&](ByteView b) {
+    if (b.empty()) {  // the source paused: let readers have what arrived
+      publish();
+      return true;
+    }
     if (b.size() > spec.size - offset) {
       sink_error = Error(Errc::corrupt, "upstream sent more than the declared " + std::to_string(spec.size) + " bytes");
       return false;
@@ -291,12 +394,12 @@ Result<void> FillRegistry::transfer(Fill& fill, AtomicFile& file) {
       sink_error = w.error();
       return false;
     }
-    std::visit([&](auto& h) { h.update(b); }, hasher);
     offset += b.size();
     if (metrics_) metrics_->bytes_from_upstream.fetch_add(b.size(), std::memory_order_relaxed);
-    // Hold back the last byte until the body is verified: no reader can complete a response
-    // with unverified content; a mismatch ends every response short of its declared length.
-    fill.advance(std::min(early.releasable(b, offset), spec.size - 1));
+    releasable = early.releasable(b, offset);
+    if (offset - published >= opt_.publish_step ||
+        std::chrono::steady_clock::now() - last_publish >= opt_.publish_interval)
+      publish();
     return true;
   };
   auto backoff = opt_.retry_backoff;
@@ -305,6 +408,7 @@ Result<void> FillRegistry::transfer(Fill& fill, AtomicFile& file) {
     std::uint64_t before = offset;
     auto r = source_.fetch(spec, offset, sink, fill.cancel_);
     if (sink_error) return fail(*sink_error);
+    publish();
     if (r && offset == spec.size) break;
     Error err = r ? Error(Errc::unavailable, "upstream body ended at " + std::to_string(offset) + " of " +
                                                  std::to_string(spec.size) + " bytes")
@@ -320,12 +424,7 @@ Result<void> FillRegistry::transfer(Fill& fill, AtomicFile& file) {
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     backoff *= 2;
   }
-  std::string got = std::visit(
-      [](auto& h) {
-        if constexpr (std::is_same_v<std::decay_t<decltype(h)>, crypto::Sha256>) return to_hex(h.final());
-        else return h.final_hex();
-      },
-      hasher);
+  HG_TRY(std::string got, hasher.finish(offset));
   if (got != spec.key.hex) {
     return fail(Errc::corrupt, "hash mismatch: upstream declared " + spec.key.str() + ", body hashes to " + got);
   }

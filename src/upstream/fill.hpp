@@ -65,6 +65,8 @@ struct FillSpec {
 
 // Where a fill's bytes come from. `fetch` streams the body from `offset` to `sink` and returns
 // success when the source ended normally (possibly short: the fill checks the length).
+// An empty view given to `sink` marks a pause in the stream (no more bytes without waiting):
+// the fill then publishes its progress to readers at once (it batches notifications otherwise).
 // Errors: Errc::unavailable (transient: the fill resumes), anything else is final.
 class ByteSource {
  public:
@@ -115,6 +117,10 @@ struct FillOptions {
   std::chrono::milliseconds retry_backoff{100};       // doubled after each failed attempt
   std::uint64_t max_file_size = 1ull << 40;           // refuse declarations above this (1 TiB)
   FillGate gate;                                      // security gate hooks (none by default)
+  // Readers are woken when this many new bytes arrived, at a pause of the source, or when
+  // `publish_interval` passed since the last wake-up, whichever comes first.
+  std::uint64_t publish_step = 512u << 10;
+  std::chrono::microseconds publish_interval{2000};
 };
 
 class FillRegistry;

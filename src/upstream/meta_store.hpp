@@ -3,8 +3,11 @@
 // answers what it learned before.
 //
 // Format: one file per key, `<root>/<h[0:2]>/<h>` with h = sha256(key) in hex; the content is
-// `<key>\n<value>` (the key is repeated to detect hash collisions and for debugging). Files are
-// written atomically (temp + fsync + rename), so a crash leaves the old value or the new one.
+// `hgmeta1 <sha256 hex of the rest>\n<key>\n<value>` (the key is repeated to detect hash
+// collisions and for debugging). Files are renamed into place without fsync (an fsync on the
+// request path costs milliseconds, and everything here can be asked again): a file that a
+// crash left empty or torn fails its checksum and reads as absent; files of an older format
+// (no `hgmeta1` line) read as absent too.
 // An in-memory map fronts the files. With an empty root the store is memory-only (tests).
 // Thread-safety: all methods are thread-safe. Persistence failures are reported to the caller
 // but leave the in-memory value set (the answer is still correct for this process).

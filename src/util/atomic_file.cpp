@@ -87,9 +87,10 @@ Result<void> AtomicFile::write(ByteView data) {
   return {};
 }
 
-Result<void> AtomicFile::commit() {
+Result<void> AtomicFile::commit(Durability durability) {
   if (fd_ < 0) return fail(Errc::internal, "commit of closed atomic file " + dest_);
-  if (::fsync(fd_) != 0) return fail(os_error("fsync", tmp_, errno));
+  const bool sync = durability == Durability::fsync;
+  if (sync && ::fsync(fd_) != 0) return fail(os_error("fsync", tmp_, errno));
   if (::close(fd_) != 0) {
     fd_ = -1;
     return fail(os_error("close", tmp_, errno));
@@ -97,7 +98,7 @@ Result<void> AtomicFile::commit() {
   fd_ = -1;
   if (::rename(tmp_.c_str(), dest_.c_str()) != 0) return fail(os_error("rename", tmp_, errno));
   tmp_.clear();
-  return fsync_dir(parent_of(dest_));
+  return sync ? fsync_dir(parent_of(dest_)) : Result<void>{};
 }
 
 Result<std::string> read_file(const std::string& path) {

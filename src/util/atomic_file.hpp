@@ -30,7 +30,11 @@ class AtomicFile {
   std::uint64_t size() const { return size_; }
 
   // fsync + rename + fsync(dir). After success the object is inert.
-  Result<void> commit();
+  // `Durability::none` only renames: running readers still see the old or the complete new
+  // file, but after a crash the new file may be missing or empty — for caches whose reader
+  // checks what it reads (and can fetch it again), where an fsync would cost a request latency.
+  enum class Durability { fsync, none };
+  Result<void> commit(Durability durability = Durability::fsync);
   // Drop the temporary file now.
   void abandon();
 

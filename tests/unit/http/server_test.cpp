@@ -99,6 +99,19 @@ class StringProducer : public BodyProducer {
   std::size_t i_ = 0;
 };
 
+class ChunkProducer : public BodyProducer {
+ public:
+  explicit ChunkProducer(std::vector<Chunk> chunks) : chunks_(std::move(chunks)) {}
+  void pull(std::function<void(Chunk)> deliver) override {
+    Chunk c = chunks_.at(i_++);
+    std::thread([deliver, c] { deliver(c); }).detach();
+  }
+
+ private:
+  std::vector<Chunk> chunks_;
+  std::size_t i_ = 0;
+};
+
 struct ServerTest : ::testing::Test {
   std::string dir;
   std::unique_ptr<Server> server;
@@ -140,6 +153,24 @@ struct ServerTest : ::testing::Test {
       std::fclose(f);
       Response res;
       res.body = FileBody{*FileHandle::open(p), 2, 5};
+      return res;
+    }
+    if (r.path == "/produce-file" || r.path == "/produce-file-len") {
+      // Bytes in memory, then file slices (sent with sendfile), as a cache fill produces them.
+      std::string p = dir + "/g.bin";
+      FILE* f = std::fopen(p.c_str(), "wb");
+      std::fputs("abcdefghijklmnopqrstuvwxyz", f);
+      std::fclose(f);
+      auto fh = *FileHandle::open(p);
+      std::vector<Chunk> chunks(3);
+      chunks[0].data = "01";
+      chunks[1].file = FileBody{fh, 2, 3};
+      chunks[2].data = "-";
+      chunks[2].file = FileBody{fh, 20, 6};
+      chunks[2].end = true;
+      Response res;
+      res.body = std::shared_ptr<BodyProducer>(new ChunkProducer(std::move(chunks)));
+      if (r.path == "/produce-file-len") res.producer_length = 12;
       return res;
     }
     if (r.path == "/produce") {
@@ -208,6 +239,18 @@ TEST_F(ServerTest, ProducerBodyIsChunked) {
   std::string r = read_response(fd);
   EXPECT_NE(r.find("Transfer-Encoding: chunked"), std::string::npos) << r;
   EXPECT_NE(r.find("\r\n6\r\nhello \r\n5\r\nworld\r\n0\r\n\r\n"), std::string::npos) << r;
+  ::close(fd);
+}
+
+TEST_F(ServerTest, ProducerFileSlicesChunkedAndWithLength) {
+  int fd = connect_to(server->port());
+  send_all(fd, "GET /produce-file HTTP/1.1\r\nHost: a\r\n\r\n");
+  std::string r = read_response(fd);
+  EXPECT_NE(r.find("\r\n2\r\n01\r\n3\r\ncde\r\n7\r\n-uvwxyz\r\n0\r\n\r\n"), std::string::npos) << r;
+  send_all(fd, "GET /produce-file-len HTTP/1.1\r\nHost: a\r\n\r\n");
+  r = read_response(fd);
+  EXPECT_NE(r.find("Content-Length: 12\r\n"), std::string::npos) << r;
+  EXPECT_TRUE(r.ends_with("\r\n\r\n01cde-uvwxyz")) << r;
   ::close(fd);
 }
 

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <thread>
 
 #include "test_util.hpp"
@@ -49,6 +51,12 @@ Result<std::string> drain(http::BodyProducer& p) {
       return fail(Errc::internal, "pull timed out");
     if (got->error) return fail(*got->error);
     out += got->data;
+    if (got->file) {  // a slice of the fill's file, as the server would sendfile it
+      std::string part(static_cast<std::size_t>(got->file->length), '\0');
+      ssize_t n = ::pread(got->file->file->fd(), part.data(), part.size(), static_cast<off_t>(got->file->offset));
+      if (n != static_cast<ssize_t>(part.size())) return fail(Errc::io, "short pread of a produced file slice");
+      out += part;
+    }
     if (got->end) return out;
   }
   return fail(Errc::internal, "no end");

@@ -96,18 +96,22 @@ TEST(Fill, SingleFlightManyConcurrentReaders) {
   EXPECT_EQ(rig.metrics.fills_joined.load(), kReaders - 1u);
 }
 
-TEST(Fill, SubscribersAreNotifiedOfProgressAndCompletion) {
-  Rig rig(pattern(50000));
+namespace {
+// Runs a gated 50000-byte fill and returns `available` as each subscriber call saw it.
+std::vector<std::uint64_t> progress_seen(FillOptions opt, std::size_t pause_every) {
+  Rig rig(pattern(50000), opt);
   rig.source.gated = true;
+  rig.source.pause_every = pause_every;
   auto fill = start(rig, rig.spec());
-  ASSERT_TRUE(fill);
-  std::atomic<int> calls{0};
+  if (!fill) return {};
+  std::vector<std::uint64_t> seen;  // appended on the fill thread only
   std::atomic<bool> saw_complete{false};
   std::mutex mu;
   std::condition_variable cv;
   auto id = fill->subscribe([&] {
-    calls++;
-    if (fill->status().state == FillState::complete) {
+    auto st = fill->status();
+    seen.push_back(st.available);
+    if (st.state == FillState::complete) {
       std::lock_guard l(mu);
       saw_complete = true;
       cv.notify_all();
@@ -115,11 +119,28 @@ TEST(Fill, SubscribersAreNotifiedOfProgressAndCompletion) {
   });
   rig.source.release();
   std::unique_lock l(mu);
-  ASSERT_TRUE(cv.wait_for(l, std::chrono::seconds(10), [&] { return saw_complete.load(); }));
+  EXPECT_TRUE(cv.wait_for(l, std::chrono::seconds(10), [&] { return saw_complete.load(); }));
   fill->unsubscribe(id);
-  // 50000 bytes in 4096-byte chunks: 13 progress calls, one when verified (last byte released),
-  // one for completion (published).
-  EXPECT_EQ(calls.load(), 15);
+  return seen;
+}
+}  // namespace
+
+TEST(Fill, SubscribersAreNotifiedOfProgressInStepsAndOfCompletion) {
+  FillOptions opt;
+  opt.publish_step = 3 * 4096;
+  opt.publish_interval = std::chrono::hours(1);
+  // 50000 bytes in 4096-byte chunks: a wake-up every 3 chunks, one at the end of the transfer
+  // (all but the last byte), one when verified (last byte released), one for completion.
+  std::vector<std::uint64_t> want{12288, 24576, 36864, 49152, 49999, 50000, 50000};
+  EXPECT_EQ(progress_seen(opt, 0), want);
+}
+
+TEST(Fill, APauseOfTheSourcePublishesAtOnce) {
+  FillOptions opt;
+  opt.publish_step = 1u << 30;
+  opt.publish_interval = std::chrono::hours(1);
+  std::vector<std::uint64_t> want{8192, 16384, 24576, 32768, 40960, 49152, 49999, 50000, 50000};
+  EXPECT_EQ(progress_seen(opt, 2), want);
 }
 
 TEST(Fill, HashMismatchDiscardsAndNextRequestStartsAfresh) {

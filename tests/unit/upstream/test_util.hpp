@@ -56,6 +56,7 @@ class MemorySource : public ByteSource {
   bool gated = false;
   Errc fail_with = Errc::unavailable;
   bool fail_always = false;
+  std::size_t pause_every = 0;  // after every this many chunks, mark a pause (empty view)
 
   std::atomic<int> fetches{0};
   std::vector<std::uint64_t> offsets;  // offsets asked for, in order
@@ -88,6 +89,8 @@ class MemorySource : public ByteSource {
       if (cancel.load()) return fail(Errc::unavailable, "cancelled");
       std::size_t len = std::min(chunk, end - pos);
       if (!sink(as_bytes(std::string_view(data).substr(pos, len)))) return fail(Errc::corrupt, "sink refused");
+      if (pause_every > 0 && ((pos - offset) / chunk + 1) % pause_every == 0 && !sink(ByteView{}))
+        return fail(Errc::corrupt, "sink refused a pause");
     }
     return {};
   }

@@ -29,6 +29,20 @@ TEST(AtomicFile, InvisibleUntilCommitted) {
   EXPECT_EQ(std::distance(fs::directory_iterator(dir.path / "a" / "b"), fs::directory_iterator()), 1);
 }
 
+TEST(AtomicFile, CommitWithoutFsyncReplacesTheFile) {
+  TempDir dir;
+  std::string dest = (dir.path / "file").string();
+  ASSERT_TRUE(write_file_atomic(dest, "old"));
+  auto f = AtomicFile::create(dest);
+  ASSERT_TRUE(f);
+  ASSERT_TRUE(f->write(std::string_view("new contents")));
+  EXPECT_EQ(*read_file(dest), "old");
+  ASSERT_TRUE(f->commit(AtomicFile::Durability::none));
+  EXPECT_EQ(*read_file(dest), "new contents");
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir.path), fs::directory_iterator()), 1);
+  EXPECT_FALSE(f->commit());  // inert after a commit
+}
+
 TEST(AtomicFile, AbandonedOnDestruction) {
   TempDir dir;
   std::string dest = (dir.path / "file").string();
