@@ -11,6 +11,10 @@
 // Serving afterwards: the file metadata of a download (HEAD upstream: X-Linked-Etag or ETag)
 // must equal the entry that was verified (check_signed_file), and the fill verifies the bytes
 // against that same hash, so what a client receives is what the signature covers.
+//
+// A signature file that upstream serves but does not list (another hubgate's countersignature,
+// sign::kCountersignaturePath) is found with a HEAD (RevisionSource::probe). With its own
+// countersigner, the edge answers that path itself for revisions it verified.
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
