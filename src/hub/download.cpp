@@ -241,14 +241,9 @@ http::Response resolve(Ctx& c, const repo::RepoId& id, std::string_view raw_rest
   if (raw_blob && f->lfs) {
     pointer = repo::lfs_pointer(f->sha256, f->size);
     size = pointer.size();
-    res.headers.set("ETag", "\"" + f->blob_sha1 + "\"");
-  } else if (f->lfs) {
-    res.headers.set("ETag", "\"" + f->sha256 + "\"");
-    res.headers.set("X-Linked-Etag", "\"" + f->sha256 + "\"");
-    res.headers.set("X-Linked-Size", std::to_string(f->size));
-  } else {
-    res.headers.set("ETag", "\"" + f->blob_sha1 + "\"");
   }
+  for (auto& [k, v] : repo::version_headers(raw_blob, f->lfs ? f->sha256 : "", f->size, f->blob_sha1))
+    res.headers.set(k, std::move(v));
 
   // Range selection.
   auto sel = http::select_range(c.req.headers.get("Range"), size);

@@ -5,7 +5,8 @@
 // The hub module calls `handle()` only after it found no local repository of that id (local
 // wins). Downloads: a cached body is served with sendfile and stays pinned (never evicted)
 // until the response is done; a missing one is streamed from its Fill as bytes arrive
-// (`FillProducer`), whatever the Range. A fill that fails ends the response early (the server
+// (`FillProducer`), unless the Range starts far beyond what the fill has reached: that range
+// is fetched from upstream on its own while the fill goes on. A fill that fails ends the response early (the server
 // closes the connection), so no client takes a prefix for the file. Answers given from cache
 // because upstream could not be asked carry `X-Hubgate-Stale: 1`. `xetHash` fields are removed
 // from tree/paths-info JSON and `X-Xet-Hash` is never sent: the edge serves plain bytes, so
@@ -16,8 +17,11 @@
 #pragma once
 
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <memory>
+#include <mutex>
+#include <vector>
 #include <string>
 #include <string_view>
 
@@ -41,7 +45,12 @@ struct EdgeOptions {
   std::chrono::milliseconds auth_ttl{60000};  // access-decision cache
   RepoFilter filter;                          // allow/deny patterns
   std::chrono::milliseconds stall_timeout{30000};
+  // A Range that starts more than this beyond what a running fill has reached is fetched from
+  // upstream on its own (bytes straight from upstream, not verified against the file hash).
+  std::uint64_t far_range_bytes = 8u << 20;
 };
+
+struct RangeFetch;  // edge.cpp
 
 class Edge {
  public:
@@ -61,6 +70,7 @@ class Edge {
   explicit Edge(EdgeOptions o) : opt_(std::move(o)) {}
   http::Response resolve(http::Request& req, const RepoRef& repo, std::string_view raw_rest, bool raw);
   http::Response json_passthrough(Result<Answer<JsonReply>> r, const std::string& base_url, bool strip_xet);
+  std::shared_ptr<http::BodyProducer> start_range_fetch(const FillSpec& spec, std::uint64_t first, std::uint64_t length);
 
   EdgeOptions opt_;
   Metrics metrics_;
@@ -70,6 +80,10 @@ class Edge {
   std::unique_ptr<HttpByteSource> source_;
   std::unique_ptr<Resolver> resolver_;
   std::unique_ptr<FillRegistry> fills_;  // destroyed first: joins fill threads
+  std::mutex range_mu_;                  // range fetch threads, waited for by the destructor
+  std::condition_variable range_cv_;
+  int range_threads_ = 0;
+  std::vector<std::weak_ptr<RangeFetch>> ranges_;
 };
 
 // Splits a still-encoded "rev/path" for a repository whose refs the edge does not know: the

@@ -40,17 +40,27 @@ std::optional<std::uint64_t> content_range_start(std::string_view v) {
 
 Result<void> HttpByteSource::fetch(const FillSpec& spec, std::uint64_t offset, const DataSink& sink,
                                    const std::atomic<bool>& cancel) {
+  return fetch_range(spec, offset, 0, sink, cancel);
+}
+
+// length 0: from `offset` to the end (no Range header at offset 0).
+Result<void> HttpByteSource::fetch_range(const FillSpec& spec, std::uint64_t offset, std::uint64_t length,
+                                         const DataSink& sink, const std::atomic<bool>& cancel) {
   HttpRequest req;
   req.url = spec.url;
   req.headers = spec.headers;
   req.headers.emplace_back("Accept-Encoding", "identity");
-  if (offset > 0) req.headers.emplace_back("Range", "bytes=" + std::to_string(offset) + "-");
+  if (length > 0) {
+    req.headers.emplace_back("Range", "bytes=" + std::to_string(offset) + "-" + std::to_string(offset + length - 1));
+  } else if (offset > 0) {
+    req.headers.emplace_back("Range", "bytes=" + std::to_string(offset) + "-");
+  }
   std::uint64_t skip = 0;
   std::optional<Error> start_error;
   BodySink body;
   body.on_pause = [&] { sink(ByteView{}); };
   body.on_start = [&](long status, const Headers& headers) {
-    if (offset == 0) return true;
+    if (offset == 0 && length == 0) return true;
     if (status == 200) {
       skip = offset;  // upstream ignored the Range: drop what we already have
       return true;
