@@ -3,7 +3,8 @@
 is the median of --runs, the peers measured in the same run, interleaved:
 
   1. cold fill, loopback: `curl` through an edge hubgate (empty cache each run) vs `curl`
-     straight from the origin: total time and time to first byte, and their ratios;
+     straight from the origin, and vs a cache miss of nginx `proxy_cache` (which also writes the
+     file to its cache while streaming it): total time and time to first byte, and the ratios;
   2. cold fill over a rate-limited link (--link-mib-s, 0 = skip): the same two paths, but the
      origin sits behind nginx `limit_rate` (the WAN between an edge and its upstream), so the
      figure shows what streaming-while-filling costs when the network, not the CPU, is the limit;
@@ -85,10 +86,12 @@ def wait_http(url):
     raise RuntimeError("no answer from " + url)
 
 
-def cold_fill(tmp, origin_url, path, size, runs, label):
-    direct, edge_cold = [], []
+def cold_fill(tmp, origin_url, path, size, runs, label, nginx_url=None):
+    direct, edge_cold, nginx_cold = [], [], []
     for i in range(runs):
         direct.append(curl(origin_url + path, size))
+        if nginx_url:  # a cache miss in nginx: a query string nginx keys on and the origin ignores
+            nginx_cold.append(curl("%s%s?cold=%s-%d-%f" % (nginx_url, path, label, i, time.time()), size))
         edge = Hubgate(os.path.join(tmp, "edge-%s-%d" % (label, i)), upstream=origin_url, threads=os.cpu_count())
         try:
             edge_cold.append(curl(edge.url + path, size))
@@ -99,7 +102,12 @@ def cold_fill(tmp, origin_url, path, size, runs, label):
     d_tot, d_fb, e_tot, e_fb = med(direct, 0), med(direct, 1), med(edge_cold, 0), med(edge_cold, 1)
     print("  origin direct (curl): total %.3f s (%.0f MiB/s), first byte %.4f s" % (d_tot, size / d_tot / (1 << 20), d_fb))
     print("  through edge        : total %.3f s (%.0f MiB/s), first byte %.4f s" % (e_tot, size / e_tot / (1 << 20), e_fb))
+    if nginx_cold:
+        n_tot, n_fb = med(nginx_cold, 0), med(nginx_cold, 1)
+        print("  nginx proxy_cache miss: total %.3f s (%.0f MiB/s), first byte %.4f s" % (n_tot, size / n_tot / (1 << 20), n_fb))
     print("  ratio edge/direct   : total %.2f, first byte %.2f" % (e_tot / d_tot, e_fb / d_fb))
+    if nginx_cold:
+        print("  ratio edge/nginx-miss: total %.2f, first byte %.2f" % (e_tot / n_tot, e_fb / n_fb))
     print("  (all runs, total s: direct %s; edge %s)" % (" ".join("%.3f" % x[0] for x in direct),
                                                         " ".join("%.3f" % x[0] for x in edge_cold)))
 
@@ -135,8 +143,24 @@ def main():
         path = "/org/big/resolve/main/big.bin"
         print("host: %d cores, load average %s" % (os.cpu_count(), " ".join("%.1f" % x for x in os.getloadavg())))
 
+        nport = free_port()
+        ndir = os.path.join(tmp, "nginx")
+        os.makedirs(os.path.join(ndir, "cache"))
+        nginxes.append(start_nginx(ndir, """
+  server {
+    listen 127.0.0.1:%(p)d;
+    location / {
+      proxy_pass %(o)s; proxy_cache hub; proxy_cache_lock on; proxy_cache_valid 200 1h;
+      proxy_http_version 1.1; proxy_buffering on;
+    }
+  }""" % {"p": nport, "o": origin.url}, "proxy_cache_path %s/cache levels=1:2 keys_zone=hub:10m max_size=10g inactive=1h "
+                                        "use_temp_path=off;" % ndir))
+        nginx_url = "http://127.0.0.1:%d" % nport
+        wait_http(nginx_url + path)
+        curl(nginx_url + path, size)  # warm (the plain URL is the cached-hit test's)
+        time.sleep(0.5)  # nginx writes its cache entry after the reply
         print("cold fill of %d MiB over loopback (median of %d):" % (args.size_mib, args.runs))
-        cold_fill(tmp, origin.url, path, size, args.runs, "lo")
+        cold_fill(tmp, origin.url, path, size, args.runs, "lo", nginx_url)
 
         if args.link_mib_s > 0:
             lport = free_port()
@@ -154,22 +178,6 @@ def main():
         edge = Hubgate(os.path.join(tmp, "edge-warm"), upstream=origin.url, threads=os.cpu_count())
         procs.append(edge)
         curl(edge.url + path, size)  # warm
-        nport = free_port()
-        ndir = os.path.join(tmp, "nginx")
-        os.makedirs(os.path.join(ndir, "cache"))
-        nginxes.append(start_nginx(ndir, """
-  server {
-    listen 127.0.0.1:%(p)d;
-    location / {
-      proxy_pass %(o)s; proxy_cache hub; proxy_cache_lock on; proxy_cache_valid 200 1h;
-      proxy_http_version 1.1; proxy_buffering on;
-    }
-  }""" % {"p": nport, "o": origin.url}, "proxy_cache_path %s/cache levels=1:2 keys_zone=hub:10m max_size=10g inactive=1h "
-                                        "use_temp_path=off;" % ndir))
-        nginx_url = "http://127.0.0.1:%d" % nport
-        wait_http(nginx_url + path)
-        curl(nginx_url + path, size)  # warm
-        time.sleep(0.5)  # nginx writes its cache entry after the reply
         hg, ng, lo = [], [], []
         for _ in range(args.runs):
             hg.append(load(load_bin, edge.port, path, args.clients, size))

@@ -246,6 +246,29 @@ class FakeEdge(unittest.TestCase):
         self.up.control({"reset_stats": True})
 
 
+    def test_gated_repo_files_only_for_accepted_tokens_with_the_hubs_error_shape(self):
+        url = self.edge.url + "/org/gated/resolve/main/weights.bin"
+        status, _, body = get(url, {"Authorization": "Bearer accepted"})
+        self.assertEqual(status, 200)
+        self.assertEqual(len(body), 30000)
+        # Cached now, but only for the accepted token: the others get upstream's refusal.
+        status, headers, _ = get(url)
+        self.assertEqual((status, headers.get("X-Error-Code")), (401, "GatedRepo"))
+        status, headers, _ = get(url, {"Authorization": "Bearer other"})
+        self.assertEqual((status, headers.get("X-Error-Code")), (403, "GatedRepo"))
+        self.assertEqual(get(url, {"Authorization": "Bearer accepted"})[2], body)
+        self.assertEqual(self.up.stats()["body_requests"]["weights.bin"], 1)
+        # Metadata stays public, like the Hub's.
+        self.assertEqual(get(self.edge.url + "/api/models/org/gated")[0], 200)
+        # huggingface_hub maps the refusal to GatedRepoError.
+        code = ("import sys\nfrom huggingface_hub import hf_hub_download\nfrom huggingface_hub.errors import GatedRepoError\n"
+                "try:\n    hf_hub_download('org/gated','weights.bin',token='other',cache_dir=sys.argv[1])\n"
+                "except GatedRepoError as e:\n    print('gated', e.response.status_code)\n")
+        env = dict(os.environ, HF_ENDPOINT=self.edge.url, HF_HUB_DISABLE_TELEMETRY="1")
+        r = __import__("subprocess").run([sys.executable, "-c", code, os.path.join(self.tmp, "hh")], env=env,
+                                         capture_output=True, text=True, timeout=120)
+        self.assertEqual(r.stdout.strip().splitlines()[-1:], ["gated 403"], r.stderr[-2000:])
+
     def test_truncated_upstream_is_resumed(self):
         self.up.control({"faults": {"model.bin": {"truncate_at": 1000000, "times": 1}}})
         status, _, body = get(self.edge.url + "/org/model/resolve/main/model.bin")
