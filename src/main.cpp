@@ -11,11 +11,13 @@ int sign_main(int argc, char** argv);    // src/sign/cli.cpp
 int verify_main(int argc, char** argv);  // src/sign/cli.cpp
 int digest_main(int argc, char** argv);  // src/sign/cli.cpp
 int xet_main(int argc, char** argv);  // src/xet/cli.cpp
+int xet_cli_main(int argc, char** argv);  // src/cas/cli.cpp: `xet stats`, else xet_main
 int scan_main(int argc, char** argv);  // src/scan/cli.cpp
 int serve_main(int argc, char** argv);  // src/cli/serve.cpp
 int token_main(int argc, char** argv);  // src/cli/serve.cpp
 int push_main(int argc, char** argv);   // src/cli/push.cpp
 int pull_main(int argc, char** argv);   // src/upstream/pull.cpp
+int audit_main(int argc, char** argv);  // src/cli/audit_cmd.cpp
 }  // namespace hubgate
 
 namespace {
@@ -36,11 +38,12 @@ constexpr Command kCommands[] = {
     {"sign", "sign a model folder (OpenSSF model signing: key, certificate)", hubgate::sign_main},
     {"verify", "verify a model signature (key, certificate, sigstore)", hubgate::verify_main},
     {"digest", "print a model folder's OpenSSF model-signing digest", hubgate::digest_main},
-    {"xet", "Xet chunking, hashing and dedup estimates for local files", hubgate::xet_main},
+    {"xet", "Xet chunking, hashing, dedup estimates; `xet stats` for a data dir", hubgate::xet_cli_main},
     {"scan", "scan model files for code execution and format abuse", hubgate::scan_main},
     {"serve", "run the hub server (Hub API, hosted repositories)", hubgate::serve_main},
     {"token", "create access tokens: token create --name N [--write] [--repos P]", hubgate::token_main},
     {"push", "upload a folder to a hub as one commit", hubgate::push_main},
+    {"audit", "list the security gate's decisions: audit [--repo R] [--since T] [--format json]", hubgate::audit_main},
     {"pull", "fill a gateway's cache with a snapshot: pull REPO[@REV] --endpoint URL", hubgate::pull_main},
 };
 

@@ -1,21 +1,27 @@
 // `hubgate serve`: loads the configuration (defaults, then the TOML file, then flags), opens the
 // data directory (<data>/store blobs, <data>/meta.db repositories, <data>/auth.db tokens,
-// <data>/secret URL-signing key), starts http::Server with hub::Hub as handler, writes one
+// <data>/secret URL-signing key, <data>/xet Xet chunk store), starts http::Server with hub::Hub as handler, writes one
 // access-log line per request, and drains gracefully on SIGINT/SIGTERM.
 #include <sys/stat.h>
 
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+#include <filesystem>
 #include <mutex>
+#include <sstream>
 #include <toml++/toml.h>
 
+#include "audit/audit.hpp"
 #include "auth/auth.hpp"
+#include "cas/cas.hpp"
 #include "cli/args.hpp"
 #include "cli/cli.hpp"
+#include "cli/gate_setup.hpp"
 #include "http/server.hpp"
 #include "hub/hub.hpp"
 #include "repo/catalog.hpp"
+#include "sign/gate.hpp"
 #include "store/store.hpp"
 #include "upstream/edge.hpp"
 #include "util/atomic_file.hpp"
@@ -46,6 +52,14 @@ pull-through cache (repositories not hosted here are served from --upstream; src
   --auth-ttl SECONDS   how long an upstream access decision per token+repo is cached (default 60)
   --allow-repos P,..   only these repos (globs on org/name or datasets/org/name) go upstream
   --deny-repos P,..    never these repos
+
+signature policy (OpenSSF model signing; README.md "Signature policy"):
+  --signing-policy FILE  JSON policy: repository globs -> required signers; revisions of covered
+                         repositories that fail it are refused (403 SignatureRequired /
+                         SignatureInvalid). TOML: [signing] policy = FILE, or [[signing.policies]]
+  --countersign-key FILE EC private key (PEM): revisions this gateway verified are countersigned,
+                         the bundle served at <repo>/resolve/<rev>/.hubgate/countersignature.sig
+                         (TOML: [signing] countersign_key = FILE)
 )";
 
 struct Config {
@@ -56,6 +70,10 @@ struct Config {
   std::string log_level = "info";
   std::string access_log;
   unsigned threads = 0;
+  std::string signing_policy;       // [signing] policy = FILE (JSON)
+  std::string signing_inline_json;  // [[signing.policies]] as JSON {"policies": [...]}
+  std::string countersign_key;      // [signing] countersign_key = FILE (PEM EC private key)
+  std::string config_dir;           // base for relative paths in [[signing.policies]]
 };
 
 Result<void> load_toml(const std::string& path, Config& cfg) {
@@ -70,6 +88,22 @@ Result<void> load_toml(const std::string& path, Config& cfg) {
     str("public_url", cfg.public_url);
     str("log_level", cfg.log_level);
     str("access_log", cfg.access_log);
+    if (auto sg = t["signing"].as_table()) {
+      if (auto v = (*sg)["policy"].value<std::string>()) {  // relative to the TOML file
+        std::filesystem::path pp = *v;
+        cfg.signing_policy = (pp.is_relative() ? std::filesystem::path(path).parent_path() / pp : pp).string();
+      }
+      if (auto v = (*sg)["countersign_key"].value<std::string>()) {
+        std::filesystem::path pp = *v;
+        cfg.countersign_key = (pp.is_relative() ? std::filesystem::path(path).parent_path() / pp : pp).string();
+      }
+      if (auto arr = (*sg)["policies"].as_array()) {
+        std::ostringstream os;
+        os << toml::json_formatter{toml::table{{"policies", *arr}}};
+        cfg.signing_inline_json = os.str();
+        cfg.config_dir = std::filesystem::path(path).parent_path().string();
+      }
+    }
     if (auto v = t["threads"].value<std::int64_t>()) {
       if (*v < 0 || *v > 1024) return fail(Errc::invalid_argument, path + ": threads must be 0..1024");
       cfg.threads = unsigned(*v);
@@ -134,6 +168,34 @@ int level_of(const std::string& l) {
   return -1;
 }
 
+// One signature decision (evaluated once per repository and commit) for the record: an audit
+// record (kind signature; decision serve | SignatureRequired | SignatureInvalid) and a log line.
+void record_signature(audit::Log* audit_log, std::FILE* log, std::mutex& mu, const sign::GateVerdict& v) {
+  if (audit_log) {
+    audit::Record r;
+    r.time_ms = v.checked_at * 1000;
+    r.repo = v.repo;
+    r.revision = v.commit;
+    r.path = v.signature_file;
+    r.client = "system";
+    r.kind = audit::Kind::signature;
+    r.decision = v.decision.serve ? "serve" : v.decision.error_code;
+    r.reason = std::string(sign::gate_status_name(v.status)) + " (policy " + v.rule + ")" +
+               (v.signer.empty() ? "" : ": signer " + v.signer) + (v.message.empty() ? "" : ": " + v.message);
+    if (auto a = audit_log->append(std::move(r)); !a)
+      std::fprintf(stderr, "hubgate: audit append failed: %s\n", a.error().message.c_str());
+  }
+  std::string line = "ts=" + utc_now() + " event=signature repo=" + quote(v.repo) + " commit=" + v.commit +
+                     " status=" + sign::gate_status_name(v.status) + " served=" + (v.decision.serve ? "true" : "false");
+  if (!v.decision.error_code.empty()) line += " code=" + v.decision.error_code;
+  if (!v.signer.empty()) line += " signer=" + quote(v.signer);
+  if (!v.message.empty()) line += " message=" + quote(v.message);
+  line += " policy=" + quote(v.rule) + "\n";
+  std::lock_guard lk(mu);
+  std::fputs(line.c_str(), log);
+  std::fflush(log);
+}
+
 // Pull-through options from the command line (src/upstream/edge.hpp documents each).
 Result<upstream::EdgeOptions> edge_options(const cli::Args& a, const std::string& upstream_url, std::string dir) {
   upstream::EdgeOptions o;
@@ -173,17 +235,19 @@ Result<upstream::EdgeOptions> edge_options(const cli::Args& a, const std::string
 }  // namespace
 
 int serve_main(int argc, char** argv) {
-  auto args = cli::parse_args(argc, argv,
-                              {"--listen", "--data-dir", "--upstream", "--config", "--log-level", "--public-url",
-                               "--access-log", "--threads", "--cache-max-bytes", "--upstream-token", "--ref-ttl",
-                               "--auth-ttl", "--allow-repos", "--deny-repos"},
-                              {"--help", "--offline"});
+  std::set<std::string> with_value = {"--listen", "--data-dir", "--upstream", "--config", "--log-level",
+                                      "--public-url", "--access-log", "--threads", "--cache-max-bytes",
+                                      "--upstream-token", "--ref-ttl", "--auth-ttl", "--allow-repos", "--deny-repos",
+                                      "--signing-policy", "--countersign-key"};
+  with_value.insert(cli::gate_flags().begin(), cli::gate_flags().end());  // security gate
+  auto args = cli::parse_args(argc, argv, with_value, {"--help", "--offline"});
   if (!args) {
-    std::fprintf(stderr, "hubgate serve: %s\n\n%s", args.error().message.c_str(), kServeUsage);
+    std::fprintf(stderr, "hubgate serve: %s\n\n%s%s", args.error().message.c_str(), kServeUsage, cli::kGateUsage);
     return 2;
   }
   if (args->flags.count("--help")) {
     std::fputs(kServeUsage, stdout);
+    std::fputs(cli::kGateUsage, stdout);
     return 0;
   }
   Config cfg;
@@ -193,12 +257,28 @@ int serve_main(int argc, char** argv) {
       return 2;
     }
   }
+  cli::GateConfig gate_cfg;  // security gate: TOML [gate], then flags
+  if (args->has("--config")) {
+    if (auto r = cli::gate_config_from_toml(args->get("--config"), gate_cfg); !r) {
+      std::fprintf(stderr, "hubgate serve: config: %s\n", r.error().message.c_str());
+      return 2;
+    }
+  }
+  if (auto r = cli::gate_config_from_args(*args, gate_cfg); !r) {
+    std::fprintf(stderr, "hubgate serve: %s\n", r.error().message.c_str());
+    return 2;
+  }
   if (args->has("--listen")) cfg.listen = args->get("--listen");
   if (args->has("--data-dir")) cfg.data_dir = args->get("--data-dir");
   if (args->has("--upstream")) cfg.upstream = args->get("--upstream");
   if (args->has("--public-url")) cfg.public_url = args->get("--public-url");
   if (args->has("--log-level")) cfg.log_level = args->get("--log-level");
   if (args->has("--access-log")) cfg.access_log = args->get("--access-log");
+  if (args->has("--signing-policy")) {
+    cfg.signing_policy = args->get("--signing-policy");
+    cfg.signing_inline_json.clear();
+  }
+  if (args->has("--countersign-key")) cfg.countersign_key = args->get("--countersign-key");
   if (args->has("--threads")) {
     auto n = parse_u64(args->get("--threads"));
     if (!n || *n > 1024) {
@@ -240,6 +320,8 @@ int serve_main(int argc, char** argv) {
   if (!tokens) return fatal(tokens.error());
   auto signer = auth::Signer::load_or_create(cfg.data_dir + "/secret");
   if (!signer) return fatal(signer.error());
+  auto gate_rt = cli::open_gate(cfg.data_dir, gate_cfg);  // security gate: gate.db, audit.db
+  if (!gate_rt) return fatal(gate_rt.error());
 
   std::FILE* log = stderr;
   if (!cfg.access_log.empty()) {
@@ -247,6 +329,35 @@ int serve_main(int argc, char** argv) {
     if (!log) return fatal(os_error("open", cfg.access_log, errno));
   }
   std::mutex log_mu;
+
+  // Signature policy (src/sign/gate.hpp), shared by hosted repositories and the edge.
+  std::shared_ptr<sign::SignatureGate> signatures;
+  if (!cfg.signing_policy.empty() || !cfg.signing_inline_json.empty()) {
+    auto pol = !cfg.signing_policy.empty() ? sign::load_policy_file(cfg.signing_policy)
+                                           : sign::parse_policy_json(cfg.signing_inline_json, cfg.config_dir);
+    if (!pol) {
+      std::fprintf(stderr, "hubgate serve: %s\n", pol.error().message.c_str());
+      return 2;
+    }
+    signatures = std::make_shared<sign::SignatureGate>(std::move(*pol));
+    if (!cfg.countersign_key.empty()) {
+      auto pem = read_file(cfg.countersign_key);
+      if (!pem) return fatal(Error(Errc::invalid_argument, "--countersign-key: cannot read " + cfg.countersign_key));
+      if (auto ok = signatures->set_countersigner(sign::SignerConfig{*pem, {}, {}, {}}); !ok) {
+        std::fprintf(stderr, "hubgate serve: --countersign-key %s: %s\n", cfg.countersign_key.c_str(),
+                     ok.error().message.c_str());
+        return 2;
+      }
+    }
+    signatures->set_recorder([a = gate_rt->audit.get(), &log, &log_mu](const sign::GateVerdict& v) {
+      record_signature(a, log, log_mu, v);
+    });
+  }
+
+  if (!cfg.countersign_key.empty() && !signatures) {
+    std::fprintf(stderr, "hubgate serve: --countersign-key needs a signing policy (--signing-policy)\n");
+    return 2;
+  }
 
   // Pull-through cache (src/upstream/): on unless --upstream none.
   std::unique_ptr<upstream::Edge> edge;
@@ -256,15 +367,25 @@ int serve_main(int argc, char** argv) {
       std::fprintf(stderr, "hubgate serve: %s\n", eo.error().message.c_str());
       return 2;
     }
+    eo->signatures = signatures;
+    cli::wire_edge(*gate_rt, *eo);  // security gate during fills and before serving
     auto e = upstream::Edge::create(std::move(*eo));
     if (!e) return fatal(e.error());
     edge = std::move(*e);
   }
 
+  // Xet CAS for hosted repositories (src/cas/): chunk store and accounting under <data>/xet.
+  cas::ServiceOptions xopts;
+  xopts.dir = cfg.data_dir + "/xet";
+  auto xet = cas::Service::open(xopts, *signer, **catalog);
+  if (!xet) return fatal(xet.error());
+
   http::Server* server_ptr = nullptr;
   hub::HubOptions hopts;
+  hopts.xet = xet->get();
   hopts.public_url = cfg.public_url;
   hopts.upstream = cfg.upstream;
+  hopts.signatures = signatures;
   if (edge) {
     hopts.remote = [&edge](std::string_view route, http::Request& req, const std::string& type,
                            const std::string& repo, std::string_view rest, const std::string& base) {
@@ -272,6 +393,7 @@ int serve_main(int argc, char** argv) {
     };
     hopts.remote_metrics = [&edge] { return edge->metrics_text(); };
   }
+  cli::wire_hub(*gate_rt, gate_cfg, hopts);  // security gate for hosted repositories
   hopts.open_connections = [&server_ptr] { return server_ptr ? server_ptr->open_connections() : 0; };
   hub::Hub hub(hopts, **catalog, **store, **tokens, *signer);
 
@@ -298,6 +420,7 @@ int serve_main(int argc, char** argv) {
   http::block_termination_signals();
   if (auto r = server.start(); !r) return fatal(r.error());
   if (level >= 2) {
+    std::fprintf(stderr, "hubgate: security gate %s\n", gate_cfg.enabled ? "on" : "off");
     std::fprintf(stderr, "hubgate: listening on http://%s:%u (data %s, upstream %s)\n", listen->first.c_str(),
                  unsigned(server.port()), cfg.data_dir.c_str(), cfg.upstream.c_str());
   }

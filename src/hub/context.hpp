@@ -11,6 +11,10 @@
 #include "hub/hub.hpp"
 #include "hub/metrics.hpp"
 
+namespace hubgate::sign {
+struct GateVerdict;
+}
+
 namespace hubgate::hub {
 
 using json = nlohmann::json;
@@ -51,6 +55,17 @@ Reply<repo::RepoRecord> open_repo(Ctx& c, const repo::RepoId& id, Need need);
 Reply<std::string> resolve_rev(Ctx& c, const repo::RepoRecord& r, std::string_view rev);
 Reply<std::shared_ptr<const repo::Snapshot>> load_snapshot(Ctx& c, const repo::RepoRecord& r, const std::string& commit);
 
+// Signature policy (signature_gate.cpp): the verdict for `commit` (null when no policy is
+// configured), or the 403 SignatureRequired/SignatureInvalid (503 on a store failure) to send.
+Reply<std::shared_ptr<const sign::GateVerdict>> signature_verdict(Ctx& c, const repo::RepoRecord& r,
+                                                                  const std::string& commit);
+json signature_json(const sign::GateVerdict& v);  // the `hubgateSignature` object
+// GET/HEAD of sign::kCountersignaturePath with --countersign-key: the gateway's bundle for a
+// verified revision (404 when it was not verified). nullopt for any other path.
+std::optional<http::Response> countersignature_response(Ctx& c, const repo::RepoRecord& r, const std::string& commit,
+                                                       const std::string& path);
+http::Response countersignature_reply(const std::string& bundle, const std::string& commit);
+
 // Tree-shaped JSON for a file or folder (spec §3); lastCommit when `expand`.
 json file_json(const repo::FileEntry& f, const repo::Snapshot& s, bool expand);
 json dir_json(const std::string& path, const std::string& oid);
@@ -68,6 +83,31 @@ http::Response preupload(Ctx& c, const repo::RepoId& id, std::string_view raw_re
 http::Response lfs_batch(Ctx& c, const repo::RepoId& id);
 http::Response lfs_upload(Ctx& c, std::string_view oid, std::string_view size);
 http::Response commit(Ctx& c, const repo::RepoId& id, std::string_view raw_rev);
+
+// Security gate hooks (gate_hooks.cpp); each is a no-op without HubOptions::gate.
+// A refusal (403 BlockedBySecurityPolicy) to send instead, or nullopt to go on.
+std::optional<http::Response> gate_upload(Ctx& c, const std::string& oid);
+std::optional<http::Response> gate_commit_file(Ctx& c, const repo::RepoRecord& r, const std::string& branch,
+                                               const std::string& path, const std::string& sha256,
+                                               const std::string* content);
+// Also adds the warning header to `res` when the policy says warn.
+std::optional<http::Response> gate_download(Ctx& c, const repo::RepoRecord& r, const std::string& commit,
+                                            const repo::FileEntry& f, http::Response& res);
+// Adds securityFileStatus to a tree/paths-info entry when the content has a verdict.
+void gate_status(Ctx& c, const repo::FileEntry& f, json& entry);
+// "&repo=<qualified id>" for signed LFS upload URLs (the PUT applies that repository's policy).
+std::string lfs_upload_repo_param(const repo::RepoId& id);
+http::Response admin_audit(Ctx& c);
+// Xet (xet.cpp; all no-ops when HubOptions::xet is null).
+http::Response xet_token(Ctx& c, const repo::RepoId& id, std::string_view raw_rev, bool write);
+// Adds X-Xet-Hash, Link (xet-auth, xet-reconstruction-info) and X-Xet-Refresh-Route for a
+// Xet-backed LFS file; returns its Xet hash (empty when the file has none).
+std::string xet_resolve_headers(Ctx& c, http::Response& res, const repo::RepoId& id, const std::string& commit,
+                                const repo::FileEntry& f);
+// Adds "xetHash" to a tree-shaped entry of a Xet-backed LFS file.
+void add_xet_hash(const Hub::Impl& h, json& entry, const repo::FileEntry& f);
+// LFS batch answer with transfer "xet" (the client offered it).
+http::Response lfs_batch_xet(Ctx& c, const repo::RepoRecord& r, const json& objects, const std::string& ref);
 
 // The default .gitattributes of a new repository (the Hub's LFS patterns).
 extern const char* const kDefaultGitattributes;

@@ -12,6 +12,7 @@
 #include "util/parse.hpp"
 #include "crypto/sha.hpp"
 #include "repo/git.hpp"
+#include "sign/gate.hpp"
 
 namespace hubgate::hub {
 
@@ -45,6 +46,7 @@ Reply<std::pair<std::string, std::string>> split_rev(Ctx& c, const repo::RepoRec
     return std::unexpected(error(404, "RevisionNotFound",
                                  "Invalid rev id: " + std::string(first.substr(0, 200)) + " in " + r.id.qualified()));
   }
+  if (auto sig = signature_verdict(c, r, *commit); !sig) return std::unexpected(std::move(sig.error()));
   return std::pair{*commit, rp->path};
 }
 
@@ -87,6 +89,9 @@ http::Response repo_info(Ctx& c, const repo::RepoId& id, std::string_view raw_re
             {"cardData", nullptr},
             {"siblings", std::move(siblings)},
             {"usedStorage", used}};
+  if (c.hub.opts.signatures) {  // the verdict is cached: resolve_rev has just computed it
+    if (auto sig = signature_verdict(c, *r, s.commit.id); sig && *sig) j["hubgateSignature"] = signature_json(**sig);
+  }
   if (id.type == repo::RepoType::model) {
     j["modelId"] = id.full();
     j["pipeline_tag"] = nullptr;
@@ -131,6 +136,8 @@ http::Response tree(Ctx& c, const repo::RepoId& id, std::string_view raw_rest) {
   for (std::size_t i = start; i < end; ++i) {
     const auto& it = (*items)[i];
     arr.push_back(it.is_dir ? dir_json(it.path, it.oid) : file_json(*it.file, **snap, expand));
+    if (expand && !it.is_dir) gate_status(c, *it.file, arr.back());
+    if (!it.is_dir) add_xet_hash(c.hub, arr.back(), *it.file);
   }
   auto res = json_reply(200, arr);
   res.headers.set("X-Repo-Commit", commit);
@@ -179,6 +186,8 @@ http::Response paths_info(Ctx& c, const repo::RepoId& id, std::string_view raw_r
     if (p.empty() || !repo::validate_path(p)) continue;
     if (const auto* f = (*snap)->find(p)) {
       arr.push_back(file_json(*f, **snap, expand));
+      if (expand) gate_status(c, *f, arr.back());
+      add_xet_hash(c.hub, arr.back(), *f);
     } else if (auto it = (*snap)->dirs.find(p); it != (*snap)->dirs.end()) {
       arr.push_back(dir_json(p, it->second));
     }
@@ -227,6 +236,7 @@ http::Response resolve(Ctx& c, const repo::RepoId& id, std::string_view raw_rest
     e.headers.set("X-Repo-Commit", commit);
     return e;
   }
+  if (auto cs = countersignature_response(c, *r, commit, path)) return std::move(*cs);  // --countersign-key
   auto snap = load_snapshot(c, *r, commit);
   if (!snap) return snap.error();
   const repo::FileEntry* f = (*snap)->find(path);
@@ -244,6 +254,23 @@ http::Response resolve(Ctx& c, const repo::RepoId& id, std::string_view raw_rest
   }
   for (auto& [k, v] : repo::version_headers(raw_blob, f->lfs ? f->sha256 : "", f->size, f->blob_sha1))
     res.headers.set(k, std::move(v));
+  if (!raw_blob && f->lfs) {
+    // Xet-backed: Xet headers; the xet-fileinfo probe (HJ) gets them with a JSON body, no bytes.
+    if (std::string xh = xet_resolve_headers(c, res, id, commit, *f); !xh.empty()) {
+      auto accept = c.req.headers.get("Accept");
+      if (accept && accept->find("application/vnd.xet-fileinfo+json") != std::string_view::npos) {
+        json info = {{"hash", xh},
+                     {"size", f->size},
+                     {"etag", f->sha256},
+                     {"refreshUrl", c.base_url + "/api/" + id.api_plural() + "/" + id.full() + "/xet-read-token/" + commit},
+                     {"reconstructionUrl", c.base_url + "/cas/v1/reconstructions/" + xh}};
+        res.status = 200;
+        res.headers.set("Content-Type", "application/vnd.xet-fileinfo+json");
+        res.body = info.dump();
+        return res;
+      }
+    }
+  }
 
   // Range selection.
   auto sel = http::select_range(c.req.headers.get("Range"), size);
@@ -270,6 +297,7 @@ http::Response resolve(Ctx& c, const repo::RepoId& id, std::string_view raw_rest
     res.body = pointer.substr(std::size_t(first), std::size_t(length));
     return res;
   }
+  if (auto refused = gate_download(c, *r, commit, *f, res)) return std::move(*refused);  // security gate
   auto blob = c.hub.store.open(f->sha256);
   if (!blob) return error(500, "", "stored content of " + path + " is unavailable: " + blob.error().message);
   if (blob->size != f->size) return error(500, "", "stored content of " + path + " has the wrong size");

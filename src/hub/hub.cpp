@@ -5,6 +5,7 @@
 // once here: a Bearer token that is unknown is refused with 401 before any routing.
 #include <ctime>
 
+#include "cas/cas.hpp"
 #include "hub/context.hpp"
 #include "http/url.hpp"
 #include "crypto/sha.hpp"
@@ -119,6 +120,10 @@ http::Response route_api(Ctx& c, const std::vector<std::string_view>& segs, std:
     return m == "POST" ? json_reply(200, {{"errors", json::array()}, {"warnings", json::array()}})
                        : method_not_allowed("POST");
   }
+  if (segs.size() == 2 && segs[0] == "admin" && segs[1] == "audit") {
+    route = "admin_audit";  // security gate decisions (hub/gate_hooks.cpp)
+    return m == "GET" ? admin_audit(c) : method_not_allowed("GET");
+  }
   if (segs.size() == 4 && segs[0] == "lfs" && segs[1] == "upload") {
     route = "lfs_upload";
     return m == "PUT" ? lfs_upload(c, segs[2], segs[3]) : method_not_allowed("PUT");
@@ -157,6 +162,10 @@ http::Response route_api(Ctx& c, const std::vector<std::string_view>& segs, std:
   if (op == "commit" && segs.size() >= 5) {
     route = "commit";
     return m == "POST" ? commit(c, *id, rest) : method_not_allowed("POST");
+  }
+  if ((op == "xet-read-token" || op == "xet-write-token") && segs.size() >= 5) {
+    route = "xet_token";
+    return m == "GET" ? xet_token(c, *id, rest, op == "xet-write-token") : method_not_allowed("GET");
   }
   if (op == "refs" && segs.size() == 4) {
     route = "refs";
@@ -291,6 +300,7 @@ Reply<std::string> resolve_rev(Ctx& c, const repo::RepoRecord& r, std::string_vi
     return std::unexpected(
         error(404, "RevisionNotFound", "Invalid rev id: " + std::string(rev.substr(0, 200)) + " in " + r.id.qualified()));
   }
+  if (auto sig = signature_verdict(c, r, **commit); !sig) return std::unexpected(std::move(sig.error()));
   return **commit;
 }
 
@@ -375,10 +385,19 @@ http::Response Hub::handle(http::Request& req) {
     std::uint64_t open = impl_->opts.open_connections ? impl_->opts.open_connections() : 0;
     std::string text = impl_->metrics.render(open);
     if (impl_->opts.remote_metrics) text += impl_->opts.remote_metrics();  // pull-through counters
+    if (impl_->opts.xet) text += impl_->opts.xet->metrics_text();          // Xet CAS and dedup
     return finish(http::text_response(200, std::move(text), "text/plain; version=0.0.4"));
   }
   if (req.path.empty() || req.path[0] != '/' || req.path.size() > 8192) {
     return finish(error(400, "", "malformed request target"));
+  }
+  if (impl_->opts.xet && req.path == "/v1/telemetry") {
+    route = "cas_telemetry";  // hf_xet posts its telemetry to the hub root; accepted, ignored
+    return finish(json_reply(200, json::object()));
+  }
+  if (impl_->opts.xet && req.path.starts_with("/cas/")) {
+    // Xet CAS API: its own tokens (Xet access tokens, or signed xorb URLs), not hub tokens.
+    return finish(impl_->opts.xet->handle(req, c.base_url, route));
   }
   auto q = http::parse_query(req.query);
   if (!q) return finish(error(400, "", "malformed query string: " + q.error().message));

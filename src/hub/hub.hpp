@@ -12,13 +12,23 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <set>
 #include <string>
 
+#include "audit/audit.hpp"
 #include "auth/auth.hpp"
+#include "gate/gate.hpp"
 #include "http/message.hpp"
 #include "http/server.hpp"
 #include "repo/catalog.hpp"
 #include "store/store.hpp"
+
+namespace hubgate::sign {
+class SignatureGate;
+}
+namespace hubgate::cas {
+class Service;
+}
 
 namespace hubgate::hub {
 
@@ -44,6 +54,22 @@ struct HubOptions {
                                std::string_view, const std::string&)>
       remote;
   std::function<std::string()> remote_metrics;  // appended to /metrics
+  // Signature policy (src/sign/gate.hpp, hub/signature_gate.cpp). When set, every read route of
+  // a hosted repository checks the revision it resolved: a revision failing a required policy is
+  // refused (403 SignatureRequired / SignatureInvalid) and repo info carries `hubgateSignature`.
+  // Pull-through repositories are checked by the edge (upstream::EdgeOptions::signatures).
+  std::shared_ptr<sign::SignatureGate> signatures;
+
+  // Security gate (src/gate/, see hub/gate_hooks.cpp): scans uploads, refuses blocked content
+  // on upload and download, adds securityFileStatus. Null = no gate. Not owned.
+  gate::Gate* gate = nullptr;
+  audit::Log* audit = nullptr;           // GET /api/admin/audit; null = route answers 404
+  std::set<std::string> admin_tokens;    // token names allowed on admin routes; empty = write tokens without repo limits
+
+  // Xet (src/cas/): CAS API under /cas/, xet-read/write-token, Xet headers on resolve, xetHash in
+  // tree/paths-info, `xet` LFS transfer, commits through cas::Service::finalize_lfs_object.
+  // Null = no Xet. Not owned.
+  cas::Service* xet = nullptr;
 };
 
 class Metrics;

@@ -7,8 +7,10 @@
 // A commit reads its NDJSON body line by line, stores inline files, checks that every lfsFile
 // names a stored object of the stated size, and hands the operations to the catalog, which
 // applies them atomically against the branch head (parentCommit mismatch -> 412).
+#include <algorithm>
 #include <ctime>
 
+#include "cas/cas.hpp"
 #include "crypto/sha.hpp"
 #include "hub/context.hpp"
 #include "http/url.hpp"
@@ -206,6 +208,13 @@ http::Response lfs_batch(Ctx& c, const repo::RepoId& id) {
   if (!r) return r.error();
   if (op != "upload") return error(501, "", "LFS batch: only the 'upload' operation is supported");
   if (j["objects"].size() > 10000) return error(400, "", "LFS batch: too many objects (max 10000)");
+  if (c.hub.opts.xet && j.contains("transfers") && j["transfers"].is_array() &&
+      std::find(j["transfers"].begin(), j["transfers"].end(), "xet") != j["transfers"].end()) {
+    std::string ref = "main";  // HJ omits ref for pull requests
+    if (j.contains("ref") && j["ref"].is_object() && j["ref"].contains("name") && j["ref"]["name"].is_string())
+      ref = j["ref"]["name"].get<std::string>();
+    return lfs_batch_xet(c, *r, j["objects"], ref);
+  }
   std::int64_t exp = std::int64_t(std::time(nullptr)) + c.hub.opts.upload_url_ttl_s;
   json objects = json::array();
   for (const auto& o : j["objects"]) {
@@ -226,7 +235,8 @@ http::Response lfs_batch(Ctx& c, const repo::RepoId& id) {
     }
     std::string payload = "lfs-upload:" + oid + ":" + std::to_string(size);
     std::string href = c.base_url + "/api/lfs/upload/" + oid + "/" + std::to_string(size) +
-                       "?exp=" + std::to_string(exp) + "&sig=" + c.hub.signer.sign(payload, exp);
+                       "?exp=" + std::to_string(exp) + "&sig=" + c.hub.signer.sign(payload, exp) +
+                       lfs_upload_repo_param(id);
     objects.push_back({{"oid", oid},
                        {"size", size},
                        {"authenticated", true},
@@ -253,6 +263,7 @@ http::Response lfs_upload(Ctx& c, std::string_view oid_sv, std::string_view size
   if (b.sha256 != oid) {
     return error(400, "", "LFS upload: content sha256 " + b.sha256 + " does not match oid " + oid);
   }
+  if (auto refused = gate_upload(c, oid)) return std::move(*refused);  // security gate, before the store
   Result<void> stored;
   if (b.in_file()) {
     stored = c.hub.store.adopt(b.file, oid, *size, store::Verify::no);
@@ -361,6 +372,9 @@ http::Response commit(Ctx& c, const repo::RepoId& id, std::string_view raw_rev) 
       } else {
         return error(400, "", where + ": unknown encoding '" + enc + "'");
       }
+      if (auto refused = gate_commit_file(c, *r, branch, path, crypto::sha256_hex(content), &content)) {
+        return std::move(*refused);  // security gate: nothing stored, no commit
+      }
       auto sha = c.hub.store.put(content);
       if (!sha) return error(500, "", where + ": cannot store file: " + sha.error().message);
       nc.ops.push_back(repo::put_op(path, content.size(), *sha, crypto::git_blob_sha1_hex(content), false));
@@ -370,6 +384,13 @@ http::Response commit(Ctx& c, const repo::RepoId& id, std::string_view raw_rev) 
       if (algo != "sha256" || !is_lower_hex(oid, 64)) return error(400, "", where + ": lfsFile needs a sha256 oid");
       auto have = c.hub.store.stat(oid);
       if (!have) return error(500, "", have.error().message);
+      if (c.hub.opts.xet) {
+        // The committed object's bytes become final here: both its sha256 blob and its Xet
+        // representation exist afterwards (cas::Service::finalize_lfs_object; gate hook point).
+        auto fin = c.hub.opts.xet->finalize_lfs_object(id.qualified(), oid, c.hub.store);
+        if (!fin && fin.error().code != Errc::not_found) return error(500, "", where + ": " + fin.error().message);
+        if (fin) have = std::optional<std::uint64_t>(*fin);
+      }
       if (!*have) {
         return error(400, "", where + ": LFS object " + oid + " for '" + path + "' was never uploaded");
       }
@@ -379,6 +400,7 @@ http::Response commit(Ctx& c, const repo::RepoId& id, std::string_view raw_rev) 
                                     std::to_string(**have) + " bytes)");
         }
       }
+      if (auto refused = gate_commit_file(c, *r, branch, path, oid, nullptr)) return std::move(*refused);  // security gate
       nc.ops.push_back(repo::put_op(path, **have, oid, "", true));
     } else if (key == "deletedFile") {
       repo::FileOp op;

@@ -44,7 +44,9 @@ json status_json(const Report& r) {
   json st = {{"status", r.error ? "unscanned" : safety_name(r.verdict()) == std::string("innocuous") ? "safe"
                                                                                                       : severity_name(r.verdict())},
              {"avScan", {{"virusFound", false}, {"virusNames", nullptr}}}};
-  if (!r.imports.empty()) st["pickleImportScan"] = {{"highestSafetyLevel", safety_name(highest)}, {"imports", imports}};
+  // huggingface_hub indexes all three keys: a file without pickle imports gets null.
+  st["pickleImportScan"] = r.imports.empty() ? json(nullptr)
+                                             : json{{"highestSafetyLevel", safety_name(highest)}, {"imports", imports}};
   return st;
 }
 

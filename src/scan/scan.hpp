@@ -21,6 +21,10 @@
 
 namespace hubgate::scan {
 
+// Version of the scanner's rules. Bump it whenever a rule changes what it reports: the gate
+// stores verdicts per (content, version) and rescans content whose verdict is older.
+inline constexpr int kScannerVersion = 1;
+
 // Persisted in the verdict database: do not renumber.
 enum class Severity : int { safe = 0, suspicious = 1, dangerous = 2 };
 const char* severity_name(Severity s);

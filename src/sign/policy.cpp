@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "sign/sigstore.hpp"
 #include "util/glob.hpp"
 #include "util/atomic_file.hpp"
 
@@ -72,8 +73,24 @@ Result<Policy> parse_policy_json(std::string_view text, const std::filesystem::p
         auto k = pem(s["certificate_roots"], "certificate_roots");
         if (!k) return std::unexpected(k.error());
         r.signers.push_back(CertificateMethod{*k});
+      } else if (s.is_object() && s.size() == 1 && s.contains("sigstore") && s["sigstore"].is_object()) {
+        const auto& g = s["sigstore"];
+        auto str = [&](const char* k) -> std::string {
+          return g.contains(k) && g[k].is_string() ? g[k].get<std::string>() : std::string();
+        };
+        if (str("identity").empty() || str("issuer").empty() || str("trust_root").empty())
+          return fail(Errc::invalid_argument, where + ": sigstore needs \"identity\", \"issuer\" and \"trust_root\"");
+        std::filesystem::path tp = str("trust_root");
+        if (tp.is_relative()) tp = base_dir / tp;
+        auto tr = read_file(tp.string());
+        if (!tr) return fail(Errc::invalid_argument, "signing policy: cannot read " + tp.string());
+        if (auto ok = sigstore::parse_trust_root(*tr); !ok)
+          return fail(Errc::invalid_argument, "signing policy: " + tp.string() + ": " + ok.error().message);
+        r.signers.push_back(SigstoreMethod{str("identity"), str("issuer"), *tr});
       } else {
-        return fail(Errc::invalid_argument, where + ": a signer is {\"public_key\": F} or {\"certificate_roots\": F}");
+        return fail(Errc::invalid_argument, where +
+                                                ": a signer is {\"public_key\": F}, {\"certificate_roots\": F} or "
+                                                "{\"sigstore\": {\"identity\", \"issuer\", \"trust_root\"}}");
       }
     }
     pol.rules.push_back(std::move(r));

@@ -3,13 +3,15 @@
 //
 // A Policy is an ordered list of rules {repository glob (util/glob.hpp, '*' matches any run
 // of characters, '/' included), signature file name (default "model.sig"), signers (any one
-// suffices: public key PEM, certificate roots PEM)}. The first matching rule applies; a
+// suffices: public key PEM, certificate roots PEM, Sigstore identity+issuer+trust root)}. The first matching rule applies; a
 // repository no rule matches is not subject to signing (status is still reported).
 //
 // JSON form (`--signing-policy FILE`; relative PEM paths are resolved against the file's folder):
 //   {"policies": [{"repos": "org/*", "signature_file": "model.sig",
 //                  "ignore_unsigned_files": false,
-//                  "signers": [{"public_key": "keys/org.pub"}, {"certificate_roots": "ca.pem"}]}]}
+//                  "signers": [{"public_key": "keys/org.pub"}, {"certificate_roots": "ca.pem"},
+//                              {"sigstore": {"identity": "a@b.c", "issuer": "https://…",
+//                                            "trust_root": "trusted_root.json"}}]}]}
 //
 // `evaluate_revision` verifies the signature file of one revision against its files (sha256
 // digests from the store when the signature uses files/sha256, else bytes through `read`), and

@@ -21,6 +21,7 @@
 #include "http/range.hpp"
 #include "http/url.hpp"
 #include "repo/git.hpp"
+#include "sign/gate.hpp"
 
 namespace hubgate::upstream {
 
@@ -341,7 +342,9 @@ Result<std::unique_ptr<Edge>> Edge::create(EdgeOptions o) {
   ro.offline = o.offline;
   ro.filter = o.filter;
   e->resolver_ = std::make_unique<Resolver>(ro, *e->client_, *e->meta_, &e->metrics_);
-  e->fills_ = std::make_unique<FillRegistry>(*e->cache_, *e->source_, &e->metrics_);
+  FillOptions fo;
+  fo.gate = o.fill_gate;  // security gate hooks
+  e->fills_ = std::make_unique<FillRegistry>(*e->cache_, *e->source_, &e->metrics_, fo);
   return e;
 }
 
@@ -389,7 +392,19 @@ http::Response Edge::handle(std::string_view route, http::Request& req, const st
   if (route == "info") {
     auto rev = http::percent_decode(raw_rest);
     if (!rev) return error_response(400, "", rev.error().message);
-    return json_passthrough(resolver_->info(repo, *rev, auth), base_url, false);
+    auto r = resolver_->info(repo, *rev, auth);
+    std::shared_ptr<const sign::GateVerdict> sig;  // signature policy (edge_signature.cpp)
+    if (r && r->value) {
+      if (auto refused = check_signature(repo, r->value->commit, auth, &sig)) return std::move(*refused);
+      if (sig) {
+        auto j = json::parse(r->value->body, nullptr, false);
+        if (j.is_object()) {
+          j["hubgateSignature"] = sign::verdict_json(*sig);
+          r->value->body = j.dump(-1, ' ', false, json::error_handler_t::replace);
+        }
+      }
+    }
+    return json_passthrough(std::move(r), base_url, false);
   }
   if (route == "tree") {
     auto rp = split_remote_rev(raw_rest);
@@ -399,7 +414,11 @@ http::Response Edge::handle(std::string_view route, http::Request& req, const st
     if (!path.empty()) {
       if (auto v = check_path(path); !v) return error_response(400, "", v.error().message);
     }
-    return json_passthrough(resolver_->tree(repo, rp->first, path, req.query, auth), base_url, true);
+    auto r = resolver_->tree(repo, rp->first, path, req.query, auth);
+    if (r && r->value) {
+      if (auto refused = check_signature(repo, r->value->commit, auth, nullptr)) return std::move(*refused);
+    }
+    return json_passthrough(std::move(r), base_url, true);
   }
   if (route == "paths_info") {
     auto rev = http::percent_decode(raw_rest);
@@ -407,7 +426,11 @@ http::Response Edge::handle(std::string_view route, http::Request& req, const st
     auto body = req.body.read_all(64ull << 20);
     if (!body) return error_response(413, "", body.error().message);
     std::string ctype(req.headers.get("Content-Type").value_or(""));
-    return json_passthrough(resolver_->paths_info(repo, *rev, *body, ctype, auth), base_url, true);
+    auto r = resolver_->paths_info(repo, *rev, *body, ctype, auth);
+    if (r && r->value) {
+      if (auto refused = check_signature(repo, r->value->commit, auth, nullptr)) return std::move(*refused);
+    }
+    return json_passthrough(std::move(r), base_url, true);
   }
   return error_response(404, "", "no such route for a remote repository");
 }
@@ -421,10 +444,17 @@ http::Response Edge::resolve(http::Request& req, const RepoRef& repo, std::strin
     return v.error().code == Errc::not_found ? error_response(404, "EntryNotFound", v.error().message)
                                              : error_response(400, "", v.error().message);
   }
+  if (path == sign::kCountersignaturePath && opt_.signatures && opt_.signatures->countersigns())
+    return countersignature(repo, rev, auth);  // this gateway's own (edge_signature.cpp)
   auto ans = resolver_->file(repo, rev, path, auth);
   if (!ans) return from_error(ans.error());
   if (ans->refusal) return from_refusal(*ans->refusal);
   const FileMeta& meta = *ans->value;
+  std::shared_ptr<const sign::GateVerdict> sig;  // signature policy (edge_signature.cpp)
+  if (auto refused = check_signature(repo, meta.commit, auth, &sig)) return std::move(*refused);
+  if (sig) {
+    if (auto refused = check_signed_file(*sig, meta)) return std::move(*refused);
+  }
 
   http::Response res;
   res.headers.set("X-Repo-Commit", meta.commit);
@@ -441,6 +471,23 @@ http::Response Edge::resolve(http::Request& req, const RepoRef& repo, std::strin
   }
   for (auto& [k, v] : repo::version_headers(raw, meta.sha256.value_or(""), meta.size, blob_sha1))
     res.headers.set(k, std::move(v));
+
+  // Security gate (ServeQuery/ServeCheck in edge.hpp): a known verdict decides before any byte.
+  ServeQuery gq;
+  ServeCheck gate_check;
+  if (opt_.serve_check && pointer.empty()) {
+    gq.repo = repo.type == "models" ? repo.id : repo.type + "/" + repo.id;
+    gq.commit = meta.commit;
+    gq.path = path;
+    gq.key = meta.sha256 ? *meta.sha256 : "gitsha1:" + meta.git_oid;
+    gq.request = &req;
+    gate_check = opt_.serve_check(gq);
+    if (gate_check.refusal) {
+      gate_check.refusal->headers.set("X-Repo-Commit", meta.commit);
+      return std::move(*gate_check.refusal);
+    }
+    for (auto& [k, v] : gate_check.headers) res.headers.set(k, v);
+  }
 
   auto sel = http::select_range(req.headers.get("Range"), size);
   if (!sel) return error_response(400, "", sel.error().message);
@@ -467,8 +514,20 @@ http::Response Edge::resolve(http::Request& req, const RepoRef& repo, std::strin
     return res;
   }
 
-  auto acquired = fills_->acquire(resolver_->fill_spec(repo, meta, auth));
+  FillSpec spec = resolver_->fill_spec(repo, meta, auth);
+  if (opt_.serve_check) spec.origin = FillOrigin{gq.repo, meta.commit, path, "anonymous", req.client};
+  auto acquired = fills_->acquire(spec);
   if (!acquired) return from_error(acquired.error());
+  if (acquired->cached && opt_.serve_check && pointer.empty() && !gate_check.known) {
+    // Cached before the gate knew it: scan the cached body once, then decide.
+    gq.cached_fd = acquired->cached->fd();
+    gate_check = opt_.serve_check(gq);
+    if (gate_check.refusal) {
+      gate_check.refusal->headers.set("X-Repo-Commit", meta.commit);
+      return std::move(*gate_check.refusal);
+    }
+    for (auto& [k, v] : gate_check.headers) res.headers.set(k, v);
+  }
   if (acquired->cached) {
     metrics_.cache_hits.fetch_add(1, std::memory_order_relaxed);
     metrics_.bytes_served_from_cache.fetch_add(length, std::memory_order_relaxed);
@@ -482,8 +541,11 @@ http::Response Edge::resolve(http::Request& req, const RepoRef& repo, std::strin
   }
   metrics_.cache_misses.fetch_add(1, std::memory_order_relaxed);
   // A range far ahead of what the fill has reached gets its own upstream request (the fill goes
-  // on); a near one waits for the fill.
-  if (sel->status == 206 && first > acquired->fill->status().available + opt_.far_range_bytes) {
+  // on); a near one waits for the fill. Not when those unverified, unscanned bytes could matter:
+  // under a signature policy, or a security gate without a known verdict for this file.
+  const bool gate_off = !opt_.fill_gate.early && !opt_.fill_gate.before_publish && !opt_.serve_check;
+  const bool far_ok = !opt_.signatures && (gate_off || gate_check.known);
+  if (far_ok && sel->status == 206 && first > acquired->fill->status().available + opt_.far_range_bytes) {
     res.body = start_range_fetch(resolver_->fill_spec(repo, meta, auth), first, length);
     res.producer_length = length;
     return res;

@@ -24,6 +24,8 @@
 #include <vector>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "http/message.hpp"
 #include "upstream/blob_cache.hpp"
@@ -33,7 +35,28 @@
 #include "upstream/metrics.hpp"
 #include "upstream/resolver.hpp"
 
+namespace hubgate::sign {
+class SignatureGate;
+struct GateVerdict;
+}
+
 namespace hubgate::upstream {
+
+// Security gate at serve time (src/gate/, wired by `hubgate serve`): asked before a remote
+// file's bytes are served. `cached_fd` >= 0 when the body is in the cache (scannable when no
+// verdict is known yet, e.g. cached before the gate was on); -1 before any body is opened.
+struct ServeQuery {
+  std::string repo;     // qualified id: "org/name", "datasets/org/name"
+  std::string commit, path;
+  std::string key;      // verdict key: the sha256 hex, or "gitsha1:<hex>" for regular files
+  int cached_fd = -1;
+  const http::Request* request = nullptr;
+};
+struct ServeCheck {
+  bool known = false;                      // a verdict was found (or the gate is off)
+  std::optional<http::Response> refusal;   // send this instead (403 BlockedBySecurityPolicy)
+  std::vector<std::pair<std::string, std::string>> headers;  // e.g. the warning header
+};
 
 struct EdgeOptions {
   std::string upstream;                       // base URL of the upstream hub (required)
@@ -46,8 +69,15 @@ struct EdgeOptions {
   RepoFilter filter;                          // allow/deny patterns
   std::chrono::milliseconds stall_timeout{30000};
   // A Range that starts more than this beyond what a running fill has reached is fetched from
-  // upstream on its own (bytes straight from upstream, not verified against the file hash).
+  // upstream on its own (bytes straight from upstream, not verified against the file hash;
+  // never under a signature policy, nor under a security gate that has no verdict yet).
   std::uint64_t far_range_bytes = 8u << 20;
+  // Signature policy (src/sign/gate.hpp; edge_signature.cpp): when set, every answer about a
+  // covered repository is pinned to a commit whose signature verified against the upstream
+  // listing (sha256 from LFS oids, small files fetched and hashed); served files must match it.
+  std::shared_ptr<sign::SignatureGate> signatures;
+  FillGate fill_gate;                                    // security gate during fills (fill.hpp)
+  std::function<ServeCheck(const ServeQuery&)> serve_check;  // security gate at serve time; empty = none
 };
 
 struct RangeFetch;  // edge.cpp
@@ -71,6 +101,17 @@ class Edge {
   http::Response resolve(http::Request& req, const RepoRef& repo, std::string_view raw_rest, bool raw);
   http::Response json_passthrough(Result<Answer<JsonReply>> r, const std::string& base_url, bool strip_xet);
   std::shared_ptr<http::BodyProducer> start_range_fetch(const FillSpec& spec, std::uint64_t first, std::uint64_t length);
+  // Signature policy (edge_signature.cpp): nullopt to go on (the verdict in *verdict, null when
+  // no policy), or the response to send instead (403 SignatureRequired/SignatureInvalid, 5xx).
+  std::optional<http::Response> check_signature(const RepoRef& repo, const std::string& commit,
+                                                const std::string& authorization,
+                                                std::shared_ptr<const sign::GateVerdict>* verdict);
+  // GET/HEAD of sign::kCountersignaturePath when this edge countersigns (--countersign-key).
+  http::Response countersignature(const RepoRef& repo, const std::string& rev, const std::string& authorization);
+  // A served file must be the one the signature covered (same sha256 / git blob id).
+  std::optional<http::Response> check_signed_file(const sign::GateVerdict& v, const FileMeta& meta);
+  // Whole body of one (small) upstream file, through the verified fill/cache path.
+  Result<std::string> read_file_bytes(const RepoRef& repo, const FileMeta& meta, const std::string& authorization);
 
   EdgeOptions opt_;
   Metrics metrics_;

@@ -101,6 +101,35 @@ Result<void> HttpByteSource::fetch_range(const FillSpec& spec, std::uint64_t off
   return fail(Errc::corrupt, what);
 }
 
+// ---------------------------------------------------------------- security gate: early release
+
+namespace {
+// How many bytes of a fill readers may see before the verdict (FillGate::early): all that
+// arrived once the format is known to stream, none while it is held or still being classified.
+class EarlyGate {
+ public:
+  EarlyGate(const FillGate& g, std::uint64_t size)
+      : g_(g), size_(size), state_(g.early ? EarlyRelease::need_more : EarlyRelease::stream) {}
+  std::uint64_t releasable(ByteView chunk, std::uint64_t offset_after) {
+    if (state_ == EarlyRelease::need_more) {
+      std::size_t take = std::min(chunk.size(), g_.max_prefix - prefix_.size());
+      prefix_.insert(prefix_.end(), chunk.begin(), chunk.begin() + static_cast<std::ptrdiff_t>(take));
+      state_ = g_.early(ByteView(prefix_.data(), prefix_.size()), size_);
+      if (state_ == EarlyRelease::need_more && (prefix_.size() >= g_.max_prefix || offset_after >= size_))
+        state_ = EarlyRelease::hold;
+      if (state_ != EarlyRelease::need_more) std::vector<std::uint8_t>().swap(prefix_);
+    }
+    return state_ == EarlyRelease::stream ? offset_after : 0;
+  }
+
+ private:
+  const FillGate& g_;
+  std::uint64_t size_;
+  EarlyRelease state_;
+  std::vector<std::uint8_t> prefix_;
+};
+}  // namespace
+
 // ---------------------------------------------------------------- Fill
 
 Fill::~Fill() {
@@ -236,6 +265,8 @@ Result<Acquired> FillRegistry::acquire(const FillSpec& spec) {
 
 void FillRegistry::run(std::shared_ptr<Fill> fill, AtomicFile file) {
   auto r = transfer(*fill, file);
+  // Security gate: scan the verified private temp file before anything completes or publishes.
+  if (r && opt_.gate.before_publish) r = opt_.gate.before_publish(fill->spec_, file.temp_path());
   // Verified: readers may have the last byte now; publication (fsync + rename) need not delay them.
   if (r) fill->advance(fill->size());
   if (r) r = cache_.publish(fill->key(), std::move(file));
@@ -261,6 +292,8 @@ Result<void> FillRegistry::transfer(Fill& fill, AtomicFile& file) {
   std::variant<crypto::Sha256, crypto::GitBlobHasher> hasher;
   if (spec.key.algo == ContentKey::Algo::git_sha1) hasher.emplace<crypto::GitBlobHasher>(spec.size);
   std::uint64_t offset = 0;
+  EarlyGate early(opt_.gate, spec.size);  // security gate: held formats release nothing early
+  std::uint64_t releasable = 0;  // bytes the gate lets readers see (all of them when streaming)
   // Readers learn about new bytes in batches (each wake-up costs them a pass through the
   // server's event loop): see FillOptions::publish_step/publish_interval.
   std::uint64_t published = 0;
@@ -268,7 +301,7 @@ Result<void> FillRegistry::transfer(Fill& fill, AtomicFile& file) {
   auto publish = [&] {
     // Hold back the last byte until the body is verified: no reader can complete a response
     // with unverified content; a mismatch ends every response short of its declared length.
-    std::uint64_t avail = std::min(offset, spec.size - 1);
+    std::uint64_t avail = std::min(releasable, spec.size - 1);
     if (avail <= published) return;
     published = avail;
     last_publish = std::chrono::steady_clock::now();
@@ -291,6 +324,7 @@ Result<void> FillRegistry::transfer(Fill& fill, AtomicFile& file) {
     std::visit([&](auto& h) { h.update(b); }, hasher);
     offset += b.size();
     if (metrics_) metrics_->bytes_from_upstream.fetch_add(b.size(), std::memory_order_relaxed);
+    releasable = early.releasable(b, offset);
     if (offset - published >= opt_.publish_step ||
         std::chrono::steady_clock::now() - last_publish >= opt_.publish_interval)
       publish();

@@ -45,12 +45,22 @@
 
 namespace hubgate::upstream {
 
+// The request that started a fill (for the security gate's policy and audit records).
+struct FillOrigin {
+  std::string repo;      // qualified id: "org/name", "datasets/org/name"
+  std::string revision;  // commit
+  std::string path;
+  std::string client = "anonymous";  // token name, or "anonymous"
+  std::string remote;    // "ip:port"
+};
+
 // What to fetch: the declared identity and size, and where upstream serves the bytes.
 struct FillSpec {
   ContentKey key;
   std::uint64_t size = 0;
   std::string url;   // absolute upstream URL of the bytes (a resolve URL; redirects are followed)
   Headers headers;   // e.g. Authorization for upstream
+  FillOrigin origin = {};  // who asked first (security gate); defaulted so aggregate inits may omit it
 };
 
 // Where a fill's bytes come from. `fetch` streams the body from `offset` to `sink` and returns
@@ -92,10 +102,25 @@ struct FillStatus {
   std::optional<Error> error;   // set when failed
 };
 
+// Security gate hooks (src/gate/, wired by `hubgate serve`; empty functions = no gate).
+// `early` sees the first bytes of the body (growing prefixes, up to `max_prefix`) and says
+// whether readers may get bytes before the verdict (stream), only after it (hold), or that it
+// needs more bytes; a held fill keeps `available` at 0 until `before_publish` passed.
+// `before_publish` runs on the fill thread after the hash and size were verified, with the
+// private temporary file; an error (Errc::permission_denied: blocked by policy) fails the fill,
+// so the body is discarded, never published, and every reader's response ends short.
+enum class EarlyRelease { stream, hold, need_more };
+struct FillGate {
+  std::function<EarlyRelease(ByteView prefix, std::uint64_t size)> early;
+  std::size_t max_prefix = 16u << 20;
+  std::function<Result<void>(const FillSpec& spec, const std::string& temp_path)> before_publish;
+};
+
 struct FillOptions {
   int max_attempts = 4;                               // transfers per fill, first one included
   std::chrono::milliseconds retry_backoff{100};       // doubled after each failed attempt
   std::uint64_t max_file_size = 1ull << 40;           // refuse declarations above this (1 TiB)
+  FillGate gate;                                      // security gate hooks (none by default)
   // Readers are woken when this many new bytes arrived, at a pause of the source, or when
   // `publish_interval` passed since the last wake-up, whichever comes first.
   std::uint64_t publish_step = 512u << 10;

@@ -15,10 +15,13 @@
 
 #include <algorithm>
 #include <cstring>
+#include <functional>
+#include <future>
 #include <set>
 #include <unordered_set>
 
 #include "crypto/blake3.hpp"
+#include "xet/fork_join.hpp"
 
 namespace hubgate::xet {
 
@@ -33,9 +36,14 @@ MerkleHash shard_key(const std::string& bytes) {
 // ---- FileWriter ---------------------------------------------------------------------------
 
 struct FileWriter::Impl {
+  static constexpr std::size_t kStageBytes = 4 << 20;   // small writes are gathered up to this
+  static constexpr std::size_t kDirectBytes = 1 << 20;  // writes this large are processed in place
+  static constexpr std::size_t kParallelBytes = 1 << 20;  // batches this large use the helpers
+
   ChunkStore* store = nullptr;
   Chunker chunker;
-  std::string carry;  // bytes of the current chunk seen in earlier write() calls
+  std::string pending;  // bytes of the current chunk fed to the chunker in earlier batches
+  std::string stage;    // bytes written but not yet chunked (small writes)
   crypto::Sha256 sha;
   std::vector<HashAndSize> leaves;
   struct Ref {
@@ -45,25 +53,69 @@ struct FileWriter::Impl {
   };
   std::vector<Ref> refs;
   XorbBuilder builder;
+  XorbBuilder spare;  // the xorb whose put runs in the background (see put_done), else empty
   std::vector<CasInfo> new_xorbs;
   std::vector<std::vector<std::uint32_t>> new_record_ends;
   std::unordered_map<MerkleHash, std::pair<std::int32_t, std::uint32_t>, MerkleHashHasher> local;
   IngestStats stats;
   bool done = false;
+  std::unique_ptr<ForkJoin> pool;  // created with the first large batch when ingest_threads > 1
+  // Declared after `spare`: destroyed first, so a put still running finishes before its bytes go.
+  std::future<Result<bool>> put_done;
+  std::size_t put_bytes = 0;
 
-  explicit Impl(ChunkStore* s) : store(s), builder(s->opts_.compression) { ++store->open_writers_; }
-  ~Impl() { --store->open_writers_; }
+  // Per-batch scratch, reused.
+  std::vector<ByteView> spans;
+  std::vector<MerkleHash> hashes;
+  std::vector<std::int64_t> slot;         // per span: -1 known (ref in known_refs), else index into fresh
+  std::vector<Ref> known_refs;
+  std::vector<std::size_t> fresh;         // spans to store, in order
+  std::vector<std::string> records;       // encoded record per fresh span (unless raw)
+  std::vector<char> raw;                  // per fresh span: stored as a scheme-0 record
+  std::vector<Ref> fresh_refs;
+
+  explicit Impl(ChunkStore* s) : store(s), builder(s->opts_.compression), spare(s->opts_.compression) {
+    ++store->open_writers_;
+    std::lock_guard lock(store->mu_);
+    for (XorbBuilder* b : {&builder, &spare}) {
+      if (store->idle_buffers_.empty()) break;
+      b->give_buffer(std::move(store->idle_buffers_.back()));
+      store->idle_buffers_.pop_back();
+    }
+  }
+  ~Impl() {
+    if (put_done.valid()) put_done.wait();
+    std::string a = builder.take_buffer(), b = spare.take_buffer();
+    {
+      std::lock_guard lock(store->mu_);
+      for (std::string* buf : {&a, &b}) {
+        if (buf->capacity() >= kMaxXorbBytes && store->idle_buffers_.size() < ChunkStore::kIdleBuffers)
+          store->idle_buffers_.push_back(std::move(*buf));
+      }
+    }
+    --store->open_writers_;
+  }
+
+  bool parallel() const { return store->opts_.ingest_threads > 1; }
+
+  // Waits for the background put of `spare` and accounts for it.
+  Result<void> wait_put() {
+    if (!put_done.valid()) return {};
+    Result<bool> r = put_done.get();
+    spare.clear();
+    if (!r) return fail(r.error());
+    if (*r) {
+      stats.stored_bytes += put_bytes;
+      ++stats.xorbs_written;
+    }
+    return {};
+  }
 
   Result<void> flush_xorb() {
     if (builder.empty()) return {};
+    HG_TRY_VOID(wait_put());
     MerkleHash h = builder.hash();
     std::size_t body = builder.body().size();
-    ByteView bytes = builder.serialize(/*with_footer=*/true);
-    HG_TRY(bool inserted, store->objects_->put(ObjectKind::xorb, h, bytes));
-    if (inserted) {
-      stats.stored_bytes += bytes.size();
-      ++stats.xorbs_written;
-    }
     CasInfo ci;
     ci.xorb_hash = h;
     ci.unpacked_total = static_cast<std::uint32_t>(builder.unpacked_bytes());
@@ -73,65 +125,175 @@ struct FileWriter::Impl {
       ci.chunks.push_back({c.hash, c.unpacked_start, c.unpacked_size, 0});
       ends.push_back(c.record_end);
     }
+    ByteView bytes = builder.serialize(/*with_footer=*/true);
+    if (parallel()) {
+      // The put (write + fsync) overlaps the next xorb's hashing and compression. `bytes` lives
+      // in the builder's heap buffer, which the swap hands to `spare` untouched.
+      std::swap(builder, spare);
+      put_bytes = bytes.size();
+      put_done = std::async(std::launch::async, [objs = store->objects_, h, bytes] { return objs->put(ObjectKind::xorb, h, bytes); });
+    } else {
+      HG_TRY(bool inserted, store->objects_->put(ObjectKind::xorb, h, bytes));
+      if (inserted) {
+        stats.stored_bytes += bytes.size();
+        ++stats.xorbs_written;
+      }
+      builder.clear();
+    }
     new_xorbs.push_back(std::move(ci));
     new_record_ends.push_back(std::move(ends));
-    builder.clear();
     return {};
   }
 
-  Result<void> add_chunk(ByteView c) {
-    MerkleHash h = chunk_hash(c);
-    leaves.push_back({h, c.size()});
-    ++stats.chunks;
+  // Chunks `buf` (continuing the pending chunk) into `spans`; the tail after the last cut is
+  // returned through `tail` (it joins `pending` once the batch is done).
+  void cut(ByteView buf, std::size_t& tail) {
+    spans.clear();
+    std::size_t off = 0;
+    while (off < buf.size()) {
+      std::size_t c = chunker.next_cut(buf.subspan(off));
+      if (c == 0) break;
+      if (spans.empty() && !pending.empty()) {
+        pending.append(reinterpret_cast<const char*>(buf.data()), c);
+        spans.push_back(as_bytes(pending));
+      } else {
+        spans.push_back(buf.subspan(off, c));
+      }
+      off += c;
+    }
+    tail = off;
+  }
+
+  // One batch: sha256 || (chunking, then chunk hashes); dedup decisions; compression of the new
+  // chunks in parallel; records appended in order. Every view into `buf` dies with the batch.
+  Result<void> process(ByteView buf) {
+    if (parallel() && !pool && buf.size() >= kParallelBytes) {
+      pool = std::make_unique<ForkJoin>(store->opts_.ingest_threads - 1);
+    }
+    ForkJoin* fj = buf.size() >= kParallelBytes ? pool.get() : nullptr;
+    auto run = [&](std::size_t n, const std::function<void(std::size_t)>& fn) {
+      if (fj) {
+        fj->run(n, fn);
+      } else {
+        for (std::size_t i = 0; i < n; ++i) fn(i);
+      }
+    };
+    std::size_t tail = 0;
+    run(2, [&](std::size_t task) {
+      if (task == 0) {
+        sha.update(buf);
+        return;
+      }
+      cut(buf, tail);
+      hashes.resize(spans.size());
+      for (std::size_t i = 0; i < spans.size(); ++i) hashes[i] = chunk_hash(spans[i]);
+    });
+    stats.logical_bytes += buf.size();
+    HG_TRY_VOID(store_spans());
+    // The rest of buf belongs to the next chunk.
+    if (spans.empty() || spans.front().data() != reinterpret_cast<const std::uint8_t*>(pending.data())) {
+      pending.append(reinterpret_cast<const char*>(buf.data() + tail), buf.size() - tail);
+    } else {
+      pending.assign(reinterpret_cast<const char*>(buf.data() + tail), buf.size() - tail);
+    }
+    return {};
+  }
+
+  // Dedup and store the batch's chunks (spans/hashes), then push leaves and refs in order.
+  Result<void> store_spans() {
+    const std::size_t n = spans.size();
+    slot.assign(n, -1);
+    known_refs.assign(n, Ref{});
+    fresh.clear();
     {
       std::lock_guard lock(store->mu_);
-      auto it = store->chunks_.find(h);
-      if (it != store->chunks_.end()) {
-        refs.push_back({-1, it->second.first, it->second.second});
-        return {};
+      for (std::size_t i = 0; i < n; ++i) {
+        auto it = store->chunks_.find(hashes[i]);
+        if (it != store->chunks_.end()) known_refs[i] = {-1, it->second.first, it->second.second};
+        else slot[i] = 0;
       }
     }
-    if (auto it = local.find(h); it != local.end()) {
-      refs.push_back({it->second.first, {}, it->second.second});
-      return {};
+    std::unordered_map<MerkleHash, std::size_t, MerkleHashHasher> batch;  // new in this batch -> fresh index
+    for (std::size_t i = 0; i < n; ++i) {
+      if (slot[i] < 0) continue;
+      if (auto it = local.find(hashes[i]); it != local.end()) {
+        known_refs[i] = {it->second.first, {}, it->second.second};
+        slot[i] = -1;
+        continue;
+      }
+      auto [it, inserted] = batch.try_emplace(hashes[i], fresh.size());
+      if (inserted) fresh.push_back(i);
+      slot[i] = static_cast<std::int64_t>(it->second);
     }
-    if (!builder.fits(c.size()) || builder.unpacked_bytes() + c.size() > store->opts_.max_xorb_bytes) HG_TRY_VOID(flush_xorb());
-    HG_TRY(std::uint32_t idx, builder.add(c, h));
-    auto pid = static_cast<std::int32_t>(new_xorbs.size());
-    local.emplace(h, std::make_pair(pid, idx));
-    refs.push_back({pid, {}, idx});
-    ++stats.new_chunks;
-    stats.new_chunk_bytes += c.size();
+    if (records.size() < fresh.size()) records.resize(fresh.size());
+    const CompressionPolicy policy = store->opts_.compression;
+    // Compression (the probe, and the encoding when it pays) runs on every thread; chunks that
+    // stay raw are copied once, straight into the xorb, below.
+    if (raw.size() < fresh.size()) raw.resize(fresh.size());
+    auto encode = [&](std::size_t k) {
+      records[k].clear();
+      const CompressionPolicy p = resolve_policy(spans[fresh[k]], policy);
+      raw[k] = p == CompressionPolicy::none;
+      if (!raw[k]) append_record(records[k], spans[fresh[k]], p);
+    };
+    if (pool && fresh.size() > 1 && n > 0) {
+      pool->run(fresh.size(), encode);
+    } else {
+      for (std::size_t k = 0; k < fresh.size(); ++k) encode(k);
+    }
+    fresh_refs.assign(fresh.size(), Ref{});
+    for (std::size_t k = 0; k < fresh.size(); ++k) {
+      const ByteView c = spans[fresh[k]];
+      if (!builder.fits(c.size()) || builder.unpacked_bytes() + c.size() > store->opts_.max_xorb_bytes) HG_TRY_VOID(flush_xorb());
+      HG_TRY(std::uint32_t idx, raw[k] ? builder.add_uncompressed(c, hashes[fresh[k]])
+                                       : builder.add_record(as_bytes(records[k]), static_cast<std::uint32_t>(c.size()), hashes[fresh[k]]));
+      auto pid = static_cast<std::int32_t>(new_xorbs.size());
+      local.emplace(hashes[fresh[k]], std::make_pair(pid, idx));
+      fresh_refs[k] = {pid, {}, idx};
+      ++stats.new_chunks;
+      stats.new_chunk_bytes += c.size();
+    }
+    for (std::size_t i = 0; i < n; ++i) {
+      leaves.push_back({hashes[i], spans[i].size()});
+      refs.push_back(slot[i] < 0 ? known_refs[i] : fresh_refs[static_cast<std::size_t>(slot[i])]);
+    }
+    stats.chunks += n;
     return {};
   }
 
   Result<void> write(ByteView data) {
     if (done) return fail(Errc::internal, "chunk store: write after finish");
-    sha.update(data);
-    stats.logical_bytes += data.size();
-    std::size_t off = 0;
-    while (off < data.size()) {
-      std::size_t cut = chunker.next_cut(data.subspan(off));
-      if (cut == 0) break;
-      if (carry.empty()) {
-        HG_TRY_VOID(add_chunk(data.subspan(off, cut)));
-      } else {
-        carry.append(reinterpret_cast<const char*>(data.data() + off), cut);
-        HG_TRY_VOID(add_chunk(as_bytes(carry)));
-        carry.clear();
+    if (data.size() >= kDirectBytes) {
+      if (!stage.empty()) {
+        HG_TRY_VOID(process(as_bytes(stage)));
+        stage.clear();
       }
-      off += cut;
+      return process(data);
     }
-    carry.append(reinterpret_cast<const char*>(data.data() + off), data.size() - off);
+    stage.append(reinterpret_cast<const char*>(data.data()), data.size());
+    if (stage.size() >= kStageBytes) {
+      HG_TRY_VOID(process(as_bytes(stage)));
+      stage.clear();
+    }
     return {};
   }
 
   Result<FileRecord> finish(IngestStats* out_stats) {
     if (done) return fail(Errc::internal, "chunk store: finish called twice");
     done = true;
-    if (chunker.finish() > 0) HG_TRY_VOID(add_chunk(as_bytes(carry)));
-    carry.clear();
+    if (!stage.empty()) {
+      HG_TRY_VOID(process(as_bytes(stage)));
+      stage.clear();
+    }
+    if (std::uint64_t last = chunker.finish(); last > 0) {  // the last chunk: whatever is pending
+      if (last != pending.size()) return fail(Errc::internal, "chunk store: pending chunk bytes disagree with the chunker");
+      spans.assign(1, as_bytes(pending));
+      hashes.assign(1, chunk_hash(spans[0]));
+      HG_TRY_VOID(store_spans());
+    }
+    pending.clear();
     HG_TRY_VOID(flush_xorb());
+    HG_TRY_VOID(wait_put());
 
     FileRecord rec;
     rec.sha256 = sha.final();
@@ -239,6 +401,7 @@ void ChunkStore::index_shard_locked(const Shard& shard) {
     if (f.sha256) r.sha256 = *f.sha256;
     r.segments = f.segments;
     for (const auto& s : f.segments) r.size += s.unpacked_bytes;
+    if (f.sha256) by_sha256_.try_emplace(MerkleHash{*f.sha256}, f.file_hash);
     files_.try_emplace(f.file_hash, std::move(r));
   }
 }
@@ -391,6 +554,45 @@ Result<void> ChunkStore::read(const FileRecord& file, std::uint64_t offset, std:
   return {};
 }
 
+std::optional<FileRecord> ChunkStore::lookup_sha256(const std::array<std::uint8_t, 32>& sha256) const {
+  std::lock_guard lock(mu_);
+  auto it = by_sha256_.find(MerkleHash{sha256});
+  if (it == by_sha256_.end()) return std::nullopt;
+  auto f = files_.find(it->second);
+  if (f == files_.end()) return std::nullopt;
+  return f->second;
+}
+
+std::optional<std::pair<MerkleHash, std::uint32_t>> ChunkStore::find_chunk(const MerkleHash& chunk) const {
+  std::lock_guard lock(mu_);
+  auto it = chunks_.find(chunk);
+  if (it == chunks_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::optional<CasInfo> ChunkStore::xorb_info(const MerkleHash& xorb) const {
+  std::lock_guard lock(mu_);
+  auto it = xorbs_.find(xorb);
+  if (it == xorbs_.end()) return std::nullopt;
+  CasInfo ci;
+  ci.xorb_hash = xorb;
+  std::uint32_t prev = 0;
+  for (std::size_t i = 0; i < it->second.chunk_hashes.size(); ++i) {
+    ci.chunks.push_back({it->second.chunk_hashes[i], prev, it->second.unpacked_ends[i] - prev, 0});
+    prev = it->second.unpacked_ends[i];
+  }
+  ci.unpacked_total = prev;
+  return ci;
+}
+
+Result<bool> ChunkStore::add_shard(const Shard& shard) {
+  std::string bytes = serialize_shard(shard);
+  HG_TRY(bool inserted, objects_->put(ObjectKind::shard, shard_key(bytes), as_bytes(bytes)));
+  std::lock_guard lock(mu_);
+  index_shard_locked(shard);
+  return inserted;
+}
+
 Result<GcStats> ChunkStore::collect_garbage(std::span<const MerkleHash> live_files) {
   if (open_writers_.load() > 0) return fail(Errc::conflict, "chunk store: garbage collection while a writer is open");
   GcStats st;
@@ -460,6 +662,7 @@ Result<GcStats> ChunkStore::collect_garbage(std::span<const MerkleHash> live_fil
   old.swap(xorbs_);
   chunks_.clear();
   files_.clear();
+  by_sha256_.clear();
   index_shard_locked(compact);
   for (auto& [h, e] : xorbs_) {
     auto it = old.find(h);

@@ -11,7 +11,11 @@
 // index is referenced, a new one is packed into the writer's current xorb. `finish()` publishes
 // in a crash-safe order: every new xorb (with its footer, fsynced) first, then one shard with the
 // file's FileInfo (segments, verification hashes, sha256) and the new xorbs' CAS info. A file is
-// visible only once its shard is; xorbs without a shard are garbage.
+// visible only once its shard is; xorbs without a shard are garbage. Work is done in batches
+// (writes >= 1 MiB in place, smaller ones gathered to 4 MiB) on `ingest_threads` threads: sha256
+// alongside chunking + hashing, compression of new chunks in parallel, and the put of a full xorb
+// in the background while the next fills (docs/xet.md, "Ingest pipeline"). Results never depend
+// on the thread count or the write sizes.
 //
 // Index. chunk hash -> (xorb, chunk index), file hash -> reconstruction, xorb -> chunk list; all
 // rebuilt from the shards on `open()` (shards are the durable index).
@@ -21,7 +25,7 @@
 // while a FileWriter is open (fails with Errc::conflict).
 //
 // Thread-safety: the store's methods may be called from several threads; one FileWriter is used
-// by one thread at a time. Several writers may ingest concurrently (identical new chunks written
+// by one thread at a time (its helper threads are internal and joined by its destructor). Several writers may ingest concurrently (identical new chunks written
 // by two at once are stored twice; dedup applies to what is published).
 #pragma once
 
@@ -50,6 +54,10 @@ struct ChunkStoreOptions {
   CompressionPolicy compression = CompressionPolicy::automatic;  // per-chunk scheme choice
   std::uint64_t max_xorb_bytes = kMaxXorbBytes;                  // pack new chunks up to this (<= 64 MiB)
   bool verify_on_open = false;  // also check that every xorb named by a shard exists
+  // Threads per FileWriter for ingest: the caller plus (ingest_threads - 1) helpers, started with
+  // the first batch of >= 1 MiB. > 1 also puts each full xorb in the background while the next one
+  // fills (at most one in flight: two xorb buffers per writer). 1 = everything on the caller.
+  unsigned ingest_threads = 2;
 };
 
 struct FileRecord {
@@ -128,6 +136,18 @@ class ChunkStore {
 
   ObjectStore& objects() const { return *objects_; }
 
+  // ---- For a CAS server that accepts client xorbs and shards (src/cas/) ----
+  // A file by the sha256 of its content (the shard's metadata ext), when one is indexed.
+  std::optional<FileRecord> lookup_sha256(const std::array<std::uint8_t, 32>& sha256) const;
+  // Where an indexed chunk lives: (xorb, chunk index).
+  std::optional<std::pair<MerkleHash, std::uint32_t>> find_chunk(const MerkleHash& chunk) const;
+  // The indexed chunk list of a xorb (hashes, unpacked offsets and sizes; flags 0).
+  std::optional<CasInfo> xorb_info(const MerkleHash& xorb) const;
+  // Persists `shard` (serialized with a footer, keyed like ingest shards) and indexes it. The
+  // caller has validated it: every xorb named by a file is stored and indexed or described in
+  // `shard.xorbs`. Returns false when an identical shard was already stored.
+  Result<bool> add_shard(const Shard& shard);
+
  private:
   friend class FileWriter;
   struct XorbEntry {
@@ -145,8 +165,12 @@ class ChunkStore {
   mutable std::mutex mu_;
   std::unordered_map<MerkleHash, std::pair<MerkleHash, std::uint32_t>, MerkleHashHasher> chunks_;
   std::unordered_map<MerkleHash, FileRecord, MerkleHashHasher> files_;
+  std::unordered_map<MerkleHash, MerkleHash, MerkleHashHasher> by_sha256_;  // sha256 (as a hash value) -> file
   mutable std::unordered_map<MerkleHash, XorbEntry, MerkleHashHasher> xorbs_;
   std::atomic<int> open_writers_{0};
+  // Xorb buffers of finished writers, reused by the next ones (each is ~65 MiB of touched pages).
+  static constexpr std::size_t kIdleBuffers = 2;
+  std::vector<std::string> idle_buffers_;
 };
 
 }  // namespace hubgate::xet

@@ -1,14 +1,23 @@
 // Gear chunker, fast path. A cut can only happen at chunk offsets i >= MIN-1 (length >= MIN), and
 // there the hash is a pure function of the 64 bytes ending at i (the shift pushes older bytes
-// out), so the search is: skip to offset MIN-65, hash 64 bytes without checking, then scan until
-// the first position whose hash has its top 16 bits clear, or MAX.
+// out), so a cut position is "the first position p >= start+MIN-1 whose 64-byte window hash has
+// its top 16 bits clear, else start+MAX-1". The search is: skip to offset MIN-65, hash 64 bytes
+// without checking, then scan until the first such position, or MAX.
 //
-// The scan breaks the serial h -> h' dependency (2 cycles per byte) by running four lanes over
-// four adjacent blocks of a superblock; lanes 1..3 warm up on the 64 bytes before their block,
-// which gives them the exact hash. When any lane hits at step t, lanes before it finish their
-// blocks sequentially (an earlier lane's later hit is still an earlier position), then the
-// lowest hitting lane wins. Remainders and short scans use the plain sequential loop.
+// The serial h -> h' dependency (shift + add, ~2 cycles per byte) is broken by running four
+// independent lanes over four adjacent blocks of a round; lanes 1..3 first warm up on the 64
+// bytes before their block, which gives them the exact window hash. The inner loop is the
+// minimum per byte and lane: byte load, table load, `lea h, [T + 2h]`, and one fused
+// test-and-branch on the mask (no flag merging: a combined OR of four tests measured 2x slower).
+// When lane s hits at step t, the lanes before it have not hit up to step t and the lanes
+// after it up to step t-1, so the earliest cut is the first hit in the rest of lanes 0..s-1
+// (in lane order), else lane s at t; those rests are resolved by the same scan, recursively.
+// Block size adapts to the length (a round never overruns the region): rounds of up to 4x2 KiB,
+// and the plain sequential loop below 4x256 bytes. Measured on the bench machine (Zen 3):
+// ~0.95 cycles per scanned byte versus ~2.1 for the sequential loop.
 #include "xet/chunker.hpp"
+
+#include <algorithm>
 
 namespace hubgate::xet {
 
@@ -20,10 +29,15 @@ namespace {
 
 constexpr std::uint64_t kSkipTo = kMinChunk - 64 - 1;  // 8127: first hashed offset
 constexpr std::uint64_t kCheckFrom = kMinChunk - 1;    // 8191: first offset where a cut may happen
-constexpr std::size_t kBlock = 4096;                   // lane block size
+#ifndef HG_XET_CHUNK_BLOCK
+#define HG_XET_CHUNK_BLOCK 2048
+#endif
+constexpr std::size_t kBlock = HG_XET_CHUNK_BLOCK;     // lane block of a full round
+constexpr std::size_t kMinBlock = 256;                 // below 4x this, scan sequentially
 constexpr std::size_t kLanes = 4;
 
-#define HG_GEAR(h, b) ((h) = ((h) << 1) + kGearTable[(b)])
+inline std::uint64_t gear(std::uint64_t h, std::uint8_t b) { return (h << 1) + kGearTable[b]; }
+inline bool hit(std::uint64_t h) { return (h & kChunkMask) == 0; }
 
 // Sequential scan with checks: returns the index of the first byte after which (h & mask) == 0,
 // or n; h is updated (to the state after that byte or after all n bytes).
@@ -31,79 +45,106 @@ inline std::size_t scan_seq(const std::uint8_t* p, std::size_t n, std::uint64_t&
   std::uint64_t x = h;
   std::size_t i = 0;
   for (; i + 4 <= n; i += 4) {
-    HG_GEAR(x, p[i]);
-    if ((x & kChunkMask) == 0) { h = x; return i; }
-    HG_GEAR(x, p[i + 1]);
-    if ((x & kChunkMask) == 0) { h = x; return i + 1; }
-    HG_GEAR(x, p[i + 2]);
-    if ((x & kChunkMask) == 0) { h = x; return i + 2; }
-    HG_GEAR(x, p[i + 3]);
-    if ((x & kChunkMask) == 0) { h = x; return i + 3; }
+    x = gear(x, p[i]);
+    if (hit(x)) [[unlikely]] { h = x; return i; }
+    x = gear(x, p[i + 1]);
+    if (hit(x)) [[unlikely]] { h = x; return i + 1; }
+    x = gear(x, p[i + 2]);
+    if (hit(x)) [[unlikely]] { h = x; return i + 2; }
+    x = gear(x, p[i + 3]);
+    if (hit(x)) [[unlikely]] { h = x; return i + 3; }
   }
   for (; i < n; ++i) {
-    HG_GEAR(x, p[i]);
-    if ((x & kChunkMask) == 0) { h = x; return i; }
+    x = gear(x, p[i]);
+    if (hit(x)) [[unlikely]] { h = x; return i; }
   }
   h = x;
   return n;
 }
 
-inline std::uint64_t warm(const std::uint8_t* p) {  // hash of the 64 bytes p[-64..-1]
-  std::uint64_t x = 0;
-  for (int k = -64; k < 0; ++k) HG_GEAR(x, p[k]);
-  return x;
+// One round: four lanes over the blocks [k*B, (k+1)*B) of q, k = 0..3. Lane 0 starts from h0;
+// lanes 1..3 warm up on the 64 bytes before their block. Returns true on the first hit (lane,
+// step t; `hs` then holds every lane's state after its last processed step), false when all
+// 4*B positions were checked without one (hs[3] is then the state after the round). B is a
+// compile-time constant so one index register addresses all four lanes.
+template <std::size_t B>
+bool round4(const std::uint8_t* q, std::uint64_t hs[4], std::size_t& lane, std::size_t& t) {
+  static_assert(B % 16 == 0 && B >= 64);
+  std::uint64_t h0 = hs[0], h1 = 0, h2 = 0, h3 = 0;
+  for (std::size_t k = 0; k < 64; ++k) {
+    h1 = gear(h1, q[B - 64 + k]);
+    h2 = gear(h2, q[2 * B - 64 + k]);
+    h3 = gear(h3, q[3 * B - 64 + k]);
+  }
+  // The lanes jump every round, which defeats the hardware prefetcher on cold data: fetch the
+  // next round's bytes meanwhile (one line per 16 steps covers four lanes' worth of input).
+  const std::uint8_t* next = q + 4 * B;
+  std::size_t u = 0;
+  std::size_t j;
+#define HG_STEP(J)                                                          \
+  h0 = gear(h0, q[u + (J)]);                                                \
+  if (hit(h0)) [[unlikely]] { lane = 0; j = (J); goto found; }             \
+  h1 = gear(h1, q[B + u + (J)]);                                            \
+  if (hit(h1)) [[unlikely]] { lane = 1; j = (J); goto found; }             \
+  h2 = gear(h2, q[2 * B + u + (J)]);                                        \
+  if (hit(h2)) [[unlikely]] { lane = 2; j = (J); goto found; }             \
+  h3 = gear(h3, q[3 * B + u + (J)]);                                        \
+  if (hit(h3)) [[unlikely]] { lane = 3; j = (J); goto found; }
+  for (; u < B; u += 16) {
+    __builtin_prefetch(next + 4 * u);
+    HG_STEP(0) HG_STEP(1) HG_STEP(2) HG_STEP(3) HG_STEP(4) HG_STEP(5) HG_STEP(6) HG_STEP(7)
+    HG_STEP(8) HG_STEP(9) HG_STEP(10) HG_STEP(11) HG_STEP(12) HG_STEP(13) HG_STEP(14) HG_STEP(15)
+  }
+#undef HG_STEP
+  hs[3] = h3;
+  return false;
+found:
+  hs[0] = h0;
+  hs[1] = h1;
+  hs[2] = h2;
+  hs[3] = h3;
+  t = u + j;
+  return true;
 }
 
-// Four-lane scan; same contract as scan_seq. Every position checked is admissible.
+// Same contract as scan_seq; `h` must be the exact window hash before p (any position checked is
+// admissible, i.e. at least 64 bytes of the current chunk precede it or h carries them).
 std::size_t scan(const std::uint8_t* p, std::size_t n, std::uint64_t& h) {
-  constexpr std::size_t kSuper = kBlock * kLanes;
   std::size_t base = 0;
-  std::uint64_t h0 = h;
-  while (n - base >= kSuper) {
-    const std::uint8_t* q0 = p + base;
-    const std::uint8_t* q1 = q0 + kBlock;
-    const std::uint8_t* q2 = q1 + kBlock;
-    const std::uint8_t* q3 = q2 + kBlock;
-    std::uint64_t h1 = warm(q1), h2 = warm(q2), h3 = warm(q3);
-    std::size_t t = 0;
-    bool hit = false;
-#pragma GCC unroll 4
-    for (; t < kBlock; ++t) {
-      HG_GEAR(h0, q0[t]);
-      HG_GEAR(h1, q1[t]);
-      HG_GEAR(h2, q2[t]);
-      HG_GEAR(h3, q3[t]);
-      if (((h0 & kChunkMask) == 0) | ((h1 & kChunkMask) == 0) | ((h2 & kChunkMask) == 0) |
-          ((h3 & kChunkMask) == 0)) {
-        hit = true;
-        break;
-      }
+  std::uint64_t hs[kLanes] = {h, 0, 0, 0};
+  while (n - base >= kLanes * kMinBlock) {
+    const std::size_t left = n - base;
+    std::size_t blk, lane = 0, t = 0;
+    bool found;
+    if (left >= kLanes * kBlock) {
+      blk = kBlock;
+      found = round4<kBlock>(p + base, hs, lane, t);
+    } else if (left >= kLanes * 1024) {
+      blk = 1024;
+      found = round4<1024>(p + base, hs, lane, t);
+    } else {
+      blk = kMinBlock;
+      found = round4<kMinBlock>(p + base, hs, lane, t);
     }
-    if (!hit) {
-      h0 = h3;
-      base += kSuper;
+    if (!found) {
+      hs[0] = hs[3];  // lane 3 ended where the next round starts
+      base += kLanes * blk;
       continue;
     }
-    // Resolve: the earliest position wins. Lane states are all "after step t".
-    const std::uint8_t* q[kLanes] = {q0, q1, q2, q3};
-    std::uint64_t hs[kLanes] = {h0, h1, h2, h3};
-    for (std::size_t k = 0; k < kLanes; ++k) {
-      if ((hs[k] & kChunkMask) == 0) {
-        h = hs[k];
-        return base + k * kBlock + t;
-      }
+    // Lanes before `lane` are at step t with no hit so far; their rests come first, in order.
+    for (std::size_t k = 0; k < lane; ++k) {
       std::uint64_t x = hs[k];
-      std::size_t j = scan_seq(q[k] + t + 1, kBlock - t - 1, x);
-      if (j < kBlock - t - 1) {
+      const std::size_t rest = blk - t - 1;
+      const std::size_t j = scan(p + base + k * blk + t + 1, rest, x);
+      if (j < rest) {
         h = x;
-        return base + k * kBlock + t + 1 + j;
+        return base + k * blk + t + 1 + j;
       }
     }
-    // Unreachable: some lane had a zero at step t.
-    h = hs[kLanes - 1];
-    return base + kSuper - 1;
+    h = hs[lane];
+    return base + lane * blk + t;
   }
-  std::uint64_t x = h0;
+  std::uint64_t x = hs[0];
   std::size_t j = scan_seq(p + base, n - base, x);
   h = x;
   return base + j;
@@ -125,14 +166,14 @@ std::size_t Chunker::next_cut(ByteView data) {
   if (len_ < kCheckFrom) {
     std::size_t s = static_cast<std::size_t>(std::min<std::uint64_t>(kCheckFrom - len_, n - i));
     std::uint64_t x = h_;
-    for (std::size_t k = 0; k < s; ++k) HG_GEAR(x, p[i + k]);
+    for (std::size_t k = 0; k < s; ++k) x = gear(x, p[i + k]);
     h_ = x;
     i += s;
     len_ += s;
     if (i == n) return 0;
   }
   std::size_t m = static_cast<std::size_t>(std::min<std::uint64_t>(kMaxChunk - len_, n - i));
-  std::size_t j = m >= 2 * kBlock * kLanes ? scan(p + i, m, h_) : scan_seq(p + i, m, h_);
+  std::size_t j = scan(p + i, m, h_);
   if (j < m) {
     len_ = 0;
     h_ = 0;

@@ -10,6 +10,9 @@
 
 #include <lz4.h>
 #include <lz4frame.h>
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 #include <algorithm>
 #include <array>
@@ -109,6 +112,52 @@ std::string err_at(std::size_t off, const std::string& what) { return "xorb: rec
 
 }  // namespace
 
+#if defined(__x86_64__)
+namespace {
+// 64 input bytes -> 16 bytes of each group: pshufb gathers each 16-byte load into four dwords
+// (g0 g1 g2 g3), then a 4x4 dword transpose. SSSE3 (checked once at run time).
+__attribute__((target("ssse3"))) std::size_t bg4_split_ssse3(const std::uint8_t* p, std::size_t q, std::uint8_t* g[4]) {
+  const __m128i m = _mm_setr_epi8(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+  std::size_t i = 0;
+  for (; i + 16 <= q; i += 16) {
+    const std::uint8_t* s = p + 4 * i;
+    __m128i x0 = _mm_shuffle_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(s)), m);
+    __m128i x1 = _mm_shuffle_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(s + 16)), m);
+    __m128i x2 = _mm_shuffle_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(s + 32)), m);
+    __m128i x3 = _mm_shuffle_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(s + 48)), m);
+    __m128i t0 = _mm_unpacklo_epi32(x0, x1), t1 = _mm_unpackhi_epi32(x0, x1);
+    __m128i t2 = _mm_unpacklo_epi32(x2, x3), t3 = _mm_unpackhi_epi32(x2, x3);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(g[0] + i), _mm_unpacklo_epi64(t0, t2));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(g[1] + i), _mm_unpackhi_epi64(t0, t2));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(g[2] + i), _mm_unpacklo_epi64(t1, t3));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(g[3] + i), _mm_unpackhi_epi64(t1, t3));
+  }
+  return i;
+}
+
+// 16 bytes of each group -> 64 output bytes: byte then word interleaves (SSE2, always there).
+std::size_t bg4_join_sse2(const std::uint8_t* g[4], std::size_t q, std::uint8_t* out) {
+  std::size_t i = 0;
+  for (; i + 16 <= q; i += 16) {
+    __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(g[0] + i));
+    __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(g[1] + i));
+    __m128i c = _mm_loadu_si128(reinterpret_cast<const __m128i*>(g[2] + i));
+    __m128i d = _mm_loadu_si128(reinterpret_cast<const __m128i*>(g[3] + i));
+    __m128i ab_lo = _mm_unpacklo_epi8(a, b), ab_hi = _mm_unpackhi_epi8(a, b);
+    __m128i cd_lo = _mm_unpacklo_epi8(c, d), cd_hi = _mm_unpackhi_epi8(c, d);
+    std::uint8_t* o = out + 4 * i;
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(o), _mm_unpacklo_epi16(ab_lo, cd_lo));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(o + 16), _mm_unpackhi_epi16(ab_lo, cd_lo));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(o + 32), _mm_unpacklo_epi16(ab_hi, cd_hi));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(o + 48), _mm_unpackhi_epi16(ab_hi, cd_hi));
+  }
+  return i;
+}
+
+const bool kHaveSsse3 = __builtin_cpu_supports("ssse3");
+}  // namespace
+#endif
+
 void bg4_split(ByteView in, std::uint8_t* out) {
   const std::size_t n = in.size(), q = n / 4, r = n % 4;
   std::uint8_t* g[4];
@@ -117,7 +166,11 @@ void bg4_split(ByteView in, std::uint8_t* out) {
   g[2] = g[1] + q + (r >= 2);
   g[3] = g[2] + q + (r >= 3);
   const std::uint8_t* p = in.data();
-  for (std::size_t i = 0; i < q; ++i) {
+  std::size_t i = 0;
+#if defined(__x86_64__)
+  if (kHaveSsse3) i = bg4_split_ssse3(p, q, g);
+#endif
+  for (; i < q; ++i) {
     g[0][i] = p[4 * i];
     g[1][i] = p[4 * i + 1];
     g[2][i] = p[4 * i + 2];
@@ -133,7 +186,11 @@ void bg4_join(ByteView in, std::uint8_t* out) {
   g[1] = g[0] + q + (r >= 1);
   g[2] = g[1] + q + (r >= 2);
   g[3] = g[2] + q + (r >= 3);
-  for (std::size_t i = 0; i < q; ++i) {
+  std::size_t i = 0;
+#if defined(__x86_64__)
+  i = bg4_join_sse2(g, q, out);
+#endif
+  for (; i < q; ++i) {
     out[4 * i] = g[0][i];
     out[4 * i + 1] = g[1][i];
     out[4 * i + 2] = g[2][i];
@@ -142,25 +199,28 @@ void bg4_join(ByteView in, std::uint8_t* out) {
   for (std::size_t k = 0; k < r; ++k) out[4 * q + k] = g[k][q];
 }
 
+CompressionPolicy resolve_policy(ByteView chunk, CompressionPolicy policy) {
+  if (policy != CompressionPolicy::automatic) return policy;
+  const std::size_t n = chunk.size();
+  if (n < 64) return CompressionPolicy::none;
+  std::size_t s = std::min(n, kProbe);
+  int plain = probe_lz4(chunk.data(), s);
+  thread_local std::vector<std::uint8_t> grouped;
+  grouped.resize(s);
+  bg4_split(chunk.subspan(0, s), grouped.data());
+  int bg = probe_lz4(grouped.data(), s);
+  int best = std::min(plain > 0 ? plain : INT32_MAX, bg > 0 ? bg : INT32_MAX);
+  if (best != INT32_MAX && static_cast<std::size_t>(best) <= s - s / 32)
+    return bg < plain && bg > 0 ? CompressionPolicy::bg4_lz4 : CompressionPolicy::lz4;
+  return CompressionPolicy::none;
+}
+
 Compression append_record(std::string& out, ByteView chunk, CompressionPolicy policy) {
   const std::size_t n = chunk.size();
   const std::size_t hdr = out.size();
   out.resize(hdr + kRecordHeaderSize);
   Compression scheme = Compression::none;
-  if (policy == CompressionPolicy::automatic && n >= 64) {
-    std::size_t s = std::min(n, kProbe);
-    int plain = probe_lz4(chunk.data(), s);
-    thread_local std::vector<std::uint8_t> grouped;
-    grouped.resize(s);
-    bg4_split(chunk.subspan(0, s), grouped.data());
-    int bg = probe_lz4(grouped.data(), s);
-    int best = std::min(plain > 0 ? plain : INT32_MAX, bg > 0 ? bg : INT32_MAX);
-    if (best != INT32_MAX && static_cast<std::size_t>(best) <= s - s / 32) {
-      policy = bg < plain && bg > 0 ? CompressionPolicy::bg4_lz4 : CompressionPolicy::lz4;
-    } else {
-      policy = CompressionPolicy::none;
-    }
-  }
+  policy = resolve_policy(chunk, policy);
   if (policy == CompressionPolicy::lz4 && n > 0) {
     std::size_t c = append_lz4_frame(out, chunk.data(), n);
     if (c < n) scheme = Compression::lz4; else out.resize(hdr + kRecordHeaderSize);
@@ -259,6 +319,37 @@ Result<std::uint32_t> XorbBuilder::add(ByteView chunk, const MerkleHash& hash) {
   return static_cast<std::uint32_t>(chunks_.size() - 1);
 }
 
+Result<std::uint32_t> XorbBuilder::add_uncompressed(ByteView chunk, const MerkleHash& hash) {
+  const CompressionPolicy saved = policy_;
+  policy_ = CompressionPolicy::none;
+  auto r = add(chunk, hash);
+  policy_ = saved;
+  return r;
+}
+
+Result<std::uint32_t> XorbBuilder::add_record(ByteView record, std::uint32_t unpacked_size, const MerkleHash& hash) {
+  if (record.size() < kRecordHeaderSize || record[0] != 0 || get_u24(record.data() + 1) != record.size() - kRecordHeaderSize ||
+      get_u24(record.data() + 5) != unpacked_size || record[4] > static_cast<std::uint8_t>(Compression::bg4_lz4))
+    return fail(Errc::invalid_argument, "xorb: add_record: not one record of " + std::to_string(unpacked_size) + " unpacked bytes");
+  if (!fits(unpacked_size))
+    return fail(Errc::limit_exceeded, "xorb: chunk of " + std::to_string(unpacked_size) + " bytes does not fit (" +
+                                          std::to_string(chunks_.size()) + " chunks, " + std::to_string(unpacked_) + " bytes)");
+  body_.resize(body_size_);
+  if (body_.capacity() < kMaxXorbBytes) body_.reserve(kMaxXorbBytes + kMaxXorbBytes / 64 + (1 << 20));
+  XorbChunkMeta m;
+  m.hash = hash;
+  m.record_start = static_cast<std::uint32_t>(body_.size());
+  body_.append(reinterpret_cast<const char*>(record.data()), record.size());
+  m.scheme = static_cast<Compression>(record[4]);
+  m.record_end = static_cast<std::uint32_t>(body_.size());
+  body_size_ = body_.size();
+  m.unpacked_start = static_cast<std::uint32_t>(unpacked_);
+  m.unpacked_size = unpacked_size;
+  unpacked_ += unpacked_size;
+  chunks_.push_back(m);
+  return static_cast<std::uint32_t>(chunks_.size() - 1);
+}
+
 MerkleHash XorbBuilder::hash() const {
   std::vector<HashAndSize> leaves;
   leaves.reserve(chunks_.size());
@@ -279,6 +370,19 @@ void XorbBuilder::clear() {
   body_size_ = 0;
   chunks_.clear();
   unpacked_ = 0;
+}
+
+std::string XorbBuilder::take_buffer() {
+  clear();
+  std::string b = std::move(body_);
+  body_ = std::string();
+  return b;
+}
+
+void XorbBuilder::give_buffer(std::string&& buffer) {
+  clear();
+  if (buffer.capacity() > body_.capacity()) body_ = std::move(buffer);
+  body_.clear();
 }
 
 std::string xorb_footer(const MerkleHash& xorb_hash, std::span<const XorbChunkMeta> chunks) {

@@ -46,6 +46,11 @@ enum class CompressionPolicy {
   automatic // default: probe a sample with both, compress with the better one if it pays
 };
 
+// The concrete policy for this chunk: `automatic` probes its first 4 KiB with LZ4 and with
+// BG4+LZ4 and returns the better one if it saves at least 1/32, else `none`; any other policy is
+// returned as is.
+CompressionPolicy resolve_policy(ByteView chunk, CompressionPolicy policy);
+
 // Compress one chunk per `policy`; appends the record (header + payload) to `out`.
 Compression append_record(std::string& out, ByteView chunk, CompressionPolicy policy);
 
@@ -76,6 +81,13 @@ class XorbBuilder {
   // Adds a chunk (caller computed `hash` = chunk_hash(chunk)); returns its index, or an error
   // (limit_exceeded) when it does not fit.
   Result<std::uint32_t> add(ByteView chunk, const MerkleHash& hash);
+  // Adds a record already encoded by append_record() (header + payload) for a chunk of
+  // `unpacked_size` bytes whose hash is `hash`; lets callers compress chunks on other threads.
+  // Fails (invalid_argument) unless `record` is exactly one well-formed record header + payload
+  // of that unpacked size, and (limit_exceeded) when it does not fit.
+  Result<std::uint32_t> add_record(ByteView record, std::uint32_t unpacked_size, const MerkleHash& hash);
+  // Adds a chunk as a scheme-0 (raw) record, whatever the builder's policy.
+  Result<std::uint32_t> add_uncompressed(ByteView chunk, const MerkleHash& hash);
 
   bool empty() const { return chunks_.empty(); }
   std::size_t num_chunks() const { return chunks_.size(); }
@@ -88,6 +100,10 @@ class XorbBuilder {
   // The serialized xorb (body, plus the footer if asked), valid until the next add()/clear().
   ByteView serialize(bool with_footer);
   void clear();
+  // Buffer reuse (a 64 MiB body costs ~16k page faults to touch the first time): take the body's
+  // storage out (the builder is cleared) or hand it one to fill (the builder must be empty).
+  std::string take_buffer();
+  void give_buffer(std::string&& buffer);
 
  private:
   CompressionPolicy policy_;

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 # The clients read these at import time: set them before any test module imports them.
-os.environ["HF_HUB_DISABLE_XET"] = "1"  # hubgate does not speak Xet yet
+os.environ["HF_HUB_DISABLE_XET"] = "1"  # plain HTTP here; Xet with hf_xet is tests/e2e_xet/
 os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
 os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"
 os.environ["HF_HUB_ETAG_TIMEOUT"] = "30"

@@ -70,12 +70,23 @@ def test_lfs_file_headers(hub, commit):
 
 
 def test_npm_probe_gets_206(hub, commit):
-    """HJ's first request for every download."""
-    r = get(hub, f"/{REPO}/resolve/main/dir/b.bin", Range="bytes=0-0",
+    """HJ's first request for every download: a non-Xet file (regular) answers 206 + Content-Range."""
+    r = get(hub, f"/{REPO}/resolve/main/t.txt", Range="bytes=0-0",
             Accept="application/vnd.xet-fileinfo+json, */*")
     assert r.status == 206
-    assert r.header("content-range") == f"bytes 0-0/{len(BIN)}"
-    assert r.body == BIN[:1]
+    assert r.header("content-range") == f"bytes 0-0/{len(TEXT)}"
+    assert r.body == TEXT[:1]
+
+
+def test_npm_probe_of_xet_file_gets_fileinfo(hub, commit):
+    """An LFS file has a Xet representation: the xet-fileinfo probe gets 200 + Xet headers."""
+    r = get(hub, f"/{REPO}/resolve/main/dir/b.bin", Range="bytes=0-0",
+            Accept="application/vnd.xet-fileinfo+json, */*")
+    assert r.status == 200
+    assert r.header("content-type") == "application/vnd.xet-fileinfo+json"
+    assert r.header("x-linked-size") == str(len(BIN))
+    assert len(r.header("x-xet-hash")) == 64 and r.json()["hash"] == r.header("x-xet-hash")
+    assert 'rel="xet-auth"' in r.header("link") and 'rel="xet-reconstruction-info"' in r.header("link")
 
 
 def test_zero_length_file(hub, commit):

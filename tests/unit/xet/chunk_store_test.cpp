@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <thread>
 
 #include "crypto/sha.hpp"
 #include "test_data.hpp"
@@ -188,6 +189,53 @@ TEST_F(StoreTest, FailedPublishLeavesNothingVisibleAndGcCollectsOrphans) {
   ASSERT_TRUE(gc);
   EXPECT_EQ(gc->xorbs_removed, 1u);
   EXPECT_EQ(mem->list(ObjectKind::xorb)->size(), 0u);
+}
+
+// A xorb put that fails in the background (2 ingest threads, 1 MiB xorbs) fails the ingest at the
+// latest in finish(): no file and no shard become visible, the xorbs that did land are garbage.
+TEST(XetChunkStoreThreads, BackgroundPutFailureFailsTheIngest) {
+  for (std::int64_t ok_puts : {0, 1, 2}) {
+    auto mem = std::make_shared<MemoryObjectStore>();
+    auto faulty = std::make_shared<FaultyObjectStore>(mem);
+    ChunkStoreOptions o;
+    o.max_xorb_bytes = 1 << 20;
+    o.ingest_threads = 2;
+    auto s = ChunkStore::open(faulty, o);
+    ASSERT_TRUE(s);
+    auto data = to_string(test::random_bytes(6 << 20, 21));
+    faulty->fail_puts_after(ok_puts);
+    FileWriter w = (*s)->ingest();
+    bool failed = false;
+    for (std::size_t off = 0; off < data.size() && !failed; off += 2 << 20) failed = !w.write(as_bytes(data).subspan(off, 2 << 20));
+    if (!failed) failed = !w.finish();
+    EXPECT_TRUE(failed) << ok_puts;
+    EXPECT_EQ((*s)->file_count(), 0u) << ok_puts;
+    EXPECT_EQ(mem->list(ObjectKind::shard)->size(), 0u) << ok_puts;
+    EXPECT_EQ(mem->list(ObjectKind::xorb)->size(), static_cast<std::size_t>(ok_puts)) << ok_puts;
+  }
+}
+
+// Writers of one store reuse xorb buffers and may run concurrently (each with its helpers).
+TEST(XetChunkStoreThreads, ConcurrentWritersGiveTheSameRecords) {
+  auto mem = std::make_shared<MemoryObjectStore>();
+  auto s = ChunkStore::open(mem);
+  ASSERT_TRUE(s);
+  std::vector<std::string> inputs;
+  for (int i = 0; i < 4; ++i) inputs.push_back(to_string(test::random_bytes((3 << 20) + 1000 * i, 30 + i)));
+  std::vector<Result<FileRecord>> recs(inputs.size(), fail(Errc::internal, "not run"));
+  {
+    std::vector<std::thread> ts;
+    for (std::size_t i = 0; i < inputs.size(); ++i) ts.emplace_back([&, i] { recs[i] = (*s)->ingest_bytes(as_bytes(inputs[i])); });
+    for (auto& t : ts) t.join();
+  }
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    ASSERT_TRUE(recs[i]) << i;
+    EXPECT_EQ(recs[i]->file_hash, expected_file_hash(inputs[i])) << i;
+    std::string back;
+    ASSERT_TRUE((*s)->read(*recs[i], 0, recs[i]->size, back));
+    EXPECT_TRUE(back == inputs[i]) << i;
+  }
+  EXPECT_EQ((*s)->file_count(), inputs.size());
 }
 
 TEST_F(StoreTest, GcKeepsLiveFilesAndDropsDeadOnes) {

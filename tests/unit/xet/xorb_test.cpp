@@ -59,6 +59,25 @@ TEST(XetXorb, Bg4GroupsExample) {
   }
 }
 
+// The vectorized split/join (64 bytes per step) against the definition: group k holds the bytes
+// at indices i = k (mod 4), in order, groups concatenated; every length around the step sizes.
+TEST(XetXorb, Bg4MatchesDefinitionForAllLengths) {
+  std::vector<std::size_t> sizes;
+  for (std::size_t n = 0; n <= 300; ++n) sizes.push_back(n);
+  for (std::size_t n : {1023ul, 1024ul, 1025ul, 65535ul, 65536ul, 65537ul, 131071ul, 131072ul}) sizes.push_back(n);
+  for (std::size_t n : sizes) {
+    auto d = test::random_bytes(n, n + 1);
+    std::vector<std::uint8_t> want;
+    for (std::size_t k = 0; k < 4; ++k)
+      for (std::size_t i = k; i < n; i += 4) want.push_back(d[i]);
+    std::vector<std::uint8_t> s(n), j(n);
+    bg4_split(test::view(d), s.data());
+    ASSERT_EQ(s, want) << n;
+    bg4_join(test::view(s), j.data());
+    ASSERT_EQ(j, d) << n;
+  }
+}
+
 TEST(XetXorb, RoundTripEveryPolicyWithAndWithoutFooter) {
   for (auto policy : {CompressionPolicy::none, CompressionPolicy::lz4, CompressionPolicy::bg4_lz4, CompressionPolicy::automatic}) {
     Built b = build(policy, 24, 11);

@@ -1,0 +1,54 @@
+// `hubgate serve`'s security gate configuration and wiring (src/gate/ into the hub and edge).
+//
+// Configuration (defaults < TOML `[gate]` table < flags), documented in README.md:
+//   [gate]
+//   enabled = true                # --gate on|off
+//   dangerous = "block"           # --gate-dangerous allow|warn|block
+//   suspicious = "warn"           # --gate-suspicious allow|warn|block
+//   unscanned = "warn"            # --gate-unscanned allow|warn|block
+//   admin_tokens = ["root"]       # --admin-tokens NAME[,NAME...]
+//   [[gate.exception]]            # --gate-allow 'GLOB=REASON[;GLOB=REASON...]' (replaces the TOML list)
+//   repo = "research/*"
+//   reason = "red-team corpus"
+// Files: <data>/gate.db (verdicts), <data>/audit.db (decision log).
+#pragma once
+
+#include <memory>
+#include <set>
+#include <string>
+
+#include "audit/audit.hpp"
+#include "cli/args.hpp"
+#include "gate/gate.hpp"
+#include "hub/hub.hpp"
+#include "upstream/edge.hpp"
+
+namespace hubgate::cli {
+
+struct GateConfig {
+  bool enabled = true;
+  gate::Policy policy;
+  std::set<std::string> admin_tokens;
+};
+
+// Reads the `[gate]` table of a TOML file (absent table: defaults kept).
+Result<void> gate_config_from_toml(const std::string& path, GateConfig& cfg);
+// Applies the --gate* / --admin-tokens flags.
+Result<void> gate_config_from_args(const Args& a, GateConfig& cfg);
+// The flags gate_config_from_args understands (all take a value).
+const std::set<std::string>& gate_flags();
+extern const char* const kGateUsage;
+
+struct GateRuntime {
+  std::unique_ptr<gate::VerdictStore> verdicts;
+  std::unique_ptr<audit::Log> audit;
+  std::unique_ptr<gate::Gate> gate;
+};
+// Opens <data>/gate.db and <data>/audit.db and builds the gate.
+Result<GateRuntime> open_gate(const std::string& data_dir, const GateConfig& cfg);
+// Sets the hub's gate, audit log and admin tokens.
+void wire_hub(GateRuntime& rt, const GateConfig& cfg, hub::HubOptions& h);
+// Sets the edge's fill hooks and serve check (no-op when the gate is disabled).
+void wire_edge(GateRuntime& rt, upstream::EdgeOptions& e);
+
+}  // namespace hubgate::cli
