@@ -1,11 +1,20 @@
 #!/usr/bin/env python3
-"""Pull-through benchmark (not a test): an origin hubgate hosting one large LFS file, and
-  1. cold fill through an edge hubgate vs `curl` straight from the origin: total time and time to
-     first byte (median of --runs, each with an empty edge cache), and their ratio;
-  2. cached-hit throughput, 16 concurrent curl clients, edge hubgate vs nginx `proxy_cache` (with
-     `proxy_cache_lock on`) in front of the same origin, both warm.
-Usage: bench_edge.py --hubgate build/hubgate [--size-mib 256] [--runs 3] [--clients 16]
-Prints medians and ratios. Everything listens on 127.0.0.1, on ports chosen at run time."""
+"""Pull-through benchmark (not a test). An origin hubgate hosts one large LFS file; every figure
+is the median of --runs, the peers measured in the same run, interleaved:
+
+  1. cold fill, loopback: `curl` through an edge hubgate (empty cache each run) vs `curl`
+     straight from the origin, and vs a cache miss of nginx `proxy_cache` (which also writes the
+     file to its cache while streaming it): total time and time to first byte, and the ratios;
+  2. cold fill over a rate-limited link (--link-mib-s, 0 = skip): the same two paths, but the
+     origin sits behind nginx `limit_rate` (the WAN between an edge and its upstream), so the
+     figure shows what streaming-while-filling costs when the network, not the CPU, is the limit;
+  3. cached hits, --clients concurrent connections (bench/serve's `serve_load` client): the warm
+     edge vs nginx `proxy_cache` + `proxy_cache_lock` in front of the same origin vs the origin
+     serving its own local copy (what bench/serve measures).
+
+Usage: bench_edge.py --hubgate build/hubgate [--load build/bench/serve/serve_load]
+                     [--size-mib 1024] [--runs 5] [--clients 16] [--link-mib-s 200]
+Everything listens on 127.0.0.1, on ports chosen at run time, and is stopped at the end."""
 import argparse
 import os
 import shutil
@@ -29,33 +38,98 @@ def free_port():
     return p
 
 
-def curl(url):
-    """(seconds total, seconds to first byte, bytes)"""
+def curl(url, size):
+    """(seconds total, seconds to first byte)"""
     out = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{time_total} %{time_starttransfer} %{size_download}", url],
                          capture_output=True, text=True, check=True).stdout.split()
-    return float(out[0]), float(out[1]), int(out[2])
+    if int(out[2]) != size:
+        raise RuntimeError("short reply from %s: %s of %d bytes" % (url, out[2], size))
+    return float(out[0]), float(out[1])
 
 
-def parallel_curl(url, n):
-    t0 = time.monotonic()
-    procs = [subprocess.Popen(["curl", "-s", "-o", "/dev/null", "-w", "%{size_download}", url], stdout=subprocess.PIPE,
-                              text=True) for _ in range(n)]
-    total = sum(int(p.communicate()[0]) for p in procs)
-    return total / (time.monotonic() - t0) / (1 << 20)
+def load(load_bin, port, path, clients, size):
+    """MiB/s over `clients` concurrent connections, each GETting the whole file."""
+    out = subprocess.run([load_bin, "127.0.0.1", str(port), path, str(clients), str(size)], capture_output=True,
+                         text=True, check=True).stdout.split()
+    return float(out[1]) / float(out[0]) / (1 << 20)
+
+
+NGINX_COMMON = """
+%(user)s worker_processes auto; daemon off; pid %(d)s/nginx.pid; error_log %(d)s/error.log;
+events { worker_connections 4096; }
+http {
+  access_log off; sendfile on; tcp_nopush on;
+  client_body_temp_path %(d)s/body; proxy_temp_path %(d)s/proxy; fastcgi_temp_path %(d)s/fcgi;
+  uwsgi_temp_path %(d)s/uwsgi; scgi_temp_path %(d)s/scgi;
+  %(extra)s
+}
+"""
+
+
+def start_nginx(ndir, server_block, extra_http=""):
+    os.makedirs(ndir, exist_ok=True)
+    conf = os.path.join(ndir, "nginx.conf")
+    with open(conf, "w") as f:
+        f.write(NGINX_COMMON % {"d": ndir, "user": "user root;" if os.geteuid() == 0 else "",
+                                "extra": extra_http + "\n" + server_block})
+    proc = subprocess.Popen(["nginx", "-c", conf, "-p", ndir], stderr=subprocess.DEVNULL)
+    return proc
+
+
+def wait_http(url):
+    for _ in range(100):
+        r = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-r", "0-0", url],
+                           capture_output=True, text=True)
+        if r.stdout.strip() in ("200", "206"):
+            return
+        time.sleep(0.1)
+    raise RuntimeError("no answer from " + url)
+
+
+def cold_fill(tmp, origin_url, path, size, runs, label, nginx_url=None):
+    direct, edge_cold, nginx_cold = [], [], []
+    for i in range(runs):
+        direct.append(curl(origin_url + path, size))
+        if nginx_url:  # a cache miss in nginx: a query string nginx keys on and the origin ignores
+            nginx_cold.append(curl("%s%s?cold=%s-%d-%f" % (nginx_url, path, label, i, time.time()), size))
+        edge = Hubgate(os.path.join(tmp, "edge-%s-%d" % (label, i)), upstream=origin_url, threads=os.cpu_count())
+        try:
+            edge_cold.append(curl(edge.url + path, size))
+        finally:
+            edge.stop()
+            shutil.rmtree(edge.data_dir, ignore_errors=True)
+    med = lambda xs, k: statistics.median(x[k] for x in xs)  # noqa: E731
+    d_tot, d_fb, e_tot, e_fb = med(direct, 0), med(direct, 1), med(edge_cold, 0), med(edge_cold, 1)
+    print("  origin direct (curl): total %.3f s (%.0f MiB/s), first byte %.4f s" % (d_tot, size / d_tot / (1 << 20), d_fb))
+    print("  through edge        : total %.3f s (%.0f MiB/s), first byte %.4f s" % (e_tot, size / e_tot / (1 << 20), e_fb))
+    if nginx_cold:
+        n_tot, n_fb = med(nginx_cold, 0), med(nginx_cold, 1)
+        print("  nginx proxy_cache miss: total %.3f s (%.0f MiB/s), first byte %.4f s" % (n_tot, size / n_tot / (1 << 20), n_fb))
+    print("  ratio edge/direct   : total %.2f, first byte %.2f" % (e_tot / d_tot, e_fb / d_fb))
+    if nginx_cold:
+        print("  ratio edge/nginx-miss: total %.2f, first byte %.2f" % (e_tot / n_tot, e_fb / n_fb))
+    print("  (all runs, total s: direct %s; edge %s)" % (" ".join("%.3f" % x[0] for x in direct),
+                                                        " ".join("%.3f" % x[0] for x in edge_cold)))
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--hubgate", required=True)
-    ap.add_argument("--size-mib", type=int, default=256)
-    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--load", default="", help="serve_load binary (default: next to --hubgate)")
+    ap.add_argument("--size-mib", type=int, default=1024)
+    ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--clients", type=int, default=16)
+    ap.add_argument("--link-mib-s", type=int, default=200)
     args = ap.parse_args()
     harness.HUBGATE = os.path.abspath(args.hubgate)
+    load_bin = args.load or os.path.join(os.path.dirname(harness.HUBGATE), "bench/serve/serve_load")
+    if not os.path.exists(load_bin):
+        sys.exit("no serve_load at %s: cmake --build build --target serve_load" % load_bin)
     tmp = tempfile.mkdtemp(prefix="hg-bench-up-")
-    procs = []
+    os.chmod(tmp, 0o755)
+    procs, nginxes = [], []
     try:
-        origin = Hubgate(os.path.join(tmp, "origin"))
+        origin = Hubgate(os.path.join(tmp, "origin"), threads=os.cpu_count())
         procs.append(origin)
         token = run_hubgate("token", "create", "--data-dir", origin.data_dir, "--name", "b", "--write").stdout.strip()
         src = os.path.join(tmp, "src")
@@ -63,62 +137,62 @@ def main():
         with open(os.path.join(src, "big.bin"), "wb") as f:
             for _ in range(args.size_mib):
                 f.write(os.urandom(1 << 20))
+        size = args.size_mib << 20
         run_hubgate("push", src, "org/big", "--endpoint", origin.url, "--token", token)
+        shutil.rmtree(src)
         path = "/org/big/resolve/main/big.bin"
+        print("host: %d cores, load average %s" % (os.cpu_count(), " ".join("%.1f" % x for x in os.getloadavg())))
 
-        direct, edge_cold = [], []
-        for i in range(args.runs):
-            direct.append(curl(origin.url + path))
-            edge = Hubgate(os.path.join(tmp, "edge%d" % i), upstream=origin.url)
-            edge_cold.append(curl(edge.url + path))
-            edge.stop()
-        med = lambda xs, k: statistics.median(x[k] for x in xs)  # noqa: E731
-        print("cold fill of %d MiB (median of %d):" % (args.size_mib, args.runs))
-        print("  origin direct (curl): total %.3f s, first byte %.4f s" % (med(direct, 0), med(direct, 1)))
-        print("  through edge        : total %.3f s, first byte %.4f s" % (med(edge_cold, 0), med(edge_cold, 1)))
-        print("  ratio edge/direct   : total %.2f, first byte %.2f" % (med(edge_cold, 0) / med(direct, 0),
-                                                                       med(edge_cold, 1) / med(direct, 1)))
-
-        edge = Hubgate(os.path.join(tmp, "edge-warm"), upstream=origin.url)
-        procs.append(edge)
-        curl(edge.url + path)  # warm
         nport = free_port()
         ndir = os.path.join(tmp, "nginx")
         os.makedirs(os.path.join(ndir, "cache"))
-        conf = os.path.join(ndir, "nginx.conf")
-        open(conf, "w").write("""
-%(user)s worker_processes 2; daemon off; pid %(d)s/nginx.pid; error_log %(d)s/error.log;
-events { worker_connections 1024; }
-http {
-  access_log off; sendfile on;
-  client_body_temp_path %(d)s/body; proxy_temp_path %(d)s/proxy; fastcgi_temp_path %(d)s/fcgi;
-  uwsgi_temp_path %(d)s/uwsgi; scgi_temp_path %(d)s/scgi;
-  proxy_cache_path %(d)s/cache levels=1:2 keys_zone=hub:10m max_size=10g inactive=1h use_temp_path=off;
+        nginxes.append(start_nginx(ndir, """
   server {
     listen 127.0.0.1:%(p)d;
     location / {
       proxy_pass %(o)s; proxy_cache hub; proxy_cache_lock on; proxy_cache_valid 200 1h;
       proxy_http_version 1.1; proxy_buffering on;
     }
-  }
-}
-""" % {"d": ndir, "p": nport, "o": origin.url, "user": "user root;" if os.geteuid() == 0 else ""})
-        nginx = subprocess.Popen(["nginx", "-c", conf, "-p", ndir], stderr=subprocess.DEVNULL)
-        time.sleep(0.5)
-        try:
-            curl("http://127.0.0.1:%d%s" % (nport, path))  # warm
-            hg, ng = [], []
-            for _ in range(args.runs):
-                hg.append(parallel_curl(edge.url + path, args.clients))
-                ng.append(parallel_curl("http://127.0.0.1:%d%s" % (nport, path), args.clients))
-            print("cached hits, %d concurrent clients (median of %d):" % (args.clients, args.runs))
-            print("  edge hubgate : %.0f MiB/s" % statistics.median(hg))
-            print("  nginx cache  : %.0f MiB/s" % statistics.median(ng))
-            print("  ratio hubgate/nginx: %.2f" % (statistics.median(hg) / statistics.median(ng)))
-        finally:
-            nginx.terminate()
-            nginx.wait()
+  }""" % {"p": nport, "o": origin.url}, "proxy_cache_path %s/cache levels=1:2 keys_zone=hub:10m max_size=10g inactive=1h "
+                                        "use_temp_path=off;" % ndir))
+        nginx_url = "http://127.0.0.1:%d" % nport
+        wait_http(nginx_url + path)
+        curl(nginx_url + path, size)  # warm (the plain URL is the cached-hit test's)
+        time.sleep(0.5)  # nginx writes its cache entry after the reply
+        print("cold fill of %d MiB over loopback (median of %d):" % (args.size_mib, args.runs))
+        cold_fill(tmp, origin.url, path, size, args.runs, "lo", nginx_url)
+
+        if args.link_mib_s > 0:
+            lport = free_port()
+            nginxes.append(start_nginx(os.path.join(tmp, "link"), """
+  server {
+    listen 127.0.0.1:%d;
+    location / { proxy_pass %s; proxy_buffering off; proxy_http_version 1.1; limit_rate %dm; }
+  }""" % (lport, origin.url, args.link_mib_s)))
+            link_url = "http://127.0.0.1:%d" % lport
+            wait_http(link_url + path)
+            print("cold fill of %d MiB, upstream behind a %d MiB/s link (nginx limit_rate; median of %d):" %
+                  (args.size_mib, args.link_mib_s, args.runs))
+            cold_fill(tmp, link_url, path, size, args.runs, "link")
+
+        edge = Hubgate(os.path.join(tmp, "edge-warm"), upstream=origin.url, threads=os.cpu_count())
+        procs.append(edge)
+        curl(edge.url + path, size)  # warm
+        hg, ng, lo = [], [], []
+        for _ in range(args.runs):
+            hg.append(load(load_bin, edge.port, path, args.clients, size))
+            ng.append(load(load_bin, nport, path, args.clients, size))
+            lo.append(load(load_bin, origin.port, path, args.clients, size))
+        h, n, o = statistics.median(hg), statistics.median(ng), statistics.median(lo)
+        print("cached hits, %d concurrent clients x %d MiB (serve_load; median of %d):" % (args.clients, args.size_mib, args.runs))
+        print("  edge hubgate (cached blob)   : %.0f MiB/s" % h)
+        print("  nginx proxy_cache            : %.0f MiB/s" % n)
+        print("  origin hubgate (local file)  : %.0f MiB/s" % o)
+        print("  ratio edge/nginx: %.2f   edge/origin-local: %.2f   origin-local/nginx: %.2f" % (h / n, h / o, o / n))
     finally:
+        for p in nginxes:
+            p.terminate()
+            p.wait()
         for p in procs:
             p.stop()
         shutil.rmtree(tmp, ignore_errors=True)

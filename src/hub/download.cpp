@@ -252,11 +252,10 @@ http::Response resolve(Ctx& c, const repo::RepoId& id, std::string_view raw_rest
   if (raw_blob && f->lfs) {
     pointer = repo::lfs_pointer(f->sha256, f->size);
     size = pointer.size();
-    res.headers.set("ETag", "\"" + f->blob_sha1 + "\"");
-  } else if (f->lfs) {
-    res.headers.set("ETag", "\"" + f->sha256 + "\"");
-    res.headers.set("X-Linked-Etag", "\"" + f->sha256 + "\"");
-    res.headers.set("X-Linked-Size", std::to_string(f->size));
+  }
+  for (auto& [k, v] : repo::version_headers(raw_blob, f->lfs ? f->sha256 : "", f->size, f->blob_sha1))
+    res.headers.set(k, std::move(v));
+  if (!raw_blob && f->lfs) {
     // Xet-backed: Xet headers; the xet-fileinfo probe (HJ) gets them with a JSON body, no bytes.
     // The security gate decides first: a blocked file never advertises its Xet hash.
     if (c.hub.opts.xet) {
@@ -277,8 +276,6 @@ http::Response resolve(Ctx& c, const repo::RepoId& id, std::string_view raw_rest
         return res;
       }
     }
-  } else {
-    res.headers.set("ETag", "\"" + f->blob_sha1 + "\"");
   }
 
   // Range selection.

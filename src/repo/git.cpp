@@ -15,6 +15,13 @@ std::string lfs_pointer(std::string_view sha256, std::uint64_t size) {
          std::to_string(size) + "\n";
 }
 
+std::vector<std::pair<std::string, std::string>> version_headers(bool raw, std::string_view sha256,
+                                                                 std::uint64_t size, std::string_view blob_sha1) {
+  auto quoted = [](std::string_view v) { return "\"" + std::string(v) + "\""; };
+  if (raw || sha256.empty()) return {{"ETag", quoted(blob_sha1)}};
+  return {{"ETag", quoted(sha256)}, {"X-Linked-Etag", quoted(sha256)}, {"X-Linked-Size", std::to_string(size)}};
+}
+
 namespace {
 struct Node {
   std::map<std::string, Node> dirs;

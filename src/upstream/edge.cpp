@@ -4,16 +4,23 @@
 // repository's (ETag, X-Linked-*, X-Repo-Commit) -> body from the blob cache (sendfile, pinned
 // through a shared FileHandle whose deleter releases the pin) or from a Fill (FillProducer:
 // each pull() delivers the next bytes as soon as the fill has them, waiting through a fill
-// subscription, never by blocking a server thread). HEAD never starts a fill.
+// subscription, never by blocking a server thread). A Range request that starts more than
+// `far_range_bytes` beyond what the fill has reached is answered by its own upstream range
+// request (RangeFetch, streamed through a queue from a transfer thread) while the fill goes on.
+// HEAD never starts a fill.
 #include "upstream/edge.hpp"
 
 #include <unistd.h>
+
+#include <deque>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
 #include "crypto/sha.hpp"
 #include "http/range.hpp"
 #include "http/url.hpp"
+#include "repo/git.hpp"
 #include "sign/gate.hpp"
 
 namespace hubgate::upstream {
@@ -165,6 +172,130 @@ class FillProducer final : public http::BodyProducer, public std::enable_shared_
 
 }  // namespace
 
+// ------------------------------------------------------------------ RangeFetch
+
+// One upstream range request streamed to one client, for a range far ahead of a running fill.
+// The transfer runs on its own thread (the client is blocking) and queues what it receives,
+// at most kMaxQueued bytes (then it waits: the client's pace throttles the transfer). The
+// producer hands queued bytes out; a pull that finds nothing waits as the fill producer does.
+struct RangeFetch {
+  static constexpr std::size_t kMaxQueued = 4u << 20;
+  std::mutex mu;
+  std::condition_variable space;
+  std::deque<std::string> queue;
+  std::size_t queued = 0;
+  bool done = false;
+  std::optional<Error> error;
+  std::function<void(http::Chunk)> waiting;  // a pull that found nothing
+  std::atomic<bool> cancel{false};
+
+  // Transfer side: queue bytes (blocks while the queue is full); false once cancelled.
+  bool push(ByteView b) {
+    std::function<void(http::Chunk)> deliver;
+    http::Chunk c;
+    {
+      std::unique_lock lock(mu);
+      space.wait(lock, [&] { return queued < kMaxQueued || cancel.load(); });
+      if (cancel.load()) return false;
+      if (waiting) {
+        deliver = std::move(waiting);
+        waiting = nullptr;
+        c.data.assign(reinterpret_cast<const char*>(b.data()), b.size());
+      } else {
+        queue.emplace_back(reinterpret_cast<const char*>(b.data()), b.size());
+        queued += b.size();
+      }
+    }
+    if (deliver) deliver(std::move(c));
+    return true;
+  }
+  void finish(std::optional<Error> e) {
+    std::function<void(http::Chunk)> deliver;
+    {
+      std::lock_guard lock(mu);
+      done = true;
+      error = std::move(e);
+      deliver = std::move(waiting);
+      waiting = nullptr;
+    }
+    if (deliver) deliver(error ? error_chunk(*error) : end_chunk());
+  }
+  // Producer side.
+  void pull(std::function<void(http::Chunk)> deliver) {
+    http::Chunk c;
+    {
+      std::lock_guard lock(mu);
+      if (queue.empty()) {
+        if (!done) {
+          waiting = std::move(deliver);
+          return;
+        }
+        c = error ? error_chunk(*error) : end_chunk();
+      } else {
+        while (!queue.empty() && c.data.size() < (1u << 20)) {
+          c.data += queue.front();
+          queued -= queue.front().size();
+          queue.pop_front();
+        }
+      }
+    }
+    space.notify_all();
+    deliver(std::move(c));
+  }
+};
+
+namespace {
+
+class RangeProducer final : public http::BodyProducer {
+ public:
+  explicit RangeProducer(std::shared_ptr<RangeFetch> f) : f_(std::move(f)) {}
+  ~RangeProducer() override {
+    f_->cancel.store(true);
+    f_->space.notify_all();
+  }
+  void pull(std::function<void(http::Chunk)> deliver) override { f_->pull(std::move(deliver)); }
+
+ private:
+  std::shared_ptr<RangeFetch> f_;
+};
+
+}  // namespace
+
+std::shared_ptr<http::BodyProducer> Edge::start_range_fetch(const FillSpec& spec, std::uint64_t first,
+                                                            std::uint64_t length) {
+  auto f = std::make_shared<RangeFetch>();
+  {
+    std::lock_guard lock(range_mu_);
+    range_threads_++;
+  }
+  metrics_.range_fetches.fetch_add(1, std::memory_order_relaxed);
+  std::thread([this, f, spec, first, length] {
+    std::uint64_t got = 0;
+    auto r = source_->fetch_range(
+        spec, first, length,
+        [&](ByteView b) {
+          if (b.empty()) return true;
+          b = b.subspan(0, static_cast<std::size_t>(std::min<std::uint64_t>(b.size(), length - got)));
+          got += b.size();
+          if (!b.empty() && !f->push(b)) return false;
+          return got < length;  // stop an upstream that ignored the end of the range
+        },
+        f->cancel);
+    if (got == length) f->finish(std::nullopt);
+    else f->finish(r ? Error(Errc::unavailable, "upstream range ended early") : r.error());
+    std::lock_guard lock(range_mu_);
+    range_threads_--;
+    range_cv_.notify_all();
+  }).detach();
+  {
+    // Let the destructor cancel it (it waits for range_threads_ to reach 0).
+    std::lock_guard lock(range_mu_);
+    std::erase_if(ranges_, [](const std::weak_ptr<RangeFetch>& w) { return w.expired(); });
+    ranges_.push_back(f);
+  }
+  return std::make_shared<RangeProducer>(f);
+}
+
 std::shared_ptr<http::BodyProducer> make_fill_producer(std::shared_ptr<Fill> fill, std::uint64_t first,
                                                        std::uint64_t length, Metrics* metrics) {
   return std::make_shared<FillProducer>(std::move(fill), first, length, metrics);
@@ -217,7 +348,19 @@ Result<std::unique_ptr<Edge>> Edge::create(EdgeOptions o) {
   return e;
 }
 
-Edge::~Edge() { fills_.reset(); }
+Edge::~Edge() {
+  {
+    std::unique_lock lock(range_mu_);
+    for (auto& w : ranges_) {
+      if (auto f = w.lock()) {
+        f->cancel.store(true);
+        f->space.notify_all();
+      }
+    }
+    range_cv_.wait(lock, [&] { return range_threads_ == 0; });
+  }
+  fills_.reset();
+}
 
 http::Response Edge::json_passthrough(Result<Answer<JsonReply>> r, const std::string& base_url, bool strip_xet) {
   if (!r) return from_error(r.error());
@@ -332,18 +475,14 @@ http::Response Edge::resolve(http::Request& req, const RepoRef& repo, std::strin
   if (ans->stale) res.headers.set("X-Hubgate-Stale", "1");
   std::uint64_t size = meta.size;
   std::string pointer;
+  std::string blob_sha1 = meta.git_oid;
   if (raw && meta.sha256) {
-    pointer = "version https://git-lfs.github.com/spec/v1\noid sha256:" + *meta.sha256 + "\nsize " +
-              std::to_string(meta.size) + "\n";
+    pointer = repo::lfs_pointer(*meta.sha256, meta.size);
     size = pointer.size();
-    res.headers.set("ETag", "\"" + crypto::git_blob_sha1_hex(pointer) + "\"");
-  } else if (meta.sha256) {
-    res.headers.set("ETag", "\"" + *meta.sha256 + "\"");
-    res.headers.set("X-Linked-Etag", "\"" + *meta.sha256 + "\"");
-    res.headers.set("X-Linked-Size", std::to_string(meta.size));
-  } else {
-    res.headers.set("ETag", "\"" + meta.git_oid + "\"");
+    blob_sha1 = crypto::git_blob_sha1_hex(pointer);
   }
+  for (auto& [k, v] : repo::version_headers(raw, meta.sha256.value_or(""), meta.size, blob_sha1))
+    res.headers.set(k, std::move(v));
 
   // Security gate (ServeQuery/ServeCheck in edge.hpp): a known verdict decides before any byte.
   ServeQuery gq;
@@ -413,6 +552,16 @@ http::Response Edge::resolve(http::Request& req, const RepoRef& repo, std::strin
     return res;
   }
   metrics_.cache_misses.fetch_add(1, std::memory_order_relaxed);
+  // A range far ahead of what the fill has reached gets its own upstream request (the fill goes
+  // on); a near one waits for the fill. Not when those unverified, unscanned bytes could matter:
+  // under a signature policy, or a security gate without a known verdict for this file.
+  const bool gate_off = !opt_.fill_gate.early && !opt_.fill_gate.before_publish && !opt_.serve_check;
+  const bool far_ok = !opt_.signatures && (gate_off || gate_check.known);
+  if (far_ok && sel->status == 206 && first > acquired->fill->status().available + opt_.far_range_bytes) {
+    res.body = start_range_fetch(resolver_->fill_spec(repo, meta, auth), first, length);
+    res.producer_length = length;
+    return res;
+  }
   res.body = make_fill_producer(acquired->fill, first, length, &metrics_);
   res.producer_length = length;
   return res;

@@ -5,7 +5,8 @@
 // The hub module calls `handle()` only after it found no local repository of that id (local
 // wins). Downloads: a cached body is served with sendfile and stays pinned (never evicted)
 // until the response is done; a missing one is streamed from its Fill as bytes arrive
-// (`FillProducer`), whatever the Range. A fill that fails ends the response early (the server
+// (`FillProducer`), unless the Range starts far beyond what the fill has reached: that range
+// is fetched from upstream on its own while the fill goes on. A fill that fails ends the response early (the server
 // closes the connection), so no client takes a prefix for the file. Answers given from cache
 // because upstream could not be asked carry `X-Hubgate-Stale: 1`. `xetHash` fields are removed
 // from tree/paths-info JSON and `X-Xet-Hash` is never sent: the edge serves plain bytes, so
@@ -16,8 +17,11 @@
 #pragma once
 
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <memory>
+#include <mutex>
+#include <vector>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -64,6 +68,10 @@ struct EdgeOptions {
   std::chrono::milliseconds auth_ttl{60000};  // access-decision cache
   RepoFilter filter;                          // allow/deny patterns
   std::chrono::milliseconds stall_timeout{30000};
+  // A Range that starts more than this beyond what a running fill has reached is fetched from
+  // upstream on its own (bytes straight from upstream, not verified against the file hash;
+  // never under a signature policy, nor under a security gate that has no verdict yet).
+  std::uint64_t far_range_bytes = 8u << 20;
   // Signature policy (src/sign/gate.hpp; edge_signature.cpp): when set, every answer about a
   // covered repository is pinned to a commit whose signature verified against the upstream
   // listing (sha256 from LFS oids, small files fetched and hashed); served files must match it.
@@ -74,6 +82,8 @@ struct EdgeOptions {
   // it has a verdict: replaces upstream's in expanded tree/paths-info entries. Empty = none.
   std::function<std::optional<std::string>(const std::string& key)> security_status;
 };
+
+struct RangeFetch;  // edge.cpp
 
 class Edge {
  public:
@@ -93,6 +103,7 @@ class Edge {
   explicit Edge(EdgeOptions o) : opt_(std::move(o)) {}
   http::Response resolve(http::Request& req, const RepoRef& repo, std::string_view raw_rest, bool raw);
   http::Response json_passthrough(Result<Answer<JsonReply>> r, const std::string& base_url, bool strip_xet);
+  std::shared_ptr<http::BodyProducer> start_range_fetch(const FillSpec& spec, std::uint64_t first, std::uint64_t length);
   // Signature policy (edge_signature.cpp): nullopt to go on (the verdict in *verdict, null when
   // no policy), or the response to send instead (403 SignatureRequired/SignatureInvalid, 5xx).
   std::optional<http::Response> check_signature(const RepoRef& repo, const std::string& commit,
@@ -113,6 +124,10 @@ class Edge {
   std::unique_ptr<HttpByteSource> source_;
   std::unique_ptr<Resolver> resolver_;
   std::unique_ptr<FillRegistry> fills_;  // destroyed first: joins fill threads
+  std::mutex range_mu_;                  // range fetch threads, waited for by the destructor
+  std::condition_variable range_cv_;
+  int range_threads_ = 0;
+  std::vector<std::weak_ptr<RangeFetch>> ranges_;
 };
 
 // Splits a still-encoded "rev/path" for a repository whose refs the edge does not know: the

@@ -1,10 +1,11 @@
 // Fill state machine and the single-flight registry.
 //
 // A fill runs on its own thread: transfer() loops over attempts, each streaming from the
-// current offset into the AtomicFile, publishing `available` to readers in steps (every
-// `publish_step` bytes, at each pause of the source, at the end of each attempt). A second
-// thread (`FileHasher`) hashes the temporary file behind the writer, reading what was written
-// (so hashing overlaps receiving, and a resumed transfer continues the same hash). Then size and
+// current offset into the AtomicFile and the hasher (so a resumed transfer continues the same
+// hash), publishing `available` to readers in steps (every `publish_step` bytes, at each pause
+// of the source, at the end of each attempt: each wake-up costs a reader a trip through the
+// server's event loop). Hashing stays inline: a hasher thread reading the file back cost more
+// CPU than it saved in wall time on a 2-core edge (bench/upstream/RESULTS.md). Then size and
 // hash are compared with the declaration; publish() commits the temporary file into the cache. The fill leaves the
 // registry *before* readers learn the final state, so a reader that sees `failed` and retries
 // starts a fresh fill instead of joining the dead one; a reader that raced with publication
@@ -39,17 +40,27 @@ std::optional<std::uint64_t> content_range_start(std::string_view v) {
 
 Result<void> HttpByteSource::fetch(const FillSpec& spec, std::uint64_t offset, const DataSink& sink,
                                    const std::atomic<bool>& cancel) {
+  return fetch_range(spec, offset, 0, sink, cancel);
+}
+
+// length 0: from `offset` to the end (no Range header at offset 0).
+Result<void> HttpByteSource::fetch_range(const FillSpec& spec, std::uint64_t offset, std::uint64_t length,
+                                         const DataSink& sink, const std::atomic<bool>& cancel) {
   HttpRequest req;
   req.url = spec.url;
   req.headers = spec.headers;
   req.headers.emplace_back("Accept-Encoding", "identity");
-  if (offset > 0) req.headers.emplace_back("Range", "bytes=" + std::to_string(offset) + "-");
+  if (length > 0) {
+    req.headers.emplace_back("Range", "bytes=" + std::to_string(offset) + "-" + std::to_string(offset + length - 1));
+  } else if (offset > 0) {
+    req.headers.emplace_back("Range", "bytes=" + std::to_string(offset) + "-");
+  }
   std::uint64_t skip = 0;
   std::optional<Error> start_error;
   BodySink body;
   body.on_pause = [&] { sink(ByteView{}); };
   body.on_start = [&](long status, const Headers& headers) {
-    if (offset == 0) return true;
+    if (offset == 0 && length == 0) return true;
     if (status == 200) {
       skip = offset;  // upstream ignored the Range: drop what we already have
       return true;
@@ -202,90 +213,6 @@ void Fill::finish(FillState state, std::optional<Error> error) {
   notify();
 }
 
-// ---------------------------------------------------------------- FileHasher
-
-namespace {
-
-// Hashes bytes [0, written) of a file on its own thread while the writer goes on. `written()`
-// only ever grows; `finish()` waits until everything written was hashed.
-class FileHasher {
- public:
-  FileHasher(int fd, const ContentKey& key, std::uint64_t size) : fd_(fd) {
-    if (key.algo == ContentKey::Algo::sha256) hasher_.emplace<crypto::Sha256>();
-    else hasher_.emplace<crypto::GitBlobHasher>(size);
-    thread_ = std::thread([this] { loop(); });
-  }
-  ~FileHasher() {
-    {
-      std::lock_guard lock(mu_);
-      stop_ = true;
-    }
-    cv_.notify_all();
-    thread_.join();
-  }
-  FileHasher(const FileHasher&) = delete;
-
-  void written(std::uint64_t n) {
-    {
-      std::lock_guard lock(mu_);
-      if (n <= written_) return;
-      written_ = n;
-    }
-    cv_.notify_all();
-  }
-
-  // Lowercase hex digest of bytes [0, n), n being all that was written. The thread is idle
-  // afterwards (nothing more is written), so the digest is taken here.
-  Result<std::string> finish(std::uint64_t n) {
-    written(n);
-    std::unique_lock lock(mu_);
-    done_cv_.wait(lock, [&] { return error_ || hashed_ >= written_; });
-    if (error_) return fail(*error_);
-    return std::visit(
-        [](auto& h) {
-          if constexpr (std::is_same_v<std::decay_t<decltype(h)>, crypto::Sha256>) return to_hex(h.final());
-          else return h.final_hex();
-        },
-        hasher_);
-  }
-
- private:
-  void loop() {
-    std::vector<std::uint8_t> buf(1u << 20);
-    std::unique_lock lock(mu_);
-    for (;;) {
-      cv_.wait(lock, [&] { return stop_ || hashed_ < written_; });
-      if (stop_) return;
-      std::uint64_t at = hashed_;
-      std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), written_ - at));
-      lock.unlock();
-      ssize_t r = ::pread(fd_, buf.data(), n, static_cast<off_t>(at));
-      if (r > 0) std::visit([&](auto& h) { h.update(ByteView(buf.data(), static_cast<std::size_t>(r))); }, hasher_);
-      lock.lock();
-      if (r < 0 && errno == EINTR) continue;
-      if (r <= 0) {
-        error_ = r < 0 ? os_error("pread", "fill hasher", errno)
-                       : Error(Errc::io, "fill hasher: file shorter than what was written");
-        done_cv_.notify_all();
-        return;
-      }
-      hashed_ += static_cast<std::uint64_t>(r);
-      if (hashed_ >= written_) done_cv_.notify_all();
-    }
-  }
-
-  int fd_;
-  std::variant<crypto::Sha256, crypto::GitBlobHasher> hasher_;  // the thread's, until finish()
-  std::mutex mu_;
-  std::condition_variable cv_, done_cv_;
-  std::uint64_t written_ = 0, hashed_ = 0;
-  bool stop_ = false;
-  std::optional<Error> error_;
-  std::thread thread_;
-};
-
-}  // namespace
-
 // ---------------------------------------------------------------- FillRegistry
 
 FillRegistry::FillRegistry(BlobCache& cache, ByteSource& source, Metrics* metrics, FillOptions options)
@@ -362,7 +289,8 @@ void FillRegistry::run(std::shared_ptr<Fill> fill, AtomicFile file) {
 
 Result<void> FillRegistry::transfer(Fill& fill, AtomicFile& file) {
   const FillSpec& spec = fill.spec_;
-  FileHasher hasher(fill.read_fd_, spec.key, spec.size);
+  std::variant<crypto::Sha256, crypto::GitBlobHasher> hasher;
+  if (spec.key.algo == ContentKey::Algo::git_sha1) hasher.emplace<crypto::GitBlobHasher>(spec.size);
   std::uint64_t offset = 0;
   EarlyGate early(opt_.gate, spec.size);  // security gate: held formats release nothing early
   std::uint64_t releasable = 0;  // bytes the gate lets readers see (all of them when streaming)
@@ -373,7 +301,6 @@ Result<void> FillRegistry::transfer(Fill& fill, AtomicFile& file) {
   auto publish = [&] {
     // Hold back the last byte until the body is verified: no reader can complete a response
     // with unverified content; a mismatch ends every response short of its declared length.
-    hasher.written(offset);
     std::uint64_t avail = std::min(releasable, spec.size - 1);
     if (avail <= published) return;
     published = avail;
@@ -394,6 +321,7 @@ Result<void> FillRegistry::transfer(Fill& fill, AtomicFile& file) {
       sink_error = w.error();
       return false;
     }
+    std::visit([&](auto& h) { h.update(b); }, hasher);
     offset += b.size();
     if (metrics_) metrics_->bytes_from_upstream.fetch_add(b.size(), std::memory_order_relaxed);
     releasable = early.releasable(b, offset);
@@ -424,7 +352,12 @@ Result<void> FillRegistry::transfer(Fill& fill, AtomicFile& file) {
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     backoff *= 2;
   }
-  HG_TRY(std::string got, hasher.finish(offset));
+  std::string got = std::visit(
+      [](auto& h) {
+        if constexpr (std::is_same_v<std::decay_t<decltype(h)>, crypto::Sha256>) return to_hex(h.final());
+        else return h.final_hex();
+      },
+      hasher);
   if (got != spec.key.hex) {
     return fail(Errc::corrupt, "hash mismatch: upstream declared " + spec.key.str() + ", body hashes to " + got);
   }

@@ -84,6 +84,10 @@ class HttpByteSource final : public ByteSource {
   explicit HttpByteSource(Client& client) : client_(client) {}
   Result<void> fetch(const FillSpec& spec, std::uint64_t offset, const DataSink& sink,
                      const std::atomic<bool>& cancel) override;
+  // Bytes [first, first+length) only (`Range: bytes=first-last`; a 200 is skipped up to `first`).
+  // The sink may get more than `length` bytes from an upstream that ignores the end.
+  Result<void> fetch_range(const FillSpec& spec, std::uint64_t first, std::uint64_t length, const DataSink& sink,
+                           const std::atomic<bool>& cancel);
 
  private:
   Client& client_;

@@ -28,6 +28,7 @@ std::string Metrics::render_prometheus() const {
   auto inflight = fills_in_flight.load(std::memory_order_relaxed);
   line(out, "fills_in_flight", "gauge", inflight < 0 ? 0 : static_cast<std::uint64_t>(inflight));
   line(out, "fill_resumes_total", "counter", r(fill_resumes));
+  line(out, "range_fetches_total", "counter", r(range_fetches));
   line(out, "bytes_from_upstream_total", "counter", r(bytes_from_upstream));
   line(out, "bytes_served_from_cache_total", "counter", r(bytes_served_from_cache));
   line(out, "requests_total", "counter", r(upstream_requests));

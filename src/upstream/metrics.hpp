@@ -19,6 +19,7 @@ struct Metrics {
   std::atomic<std::uint64_t> fills_failed{0};        // fills discarded (upstream error, mismatch)
   std::atomic<std::int64_t> fills_in_flight{0};      // gauge
   std::atomic<std::uint64_t> fill_resumes{0};        // Range resumptions after an interruption
+  std::atomic<std::uint64_t> range_fetches{0};       // ranges far ahead of a fill, fetched on their own
   std::atomic<std::uint64_t> bytes_from_upstream{0}; // body bytes received for fills
   std::atomic<std::uint64_t> bytes_served_from_cache{0};
   std::atomic<std::uint64_t> upstream_requests{0};   // every HTTP request sent upstream

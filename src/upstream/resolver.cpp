@@ -141,15 +141,24 @@ FillSpec Resolver::fill_spec(const RepoRef& repo, const FileMeta& meta, const st
   return s;
 }
 
-bool Resolver::may_use_cache(const RepoRef& repo, const std::string& authorization, bool fresh_only) {
-  if (access_.known_public(repo.key(), fresh_only)) return true;
-  return access_.lookup(authorization, repo.key()) == Access::allowed;
+// Access to file bytes is decided apart from access to metadata: a gated repository shows its
+// info and tree to everyone, but its files only to accepted tokens.
+static std::string access_key(const RepoRef& repo, bool files) {
+  return files ? "files\t" + repo.key() : repo.key();
 }
 
-std::optional<Refusal> Resolver::judge(const RepoRef& repo, const std::string& authorization, const HttpResponse& resp) {
+bool Resolver::may_use_cache(const RepoRef& repo, const std::string& authorization, bool fresh_only, Scope scope) {
+  const std::string key = access_key(repo, scope == Scope::files);
+  if (access_.known_public(key, fresh_only)) return true;
+  return access_.lookup(authorization, key) == Access::allowed;
+}
+
+std::optional<Refusal> Resolver::judge(const RepoRef& repo, const std::string& authorization, const HttpResponse& resp,
+                                       Scope scope) {
+  const std::string key = access_key(repo, scope == Scope::files);
   if (resp.status >= 200 && resp.status < 400) {
-    access_.record(authorization, repo.key(), true);
-    if (authorization.empty()) access_.record_public(repo.key(), true);
+    access_.record(authorization, key, true);
+    if (authorization.empty()) access_.record_public(key, true);
     return std::nullopt;
   }
   Refusal r;
@@ -165,12 +174,12 @@ std::optional<Refusal> Resolver::judge(const RepoRef& repo, const std::string& a
   bool repo_hidden = resp.status == 401 || resp.status == 403 ||
                      (resp.status == 404 && (r.error_code.empty() || r.error_code == "RepoNotFound"));
   if (repo_hidden) {
-    access_.record(authorization, repo.key(), false);
-    if (authorization.empty()) access_.record_public(repo.key(), false);
+    access_.record(authorization, key, false);
+    if (authorization.empty()) access_.record_public(key, false);
   } else if (resp.status == 404) {
     // Revision or entry missing: the repo itself was visible to this client.
-    access_.record(authorization, repo.key(), true);
-    if (authorization.empty()) access_.record_public(repo.key(), true);
+    access_.record(authorization, key, true);
+    if (authorization.empty()) access_.record_public(key, true);
   }
   return r;
 }
@@ -192,10 +201,11 @@ Result<Answer<FileMeta>> Resolver::file(const RepoRef& repo, const std::string& 
   if (commit) {
     if (auto s = meta_.get("file\t" + repo.key() + "\t" + *commit + "\t" + path)) cached = FileMeta::parse(*s);
   }
-  if (cached && fresh && may_use_cache(repo, authorization, true)) return Answer<FileMeta>{cached, std::nullopt, false};
+  if (cached && fresh && may_use_cache(repo, authorization, true, Scope::files))
+    return Answer<FileMeta>{cached, std::nullopt, false};
 
   auto fallback = [&](Error why) -> Result<Answer<FileMeta>> {
-    if (cached && may_use_cache(repo, authorization, false)) {
+    if (cached && may_use_cache(repo, authorization, false, Scope::files)) {
       if (metrics_) metrics_->stale_answers.fetch_add(1, std::memory_order_relaxed);
       return Answer<FileMeta>{cached, std::nullopt, true};
     }
@@ -222,7 +232,7 @@ Result<Answer<FileMeta>> Resolver::file(const RepoRef& repo, const std::string& 
     if (!r && resp->status == 429) return Answer<FileMeta>{std::nullopt, outage_refusal(*resp), false};
     return r;
   }
-  if (auto refusal = judge(repo, authorization, *resp)) return Answer<FileMeta>{std::nullopt, refusal, false};
+  if (auto refusal = judge(repo, authorization, *resp, Scope::files)) return Answer<FileMeta>{std::nullopt, refusal, false};
 
   FileMeta m;
   m.path = path;

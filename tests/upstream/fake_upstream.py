@@ -17,7 +17,8 @@ paths-info) and can be told to misbehave per file through a control endpoint:
 
 LFS files redirect (302) to a second "CDN" listener on another port, like the Hub does; the CDN
 counts an `Authorization` header reaching it as a leak. Repos: `org/model` (public, two commits;
-`main` points at commit 0 until moved), `org/private` (needs `Authorization: Bearer good`).
+`main` points at commit 0 until moved), `org/private` (needs `Authorization: Bearer good`), `org/gated` (info and tree public; resolve
+answers 401/403 `X-Error-Code: GatedRepo` except to `Authorization: Bearer accepted`).
 Usage: fake_upstream.py --port-file FILE [--big-size BYTES]. Listens on 127.0.0.1 only.
 """
 import argparse
@@ -47,10 +48,11 @@ def git_sha1(data):
 
 
 class Repo:
-    def __init__(self, name, commits, private=False):
+    def __init__(self, name, commits, private=False, gated=False):
         self.name = name
         self.commits = commits  # list of (commit_id, {path: bytes})
         self.private = private
+        self.gated = gated  # info/tree public; resolve only for `Bearer accepted`
         self.main = 0
 
     def commit(self, rev):
@@ -85,6 +87,7 @@ class State:
         self.repos = {
             "org/model": Repo("org/model", [("a" * 39 + "0", c0), ("b" * 39 + "1", c1)]),
             "org/private": Repo("org/private", [("c" * 39 + "2", {"secret.bin": pattern(5000, 3), "config.json": b"{}\n"})], private=True),
+            "org/gated": Repo("org/gated", [("d" * 39 + "3", {"weights.bin": pattern(30000, 4), "config.json": b"{}\n"})], gated=True),
         }
         self.faults = {}
         self.lfs_redirect = True
@@ -254,6 +257,13 @@ class Handler(BaseHTTPRequestHandler):
         repo = self.find_repo(name)
         if repo is None:
             return
+        if repo.gated and self.headers.get("Authorization") != "Bearer accepted":
+            # The Hub's answers: anonymous -> 401, a token that did not accept the terms -> 403.
+            if not self.headers.get("Authorization"):
+                return self.error(401, "GatedRepo", "Access to model %s is restricted. You must have access to it "
+                                  "and be authenticated to access it. Please log in." % repo.name)
+            return self.error(403, "GatedRepo", "Access to model %s is restricted and you are not in the authorized "
+                              "list. Visit https://huggingface.co/%s to ask for access." % (repo.name, repo.name))
         c = repo.commit(rev)
         if c is None:
             return self.error(404, "RevisionNotFound", "Invalid rev id: " + rev)

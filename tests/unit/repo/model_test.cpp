@@ -154,3 +154,12 @@ TEST(Tree, Listing) {
   EXPECT_FALSE(list_tree(*s, "nope", false));
   EXPECT_FALSE(list_tree(*s, "a.txt", false));
 }
+
+TEST(VersionHeaders, LfsResolveRawAndRegularFiles) {
+  using H = std::vector<std::pair<std::string, std::string>>;
+  std::string sha(64, 'a'), oid(40, 'b');
+  EXPECT_EQ(repo::version_headers(false, sha, 1234, oid),
+            (H{{"ETag", "\"" + sha + "\""}, {"X-Linked-Etag", "\"" + sha + "\""}, {"X-Linked-Size", "1234"}}));
+  EXPECT_EQ(repo::version_headers(true, sha, 1234, oid), (H{{"ETag", "\"" + oid + "\""}}));
+  EXPECT_EQ(repo::version_headers(false, "", 10, oid), (H{{"ETag", "\"" + oid + "\""}}));
+}

@@ -2,8 +2,6 @@
 
 #include <gtest/gtest.h>
 
-#include <unistd.h>
-
 #include <thread>
 
 #include "test_util.hpp"
@@ -33,35 +31,6 @@ TEST(SplitRemoteRev, FirstSegmentOrEncodedOrRefsPrefix) {
   EXPECT_FALSE(split_remote_rev("main/%zz"));
 }
 
-namespace {
-// Pulls a producer to the end, like the server does (one pull in flight at a time).
-Result<std::string> drain(http::BodyProducer& p) {
-  std::string out;
-  for (int i = 0; i < 100000; ++i) {
-    std::mutex mu;
-    std::condition_variable cv;
-    std::optional<http::Chunk> got;
-    p.pull([&](http::Chunk c) {
-      std::lock_guard l(mu);
-      got = std::move(c);
-      cv.notify_all();
-    });
-    std::unique_lock l(mu);
-    if (!cv.wait_for(l, std::chrono::seconds(10), [&] { return got.has_value(); }))
-      return fail(Errc::internal, "pull timed out");
-    if (got->error) return fail(*got->error);
-    out += got->data;
-    if (got->file) {  // a slice of the fill's file, as the server would sendfile it
-      std::string part(static_cast<std::size_t>(got->file->length), '\0');
-      ssize_t n = ::pread(got->file->file->fd(), part.data(), part.size(), static_cast<off_t>(got->file->offset));
-      if (n != static_cast<ssize_t>(part.size())) return fail(Errc::io, "short pread of a produced file slice");
-      out += part;
-    }
-    if (got->end) return out;
-  }
-  return fail(Errc::internal, "no end");
-}
-}  // namespace
 
 TEST(FillProducer, StreamsWholeBodyAndRangesWhileFilling) {
   TempDir dir;

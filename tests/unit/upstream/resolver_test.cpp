@@ -18,6 +18,7 @@ const std::string kC0 = std::string(39, 'a') + "0";
 const std::string kC1 = std::string(39, 'b') + "1";
 const RepoRef kRepo{"models", "org/model"};
 const RepoRef kPrivate{"models", "org/private"};
+const RepoRef kGated{"models", "org/gated"};
 
 class ResolverTest : public ::testing::Test {
  protected:
@@ -204,6 +205,40 @@ TEST_F(ResolverTest, PrivateRepoFailsClosedWhenUpstreamCannotBeAsked) {
   EXPECT_EQ(other.error().code, Errc::unavailable);
   auto anon = down->file(kPrivate, "main", "secret.bin", "");
   ASSERT_FALSE(anon);
+}
+
+TEST_F(ResolverTest, GatedRepoFilesOnlyForAcceptedTokensMetadataForAll) {
+  auto r = make(g_up->url());
+  // Metadata of a gated repo is public (anonymous info succeeds and is cached).
+  auto info = r->info(kGated, "main", "");
+  ASSERT_TRUE(info && info->value) << (info ? info->refusal->message : info.error().message);
+  // Its files: the accepted token gets them, and they are cached.
+  auto ok = r->file(kGated, "main", "weights.bin", "Bearer accepted");
+  ASSERT_TRUE(ok && ok->value);
+  const std::string commit = ok->value->commit;
+  int heads = g_up->head_requests("weights.bin");
+  // Anonymous: not served from cache although the repo's metadata is public; upstream's
+  // refusal is relayed with its shape (401 + GatedRepo).
+  auto anon = r->file(kGated, commit, "weights.bin", "");
+  ASSERT_TRUE(anon && anon->refusal);
+  EXPECT_EQ(anon->refusal->status, 401);
+  EXPECT_EQ(anon->refusal->error_code, "GatedRepo");
+  // A token that did not accept the terms: 403 + GatedRepo (not RepoNotFound).
+  auto other = r->file(kGated, commit, "weights.bin", "Bearer other");
+  ASSERT_TRUE(other && other->refusal);
+  EXPECT_EQ(other->refusal->status, 403);
+  EXPECT_EQ(other->refusal->error_code, "GatedRepo");
+  EXPECT_NE(other->refusal->message.find("restricted"), std::string::npos);
+  // The accepted token is answered from its cached decision, without asking upstream.
+  auto again = r->file(kGated, commit, "weights.bin", "Bearer accepted");
+  ASSERT_TRUE(again && again->value);
+  EXPECT_EQ(g_up->head_requests("weights.bin"), heads);
+  // A restarted edge with upstream gone knows no token decision (they are not persisted) and
+  // the repo's files were never public: it fails closed for everyone, metadata being public.
+  auto down = make(dead());
+  EXPECT_FALSE(down->file(kGated, commit, "weights.bin", "Bearer accepted"));
+  EXPECT_FALSE(down->file(kGated, commit, "weights.bin", "Bearer other"));
+  EXPECT_FALSE(down->file(kGated, commit, "weights.bin", ""));
 }
 
 TEST_F(ResolverTest, AllowDenyPatterns) {

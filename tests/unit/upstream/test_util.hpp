@@ -8,11 +8,13 @@
 #include <filesystem>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "crypto/sha.hpp"
+#include "http/message.hpp"
 #include "upstream/fill.hpp"
 #include "util/hex.hpp"
 
@@ -125,6 +127,34 @@ inline std::string read_fd_all(int fd, std::uint64_t size) {
   }
   out.resize(done);
   return out;
+}
+
+// Pulls a producer to the end, like the server does (one pull in flight at a time).
+inline Result<std::string> drain(http::BodyProducer& p) {
+  std::string out;
+  for (int i = 0; i < 100000; ++i) {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::optional<http::Chunk> got;
+    p.pull([&](http::Chunk c) {
+      std::lock_guard l(mu);
+      got = std::move(c);
+      cv.notify_all();
+    });
+    std::unique_lock l(mu);
+    if (!cv.wait_for(l, std::chrono::seconds(10), [&] { return got.has_value(); }))
+      return fail(Errc::internal, "pull timed out");
+    if (got->error) return fail(*got->error);
+    out += got->data;
+    if (got->file) {  // a slice of the fill's file, as the server would sendfile it
+      std::string part(static_cast<std::size_t>(got->file->length), '\0');
+      ssize_t n = ::pread(got->file->file->fd(), part.data(), part.size(), static_cast<off_t>(got->file->offset));
+      if (n != static_cast<ssize_t>(part.size())) return fail(Errc::io, "short pread of a produced file slice");
+      out += part;
+    }
+    if (got->end) return out;
+  }
+  return fail(Errc::internal, "no end");
 }
 
 }  // namespace hubgate::upstream::testing
