@@ -15,6 +15,7 @@
 #include "audit/audit.hpp"
 #include "auth/auth.hpp"
 #include "cas/cas.hpp"
+#include "cas/hot_copies.hpp"
 #include "cli/args.hpp"
 #include "cli/cli.hpp"
 #include "cli/gate_setup.hpp"
@@ -53,6 +54,12 @@ pull-through cache (repositories not hosted here are served from --upstream; src
   --allow-repos P,..   only these repos (globs on org/name or datasets/org/name) go upstream
   --deny-repos P,..    never these repos
 
+storage (README.md "Hot copies"):
+  --hot-copies-max-bytes N  budget for whole-file copies of files the Xet chunk store holds;
+                       least recently used copies past it are removed and plain downloads of them
+                       are served from the chunks (TOML: [storage] hot_copies_max_bytes).
+                       Default: unlimited (every copy kept); 0 = keep none
+
 signature policy (OpenSSF model signing; README.md "Signature policy"):
   --signing-policy FILE  JSON policy: repository globs -> required signers; revisions of covered
                          repositories that fail it are refused (403 SignatureRequired /
@@ -74,6 +81,7 @@ struct Config {
   std::string signing_inline_json;  // [[signing.policies]] as JSON {"policies": [...]}
   std::string countersign_key;      // [signing] countersign_key = FILE (PEM EC private key)
   std::string config_dir;           // base for relative paths in [[signing.policies]]
+  std::optional<std::uint64_t> hot_copies_max_bytes;  // [storage] hot_copies_max_bytes; nullopt = unlimited
 };
 
 Result<void> load_toml(const std::string& path, Config& cfg) {
@@ -102,6 +110,12 @@ Result<void> load_toml(const std::string& path, Config& cfg) {
         os << toml::json_formatter{toml::table{{"policies", *arr}}};
         cfg.signing_inline_json = os.str();
         cfg.config_dir = std::filesystem::path(path).parent_path().string();
+      }
+    }
+    if (auto st = t["storage"].as_table()) {
+      if (auto v = (*st)["hot_copies_max_bytes"].value<std::int64_t>()) {
+        if (*v < 0) return fail(Errc::invalid_argument, path + ": [storage] hot_copies_max_bytes must be >= 0");
+        cfg.hot_copies_max_bytes = std::uint64_t(*v);
       }
     }
     if (auto v = t["threads"].value<std::int64_t>()) {
@@ -238,7 +252,7 @@ int serve_main(int argc, char** argv) {
   std::set<std::string> with_value = {"--listen", "--data-dir", "--upstream", "--config", "--log-level",
                                       "--public-url", "--access-log", "--threads", "--cache-max-bytes",
                                       "--upstream-token", "--ref-ttl", "--auth-ttl", "--allow-repos", "--deny-repos",
-                                      "--signing-policy", "--countersign-key"};
+                                      "--signing-policy", "--countersign-key", "--hot-copies-max-bytes"};
   with_value.insert(cli::gate_flags().begin(), cli::gate_flags().end());  // security gate
   auto args = cli::parse_args(argc, argv, with_value, {"--help", "--offline"});
   if (!args) {
@@ -279,6 +293,14 @@ int serve_main(int argc, char** argv) {
     cfg.signing_inline_json.clear();
   }
   if (args->has("--countersign-key")) cfg.countersign_key = args->get("--countersign-key");
+  if (args->has("--hot-copies-max-bytes")) {
+    auto n = parse_u64(args->get("--hot-copies-max-bytes"));
+    if (!n) {
+      std::fprintf(stderr, "hubgate serve: --hot-copies-max-bytes wants a non-negative integer\n");
+      return 2;
+    }
+    cfg.hot_copies_max_bytes = *n;
+  }
   if (args->has("--threads")) {
     auto n = parse_u64(args->get("--threads"));
     if (!n || *n > 1024) {
@@ -394,10 +416,16 @@ int serve_main(int argc, char** argv) {
   }
   auto xet = cas::Service::open(xopts, *signer, **catalog);
   if (!xet) return fatal(xet.error());
+  cas::HotCopiesOptions hot_opts;  // whole-file copies as a bounded cache over the chunk store
+  hot_opts.max_bytes = cfg.hot_copies_max_bytes;
+  hot_opts.tmp_dir = (*store)->tmp_dir();
+  auto hot = cas::HotCopies::open(hot_opts, **xet, **store);
+  if (!hot) return fatal(hot.error());
 
   http::Server* server_ptr = nullptr;
   hub::HubOptions hopts;
   hopts.xet = xet->get();
+  hopts.hot = hot->get();
   hopts.public_url = cfg.public_url;
   hopts.upstream = cfg.upstream;
   hopts.signatures = signatures;

@@ -13,6 +13,7 @@
 #include "crypto/sha.hpp"
 #include "repo/git.hpp"
 #include "sign/gate.hpp"
+#include "cas/hot_copies.hpp"
 
 namespace hubgate::hub {
 
@@ -305,6 +306,13 @@ http::Response resolve(Ctx& c, const repo::RepoId& id, std::string_view raw_rest
   }
   if (!gated) {
     if (auto refused = gate_download(c, *r, commit, *f, res)) return std::move(*refused);  // security gate
+  }
+  if (c.hub.opts.hot && f->lfs) {  // whole-file copy, else reconstructed from the Xet chunk store
+    auto b = c.hub.opts.hot->body(f->sha256, f->size, first, length, c.req.method == "HEAD");
+    if (!b) return error(500, "", "stored content of " + path + " is unavailable: " + b.error().message);
+    if (b->from_chunks) res.producer_length = length;
+    res.body = std::move(b->body);
+    return res;
   }
   auto blob = c.hub.store.open(f->sha256);
   if (!blob) return error(500, "", "stored content of " + path + " is unavailable: " + blob.error().message);

@@ -14,7 +14,10 @@
 // - tree / paths-info with expand: `securityFileStatus` from the stored verdict (omitted when
 //   the content has no verdict yet).
 // - GET /api/admin/audit: the audit log as JSON, for admin tokens only.
+#include <unistd.h>
+
 #include "audit/audit.hpp"
+#include "cas/hot_copies.hpp"
 #include "gate/http_reply.hpp"
 #include "hub/context.hpp"
 #include "http/url.hpp"
@@ -39,6 +42,14 @@ gate::Verdict stored_verdict(Ctx& c, const std::string& sha256, const gate::Subj
   gate::Gate& g = *c.hub.opts.gate;
   if (auto v = g.lookup(sha256)) return *v;
   auto blob = c.hub.store.open(sha256);
+  if (!blob && blob.error().code == Errc::not_found && c.hub.opts.hot) {
+    // No whole-file copy (hot-copy budget): scan a temporary reconstruction from the chunk store.
+    if (auto tmp = c.hub.opts.hot->temp_copy(sha256)) {
+      gate::Verdict v = g.verdict_for_file(sha256, *tmp, who);
+      ::unlink(tmp->c_str());
+      return v;
+    }
+  }
   if (!blob) {
     gate::Verdict v;
     v.sha256 = sha256;

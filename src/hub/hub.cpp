@@ -6,6 +6,7 @@
 #include <ctime>
 
 #include "cas/cas.hpp"
+#include "cas/hot_copies.hpp"
 #include "hub/context.hpp"
 #include "http/url.hpp"
 #include "crypto/sha.hpp"
@@ -386,6 +387,7 @@ http::Response Hub::handle(http::Request& req) {
     std::string text = impl_->metrics.render(open);
     if (impl_->opts.remote_metrics) text += impl_->opts.remote_metrics();  // pull-through counters
     if (impl_->opts.xet) text += impl_->opts.xet->metrics_text();          // Xet CAS and dedup
+    if (impl_->opts.hot) text += impl_->opts.hot->metrics_text();          // hot copies, plain reads
     return finish(http::text_response(200, std::move(text), "text/plain; version=0.0.4"));
   }
   if (req.path.empty() || req.path[0] != '/' || req.path.size() > 8192) {

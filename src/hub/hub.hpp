@@ -28,6 +28,7 @@ class SignatureGate;
 }
 namespace hubgate::cas {
 class Service;
+class HotCopies;
 }
 
 namespace hubgate::hub {
@@ -70,6 +71,10 @@ struct HubOptions {
   // tree/paths-info, `xet` LFS transfer, commits through cas::Service::finalize_lfs_object.
   // Null = no Xet. Not owned.
   cas::Service* xet = nullptr;
+  // Whole-file copies as a bounded cache over the chunk store (src/cas/hot_copies.hpp): resolve
+  // serves through it (copy, or reconstruction from chunks), commits admit their objects to it.
+  // Null = plain reads only from the blob store. Not owned.
+  cas::HotCopies* hot = nullptr;
 };
 
 class Metrics;

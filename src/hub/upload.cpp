@@ -11,6 +11,7 @@
 #include <ctime>
 
 #include "cas/cas.hpp"
+#include "cas/hot_copies.hpp"
 #include "crypto/sha.hpp"
 #include "hub/context.hpp"
 #include "http/url.hpp"
@@ -229,7 +230,8 @@ http::Response lfs_batch(Ctx& c, const repo::RepoId& id) {
     }
     auto have = c.hub.store.stat(oid);
     if (!have) return error_from(have.error());
-    if (*have && **have == size) {
+    auto rec = c.hub.opts.xet ? c.hub.opts.xet->file_for_sha256(oid) : std::nullopt;  // copy evicted (hot copies)
+    if ((*have && **have == size) || (rec && rec->size == size)) {
       objects.push_back({{"oid", oid}, {"size", size}});
       continue;
     }
@@ -402,7 +404,9 @@ http::Response commit(Ctx& c, const repo::RepoId& id, std::string_view raw_rev) 
                                     std::to_string(**have) + " bytes)");
         }
       }
-      if (auto refused = gate_commit_file(c, *r, branch, path, oid, nullptr)) return std::move(*refused);  // security gate
+      auto refused = gate_commit_file(c, *r, branch, path, oid, nullptr);  // security gate
+      if (c.hub.opts.hot) c.hub.opts.hot->admit(oid);  // the copy is now a cache entry (budget)
+      if (refused) return std::move(*refused);
       nc.ops.push_back(repo::put_op(path, **have, oid, "", true));
     } else if (key == "deletedFile") {
       repo::FileOp op;

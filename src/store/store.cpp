@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <filesystem>
 
 #include "crypto/sha.hpp"
 #include "util/atomic_file.hpp"
@@ -123,6 +124,30 @@ Result<void> DiskStore::adopt(const std::string& path, const std::string& d, std
   return fsync_dir(dir);
 }
 
+Result<bool> DiskStore::remove(const std::string& d) {
+  HG_TRY_VOID(check_digest(d));
+  std::string p = path_of(d);
+  if (::unlink(p.c_str()) != 0) {
+    if (errno == ENOENT) return false;
+    return fail(os_error("unlink", p, errno));
+  }
+  return true;
+}
+
+Result<std::vector<std::string>> DiskStore::list() {
+  std::vector<std::string> out;
+  std::error_code ec;
+  std::filesystem::recursive_directory_iterator it(root_ + "/sha256", ec), end;
+  if (ec) return fail(Errc::io, "list " + root_ + "/sha256: " + ec.message());
+  for (; it != end; it.increment(ec)) {
+    if (ec) return fail(Errc::io, "list " + root_ + "/sha256: " + ec.message());
+    if (it.depth() != 2 || !it->is_regular_file(ec)) continue;
+    std::string name = it->path().filename().string();
+    if (is_lower_hex(name, 64)) out.push_back(std::move(name));  // temp files of AtomicFile are skipped
+  }
+  return out;
+}
+
 // ---- MemoryStore --------------------------------------------------------------------------
 
 Result<std::optional<std::uint64_t>> MemoryStore::stat(const std::string& d) {
@@ -164,6 +189,19 @@ Result<void> MemoryStore::adopt(const std::string& path, const std::string& d, s
   return {};
 }
 
+Result<bool> MemoryStore::remove(const std::string& d) {
+  HG_TRY_VOID(check_digest(d));
+  std::lock_guard lk(mu_);
+  return blobs_.erase(d) > 0;
+}
+
+Result<std::vector<std::string>> MemoryStore::list() {
+  std::lock_guard lk(mu_);
+  std::vector<std::string> out;
+  for (const auto& [d, b] : blobs_) out.push_back(d);
+  return out;
+}
+
 std::size_t MemoryStore::count() const {
   std::lock_guard lk(mu_);
   return blobs_.size();
@@ -198,6 +236,14 @@ Result<void> FaultyStore::adopt(const std::string& path, const std::string& d, s
     return fail(Errc::io, "injected fault: adopt " + d);
   }
   return inner_.adopt(path, d, size, verify);
+}
+Result<bool> FaultyStore::remove(const std::string& d) {
+  if (trip(fail_removes)) return fail(Errc::io, "injected fault: remove " + d);
+  return inner_.remove(d);
+}
+Result<std::vector<std::string>> FaultyStore::list() {
+  if (fail_all) return fail(Errc::io, "injected fault: list");
+  return inner_.list();
 }
 
 }  // namespace hubgate::store

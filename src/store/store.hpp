@@ -6,8 +6,10 @@
 // operations, for tests of error paths). Identical content is stored once: putting a digest that
 // exists is a no-op. Nothing is visible under a digest until its bytes were verified to hash to
 // it (`put`) or the caller vouches for the digest it computed while receiving (`adopt`, which
-// re-hashes when `Verify::yes`). Blobs are immutable; there is no deletion yet (a future GC
-// must then keep open Blob paths valid). Thread-safety: all implementations are thread-safe.
+// re-hashes when `Verify::yes`). Blobs are immutable; `remove` deletes one (the hot-copy cache,
+// src/cas/hot_copies.hpp, drops whole-file copies that the chunk store can rebuild): a DiskStore
+// blob that is open keeps working for its reader (POSIX unlink), a later `open` finds it absent.
+// Thread-safety: all implementations are thread-safe.
 #pragma once
 
 #include <atomic>
@@ -18,6 +20,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "util/error.hpp"
 
@@ -45,6 +48,10 @@ class BlobStore {
   // of `size` bytes. With Verify::yes the content is re-hashed first (Errc::corrupt on mismatch).
   virtual Result<void> adopt(const std::string& path, const std::string& sha256, std::uint64_t size,
                              Verify verify) = 0;
+  // Deletes the blob; true when it existed, false when it was already absent.
+  virtual Result<bool> remove(const std::string& sha256) = 0;
+  // Every stored digest (unordered).
+  virtual Result<std::vector<std::string>> list() = 0;
 };
 
 // Validates a digest string (64 lowercase hex).
@@ -58,6 +65,8 @@ class DiskStore final : public BlobStore {
   Result<Blob> open(const std::string& sha256) override;
   Result<std::string> put(std::string_view data) override;
   Result<void> adopt(const std::string& path, const std::string& sha256, std::uint64_t size, Verify verify) override;
+  Result<bool> remove(const std::string& sha256) override;
+  Result<std::vector<std::string>> list() override;
   // Where a digest lives (whether or not present).
   std::string path_of(const std::string& sha256) const;
   // Scratch folder on the same filesystem (for spooled uploads that will be adopted).
@@ -74,6 +83,8 @@ class MemoryStore final : public BlobStore {
   Result<Blob> open(const std::string& sha256) override;
   Result<std::string> put(std::string_view data) override;
   Result<void> adopt(const std::string& path, const std::string& sha256, std::uint64_t size, Verify verify) override;
+  Result<bool> remove(const std::string& sha256) override;
+  Result<std::vector<std::string>> list() override;
   std::size_t count() const;
 
  private:
@@ -86,12 +97,14 @@ class MemoryStore final : public BlobStore {
 class FaultyStore final : public BlobStore {
  public:
   explicit FaultyStore(BlobStore& inner) : inner_(inner) {}
-  std::atomic<int> fail_puts{0}, fail_opens{0}, fail_stats{0};
+  std::atomic<int> fail_puts{0}, fail_opens{0}, fail_stats{0}, fail_removes{0};
   std::atomic<bool> fail_all{false};
   Result<std::optional<std::uint64_t>> stat(const std::string& sha256) override;
   Result<Blob> open(const std::string& sha256) override;
   Result<std::string> put(std::string_view data) override;
   Result<void> adopt(const std::string& path, const std::string& sha256, std::uint64_t size, Verify verify) override;
+  Result<bool> remove(const std::string& sha256) override;
+  Result<std::vector<std::string>> list() override;
 
  private:
   bool trip(std::atomic<int>& counter);

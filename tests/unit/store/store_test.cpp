@@ -1,6 +1,9 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <fcntl.h>
+
+#include <algorithm>
 #include <filesystem>
 
 #include "crypto/sha.hpp"
@@ -87,4 +90,71 @@ TEST(Store, FaultInjection) {
   EXPECT_FALSE(s.open(crypto::sha256_hex("x")));
   s.fail_all = false;
   EXPECT_TRUE(s.open(crypto::sha256_hex("x")));
+}
+
+namespace {
+void exercise_remove(BlobStore& s) {
+  std::string a = *s.put("first blob"), b = *s.put("second blob");
+  auto listed = s.list();
+  ASSERT_TRUE(listed);
+  std::sort(listed->begin(), listed->end());
+  std::vector<std::string> want{a, b};
+  std::sort(want.begin(), want.end());
+  EXPECT_EQ(*listed, want);
+  auto r = s.remove(a);
+  ASSERT_TRUE(r);
+  EXPECT_TRUE(*r);
+  EXPECT_FALSE(*s.stat(a));
+  EXPECT_EQ(s.open(a).error().code, Errc::not_found);
+  EXPECT_FALSE(*s.remove(a));  // already gone
+  EXPECT_EQ(**s.stat(b), std::string("second blob").size());
+  EXPECT_EQ(*s.list(), std::vector<std::string>{b});
+  EXPECT_FALSE(s.remove("not-a-digest"));
+  EXPECT_EQ(*s.put("first blob"), a);  // can come back
+  EXPECT_TRUE(*s.stat(a));
+}
+}  // namespace
+
+TEST(Store, RemoveAndListMemory) {
+  MemoryStore s;
+  exercise_remove(s);
+}
+
+TEST(Store, RemoveAndListDiskKeepsOpenReaders) {
+  std::string root = tmpdir("remove");
+  auto s = DiskStore::open_at(root);
+  ASSERT_TRUE(s);
+  exercise_remove(**s);
+  // A reader that opened the file before the removal still reads every byte.
+  std::string data(1 << 20, 'z');
+  std::string d = *(*s)->put(data);
+  int fd = ::open((*s)->path_of(d).c_str(), O_RDONLY);
+  ASSERT_GE(fd, 0);
+  ASSERT_TRUE(*(*s)->remove(d));
+  EXPECT_FALSE(std::filesystem::exists((*s)->path_of(d)));
+  std::string got(data.size(), '\0');
+  EXPECT_EQ(::pread(fd, got.data(), got.size(), 0), ssize_t(data.size()));
+  ::close(fd);
+  EXPECT_EQ(got, data);
+  // Temp files in the fan-out folders are not listed.
+  ASSERT_TRUE(write_file_atomic((*s)->path_of(d) + ".tmp.1", "x"));
+  auto l = (*s)->list();
+  ASSERT_TRUE(l);
+  EXPECT_EQ(std::count(l->begin(), l->end(), d), 0);
+  std::filesystem::remove_all(root);
+}
+
+TEST(Store, FaultInjectionRemove) {
+  MemoryStore inner;
+  FaultyStore s(inner);
+  std::string d = *s.put("x");
+  s.fail_removes = 1;
+  auto r = s.remove(d);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, Errc::io);
+  EXPECT_EQ(inner.count(), 1u);
+  EXPECT_TRUE(*s.remove(d));
+  EXPECT_EQ(inner.count(), 0u);
+  s.fail_all = true;
+  EXPECT_FALSE(s.list());
 }
