@@ -12,6 +12,7 @@
 #include "cas/hot_copies.hpp"
 #include "crypto/sha.hpp"
 #include "repo/catalog.hpp"
+#include "util/atomic_file.hpp"
 
 using namespace hubgate;
 
