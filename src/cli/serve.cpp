@@ -445,6 +445,9 @@ int serve_main(int argc, char** argv) {
   sopts.port = listen->second;
   sopts.threads = cfg.threads;
   sopts.spool_dir = (*store)->tmp_dir();
+  // Xet CAS uploads are verified by their own hashes; every other body's SHA-256 is computed
+  // as it arrives (LFS objects are checked against it).
+  sopts.hash_body = [](const http::Request& r) { return !r.path.starts_with("/cas/"); };
   http::Server server(
       sopts, [&hub](http::Request& req) { return hub.handle(req); },
       [&](const http::AccessRecord& r) {

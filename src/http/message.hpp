@@ -50,7 +50,8 @@ struct RequestBody {
   std::string data;
   std::string file;         // temp file path, when spooled; the server unlinks it afterwards
   std::uint64_t size = 0;   // bytes received
-  std::string sha256;       // lowercase hex sha256 of the body (always computed)
+  std::string sha256;       // lowercase hex sha256 of the body (empty when the server's
+                            // `hash_body` said this route does not need it)
   bool in_file() const { return !file.empty(); }
   // Whole body as a string (reads the file if spooled); fails above `limit` bytes.
   Result<std::string> read_all(std::uint64_t limit) const;

@@ -72,17 +72,17 @@ Response error_reply(int status, std::string_view msg) {
   return r;
 }
 
-// Collects a request body: memory first, then a temp file; always hashed.
+// Collects a request body: memory first, then a temp file; hashed unless told not to.
 class Spool {
  public:
-  Spool(const ServerOptions& o) : opts_(o) {}
+  Spool(const ServerOptions& o, bool hash) : opts_(o), hash_(hash) {}
   ~Spool() {
     if (fd_ >= 0) ::close(fd_);
     if (!path_.empty() && !handed_over_) ::unlink(path_.c_str());
   }
   Result<void> write(const char* p, std::size_t n) {
     if (n == 0) return {};
-    sha_.update(ByteView(reinterpret_cast<const std::uint8_t*>(p), n));
+    if (hash_) sha_.update(ByteView(reinterpret_cast<const std::uint8_t*>(p), n));
     size_ += n;
     if (fd_ < 0 && mem_.size() + n <= opts_.memory_body_limit) {
       mem_.append(p, n);
@@ -102,7 +102,7 @@ class Spool {
   RequestBody finish() {
     RequestBody b;
     b.size = size_;
-    b.sha256 = to_hex(sha_.final());
+    if (hash_) b.sha256 = to_hex(sha_.final());
     if (fd_ >= 0) {
       ::close(fd_);
       fd_ = -1;
@@ -126,6 +126,7 @@ class Spool {
     return {};
   }
   const ServerOptions& opts_;
+  bool hash_;
   std::string mem_;
   std::string path_;
   int fd_ = -1;
@@ -409,7 +410,7 @@ awaitable<void> Server::Impl::session(std::shared_ptr<Conn> c) {
           if (ec) break;
         }
         bhttp::request_parser<bhttp::buffer_body> bp(std::move(hp));
-        Spool spool(opts);
+        Spool spool(opts, !opts.hash_body || opts.hash_body(req));
         while (!bp.is_done()) {
           bp.get().body().data = chunk.data();
           bp.get().body().size = chunk.size();

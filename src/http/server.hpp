@@ -41,6 +41,10 @@ struct ServerOptions {
   std::uint64_t max_body_bytes = 1ull << 40;    // more -> 413
   std::size_t memory_body_limit = 1 << 20;      // larger bodies are spooled to `spool_dir`
   std::string spool_dir = "/tmp";               // temp files for large bodies
+  // Whether a request's body is hashed while it is received (`RequestBody::sha256`); called
+  // with the request line and headers. Empty = always. Routes that verify their bodies by
+  // other means (Xet xorbs carry their own hashes) skip the SHA-256 pass.
+  std::function<bool(const Request&)> hash_body;
   std::chrono::seconds io_timeout{60};          // no progress while reading/writing -> close
   std::chrono::seconds idle_timeout{75};        // keep-alive idle -> close
   std::chrono::seconds drain_grace{30};         // drain(): max wait for in-flight requests

@@ -37,12 +37,22 @@ std::string LocalObjectStore::path_of(ObjectKind kind, const MerkleHash& key) co
   return root_ + "/" + object_kind_name(kind) + "/" + h.substr(0, 2) + "/" + h.substr(2, 2) + "/" + h;
 }
 
+Result<bool> ObjectStore::put_parts(ObjectKind kind, const MerkleHash& key, std::span<const ByteView> parts) {
+  std::string joined;
+  for (ByteView p : parts) joined.append(reinterpret_cast<const char*>(p.data()), p.size());
+  return put(kind, key, as_bytes(joined));
+}
+
 Result<bool> LocalObjectStore::put(ObjectKind kind, const MerkleHash& key, ByteView data) {
+  return put_parts(kind, key, std::span<const ByteView>(&data, 1));
+}
+
+Result<bool> LocalObjectStore::put_parts(ObjectKind kind, const MerkleHash& key, std::span<const ByteView> parts) {
   std::string path = path_of(kind, key);
   struct stat st;
   if (::stat(path.c_str(), &st) == 0) return false;
   HG_TRY(auto f, AtomicFile::create(path));
-  HG_TRY_VOID(f.write(data));
+  for (ByteView p : parts) HG_TRY_VOID(f.write(p));
   HG_TRY_VOID(f.commit());
   return true;
 }

@@ -19,6 +19,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -37,6 +38,10 @@ class ObjectStore {
   virtual ~ObjectStore() = default;
   // true if stored now, false if it already existed.
   virtual Result<bool> put(ObjectKind kind, const MerkleHash& key, ByteView data) = 0;
+  // Stores the concatenation of `parts` (e.g. a received xorb and the footer computed for it)
+  // with put()'s semantics. The default joins them in memory; stores that can write pieces
+  // (LocalObjectStore) avoid that copy.
+  virtual Result<bool> put_parts(ObjectKind kind, const MerkleHash& key, std::span<const ByteView> parts);
   virtual Result<std::string> get(ObjectKind kind, const MerkleHash& key) = 0;  // Errc::not_found if absent
   virtual Result<std::string> get_range(ObjectKind kind, const MerkleHash& key, std::uint64_t offset, std::uint64_t length) = 0;
   virtual Result<std::optional<std::uint64_t>> size(ObjectKind kind, const MerkleHash& key) = 0;
@@ -49,6 +54,7 @@ class LocalObjectStore final : public ObjectStore {
   // Creates `root` if needed. Stale temporaries from a crash are ignored by list().
   static Result<std::unique_ptr<LocalObjectStore>> open(std::string root);
   Result<bool> put(ObjectKind kind, const MerkleHash& key, ByteView data) override;
+  Result<bool> put_parts(ObjectKind kind, const MerkleHash& key, std::span<const ByteView> parts) override;
   Result<std::string> get(ObjectKind kind, const MerkleHash& key) override;
   Result<std::string> get_range(ObjectKind kind, const MerkleHash& key, std::uint64_t offset, std::uint64_t length) override;
   Result<std::optional<std::uint64_t>> size(ObjectKind kind, const MerkleHash& key) override;

@@ -506,27 +506,32 @@ Result<XorbLayout> parse_xorb_layout(ByteView x) {
   return lay;
 }
 
-Result<DecodedXorb> decode_xorb(ByteView x) {
+Result<DecodedXorb> decode_xorb(ByteView x, bool keep_data) {
   HG_TRY(auto lay, parse_xorb_layout(x));
   DecodedXorb d;
   d.body_size = lay.body_size;
   d.had_footer = lay.has_footer;
   std::uint64_t total = 0;
   for (const auto& r : lay.records) total += r.unpacked_size;
-  d.data.reserve(total);
+  std::string scratch;
+  std::string& out = keep_data ? d.data : scratch;
+  if (keep_data) d.data.reserve(total);
   std::vector<HashAndSize> leaves;
   leaves.reserve(lay.records.size());
+  std::uint64_t unpacked = 0;
   for (const auto& r : lay.records) {
-    std::size_t start = d.data.size();
-    auto ok = decode_payload(x.subspan(r.offset + kRecordHeaderSize, r.payload_size), r.scheme, r.unpacked_size, d.data);
+    if (!keep_data) scratch.clear();
+    std::size_t start = out.size();
+    auto ok = decode_payload(x.subspan(r.offset + kRecordHeaderSize, r.payload_size), r.scheme, r.unpacked_size, out);
     if (!ok) return fail(ok.error().context("xorb: record at offset " + std::to_string(r.offset)));
     XorbChunkMeta m;
-    m.hash = chunk_hash(ByteView(reinterpret_cast<const std::uint8_t*>(d.data.data()) + start, r.unpacked_size));
+    m.hash = chunk_hash(ByteView(reinterpret_cast<const std::uint8_t*>(out.data()) + start, r.unpacked_size));
     m.record_start = r.offset;
     m.record_end = r.offset + static_cast<std::uint32_t>(kRecordHeaderSize) + r.payload_size;
-    m.unpacked_start = static_cast<std::uint32_t>(start);
+    m.unpacked_start = static_cast<std::uint32_t>(unpacked);
     m.unpacked_size = r.unpacked_size;
     m.scheme = static_cast<Compression>(r.scheme);
+    unpacked += r.unpacked_size;
     leaves.push_back({m.hash, m.unpacked_size});
     d.chunks.push_back(m);
   }

@@ -155,7 +155,10 @@ struct XorbFooterInfo {
 Result<XorbFooterInfo> parse_xorb_footer(ByteView info);
 
 // Fully decodes and re-hashes a xorb (upload validation); a footer, if present, must agree.
-Result<DecodedXorb> decode_xorb(ByteView xorb);
+// With `keep_data` false, `data` stays empty: each chunk is decoded into one reused scratch
+// buffer, hashed and dropped (validation of a 64 MiB upload without a 64 MiB allocation);
+// `unpacked_start` offsets are the same either way.
+Result<DecodedXorb> decode_xorb(ByteView xorb, bool keep_data = true);
 
 // Decodes a run of whole records (e.g. a served byte range); appends the chunk bytes to `out`
 // and each chunk's size to `sizes` when given. Fails unless `records` is exactly whole records.

@@ -130,6 +130,7 @@ struct ServerTest : ::testing::Test {
     o.memory_body_limit = 1024;
     o.max_header_bytes = 4096;
     o.io_timeout = std::chrono::seconds(3);
+    o.hash_body = [](const Request& r) { return r.query != "nohash"; };
     server = std::make_unique<Server>(o, [this](Request& r) { return handle(r); });
     ASSERT_TRUE(server->start());
   }
@@ -208,6 +209,19 @@ TEST_F(ServerTest, SmallBodyInMemoryLargeSpooled) {
   EXPECT_NE(r.find(crypto::sha256_hex(big) + " 300000 file"), std::string::npos) << r;
   EXPECT_EQ(last_body_content, big);
   EXPECT_FALSE(std::filesystem::exists(last_body.file));  // spool removed after the request
+  ::close(fd);
+}
+
+TEST_F(ServerTest, BodyHashIsSkippedWhereTheRouteDoesNotNeedIt) {
+  int fd = connect_to(server->port());
+  std::string big(300000, 'y');
+  send_all(fd, "PUT /echo?nohash HTTP/1.1\r\nHost: a\r\nContent-Length: " + std::to_string(big.size()) + "\r\n\r\n" + big);
+  std::string r = read_response(fd);
+  EXPECT_NE(r.find("\r\n\r\n 300000 file"), std::string::npos) << r;  // empty sha256
+  EXPECT_EQ(last_body_content, big);
+  send_all(fd, "PUT /echo HTTP/1.1\r\nHost: a\r\nContent-Length: " + std::to_string(big.size()) + "\r\n\r\n" + big);
+  r = read_response(fd);
+  EXPECT_NE(r.find(crypto::sha256_hex(big) + " 300000 file"), std::string::npos) << r;
   ::close(fd);
 }
 

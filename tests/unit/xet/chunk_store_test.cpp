@@ -298,5 +298,28 @@ TEST(XetChunkStoreDisk, IndexSurvivesRestart) {
   std::filesystem::remove_all(root);
 }
 
+TEST(XetObjectStore, PutPartsStoresTheConcatenationOnceOnEveryBackend) {
+  std::string root = ::testing::TempDir() + "/xet_parts_" + std::to_string(::getpid());
+  std::filesystem::remove_all(root);
+  auto local = LocalObjectStore::open(root);
+  ASSERT_TRUE(local);
+  MemoryObjectStore memory;
+  MerkleHash key = chunk_hash(as_bytes(std::string_view("key")));
+  const std::string a = "records...", b = "footer";
+  const ByteView parts[] = {as_bytes(a), as_bytes(b)};
+  for (ObjectStore* s : {static_cast<ObjectStore*>(local->get()), static_cast<ObjectStore*>(&memory)}) {
+    auto put = s->put_parts(ObjectKind::xorb, key, parts);
+    ASSERT_TRUE(put) << put.error().message;
+    EXPECT_TRUE(*put);
+    auto again = s->put_parts(ObjectKind::xorb, key, parts);  // present: not written again
+    ASSERT_TRUE(again);
+    EXPECT_FALSE(*again);
+    auto got = s->get(ObjectKind::xorb, key);
+    ASSERT_TRUE(got);
+    EXPECT_EQ(*got, a + b);
+  }
+  std::filesystem::remove_all(root);
+}
+
 }  // namespace
 }  // namespace hubgate::xet

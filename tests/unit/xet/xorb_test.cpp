@@ -92,8 +92,37 @@ TEST(XetXorb, RoundTripEveryPolicyWithAndWithoutFooter) {
       std::string all;
       for (auto& c : b.chunks) all.append(c.begin(), c.end());
       EXPECT_EQ(d->data, all);
+      // Validation without keeping the bytes: same hashes, sizes and offsets, no data.
+      auto v = decode_xorb(as_bytes(x), /*keep_data=*/false);
+      ASSERT_TRUE(v) << v.error().message;
+      EXPECT_TRUE(v->data.empty());
+      EXPECT_EQ(v->hash, d->hash);
+      EXPECT_EQ(v->body_size, d->body_size);
+      ASSERT_EQ(v->chunks.size(), d->chunks.size());
+      for (std::size_t i = 0; i < d->chunks.size(); ++i) {
+        EXPECT_EQ(v->chunks[i].hash, d->chunks[i].hash);
+        EXPECT_EQ(v->chunks[i].unpacked_start, d->chunks[i].unpacked_start);
+        EXPECT_EQ(v->chunks[i].unpacked_size, d->chunks[i].unpacked_size);
+        EXPECT_EQ(v->chunks[i].record_start, d->chunks[i].record_start);
+        EXPECT_EQ(v->chunks[i].record_end, d->chunks[i].record_end);
+      }
     }
   }
+}
+
+TEST(XetXorb, ValidationWithoutDataStillRejectsCorruptPayloads) {
+  Built b = build(CompressionPolicy::none, 6, 3);
+  auto lay = parse_xorb_layout(as_bytes(b.body));
+  ASSERT_TRUE(lay);
+  const std::size_t inside = lay->records[2].offset + kRecordHeaderSize + 1;  // a stored chunk's byte
+  std::string x = b.body;
+  x[inside] ^= 0x40;  // hashes change
+  auto v = decode_xorb(as_bytes(x), false);
+  ASSERT_TRUE(v);
+  EXPECT_NE(v->hash, b.hash);
+  std::string f = b.body + b.footer;
+  f[inside] ^= 0x01;  // with a footer the mismatch is an error
+  EXPECT_FALSE(decode_xorb(as_bytes(f), false));
 }
 
 TEST(XetXorb, AutomaticPicksSchemesThatPay) {
