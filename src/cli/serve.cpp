@@ -359,21 +359,6 @@ int serve_main(int argc, char** argv) {
     return 2;
   }
 
-  // Pull-through cache (src/upstream/): on unless --upstream none.
-  std::unique_ptr<upstream::Edge> edge;
-  if (cfg.upstream != "none") {
-    auto eo = edge_options(*args, cfg.upstream, cfg.data_dir + "/upstream");
-    if (!eo) {
-      std::fprintf(stderr, "hubgate serve: %s\n", eo.error().message.c_str());
-      return 2;
-    }
-    eo->signatures = signatures;
-    cli::wire_edge(*gate_rt, *eo);  // security gate during fills and before serving
-    auto e = upstream::Edge::create(std::move(*eo));
-    if (!e) return fatal(e.error());
-    edge = std::move(*e);
-  }
-
   // Xet CAS for hosted repositories (src/cas/): chunk store and accounting under <data>/xet.
   cas::ServiceOptions xopts;
   xopts.dir = cfg.data_dir + "/xet";
@@ -394,6 +379,22 @@ int serve_main(int argc, char** argv) {
   }
   auto xet = cas::Service::open(xopts, *signer, **catalog);
   if (!xet) return fatal(xet.error());
+
+  // Pull-through cache (src/upstream/): on unless --upstream none.
+  std::unique_ptr<upstream::Edge> edge;
+  if (cfg.upstream != "none") {
+    auto eo = edge_options(*args, cfg.upstream, cfg.data_dir + "/upstream");
+    if (!eo) {
+      std::fprintf(stderr, "hubgate serve: %s\n", eo.error().message.c_str());
+      return 2;
+    }
+    eo->signatures = signatures;
+    cli::wire_edge(*gate_rt, *eo);  // security gate during fills and before serving
+    eo->xet_chunks = &(*xet)->chunks();  // Xet pull-through shares the CAS chunk store
+    auto e = upstream::Edge::create(std::move(*eo));
+    if (!e) return fatal(e.error());
+    edge = std::move(*e);
+  }
 
   http::Server* server_ptr = nullptr;
   hub::HubOptions hopts;

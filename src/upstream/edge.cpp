@@ -344,7 +344,20 @@ Result<std::unique_ptr<Edge>> Edge::create(EdgeOptions o) {
   e->resolver_ = std::make_unique<Resolver>(ro, *e->client_, *e->meta_, &e->metrics_);
   FillOptions fo;
   fo.gate = o.fill_gate;  // security gate hooks
-  e->fills_ = std::make_unique<FillRegistry>(*e->cache_, *e->source_, &e->metrics_, fo);
+  ByteSource* fill_source = e->source_.get();
+  if (o.xet_fill) {  // Xet pull-through (xet_fill.hpp)
+    xet::ChunkStore* chunks = o.xet_chunks;
+    if (!chunks) {
+      HG_TRY(auto objs, xet::LocalObjectStore::open(o.cache_dir + "/xet/objects"));
+      std::shared_ptr<xet::LocalObjectStore> objects(std::move(objs));
+      HG_TRY(e->own_chunks_, xet::ChunkStore::open(objects));
+      chunks = e->own_chunks_.get();
+    }
+    HG_TRY(e->xet_index_, XetIndex::open(o.cache_dir + "/xet_index.db"));
+    e->xet_source_ = std::make_unique<XetByteSource>(*e->client_, *e->source_, *chunks, *e->xet_index_, &e->metrics_);
+    fill_source = e->xet_source_.get();
+  }
+  e->fills_ = std::make_unique<FillRegistry>(*e->cache_, *fill_source, &e->metrics_, fo);
   return e;
 }
 

