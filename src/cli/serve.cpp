@@ -391,9 +391,15 @@ int serve_main(int argc, char** argv) {
     eo->signatures = signatures;
     cli::wire_edge(*gate_rt, *eo);  // security gate during fills and before serving
     eo->xet_chunks = &(*xet)->chunks();  // Xet pull-through shares the CAS chunk store
+    eo->issue_xet_token = [x = xet->get()](const std::string& r, const std::string& c, std::int64_t* exp) {
+      return x->issue_remote_token(r, c, exp);  // the edge serves Xet for remote files too
+    };
     auto e = upstream::Edge::create(std::move(*eo));
     if (!e) return fatal(e.error());
     edge = std::move(*e);
+    (*xet)->set_remote_file_hook([ep = edge.get()](const cas::XetToken& t, const xet::MerkleHash& h) {
+      return ep->ensure_xet_file(t.repo.substr(7), t.commit, h.hex());  // "remote:" prefix
+    });
   }
 
   http::Server* server_ptr = nullptr;

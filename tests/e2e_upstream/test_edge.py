@@ -83,9 +83,13 @@ class OriginEdge(unittest.TestCase):
         self.assert_xet_transfers(self.origin, 2)
         self.assertEqual(self.origin.resolve_gets("/config.json"), 1)
         m = edge.metrics()
-        # config.json, model.safetensors, sub/small.bin and the initial .gitattributes
-        self.assertGreaterEqual(m["hubgate_upstream_cache_hits_total"], 4)
+        # config.json and the initial .gitattributes from the blob cache; model.safetensors and
+        # sub/small.bin through the edge's own CAS (hf_xet), from its chunk store the second time.
+        self.assertGreaterEqual(m["hubgate_upstream_cache_hits_total"], 2)
         self.assertEqual(m["hubgate_upstream_fills_completed_total"], 4)
+        self.assertEqual(m["hubgate_upstream_xet_fills_completed_total"], 2)
+        self.assertGreaterEqual(m['hubgate_xet_reconstructions_total{version="v2"}'] +
+                                m.get('hubgate_xet_reconstructions_total{version="v1"}', 0), 4)
 
     def test_32_concurrent_clients_on_a_cold_file(self):
         edge = self.edge()
@@ -178,10 +182,13 @@ class OriginEdge(unittest.TestCase):
             self.assertEqual(open(os.path.join(snap, "config.json"), "rb").read(), CONFIG)
             self.assertEqual(open(os.path.join(snap, "sub", "small.bin"), "rb").read(), b"\x00\x01" * 5000)
         self.assertEqual(self.origin.resolve_gets("/config.json"), 1)
-        for f in ("/config.json", "/sub/small.bin"):
-            self.assertEqual(regional.resolve_gets(f), 1, f)
-        self.assert_xet_transfers(self.origin, 2)  # regional <- origin through Xet
-        self.assertEqual(regional.resolve_gets("/model.safetensors"), 1)  # the regional serves plain bytes
+        self.assertEqual(regional.resolve_gets("/config.json"), 1)
+        # All three speak Xet for the LFS files: regional <- origin and edge <- regional as xorb
+        # ranges (each file's one range, once per link); hf_xet <- edge from the edge's CAS.
+        self.assert_xet_transfers(self.origin, 2)
+        self.assert_xet_transfers(regional, 2)
+        self.assertEqual(regional.metrics()["hubgate_upstream_xet_fills_completed_total"], 2)
+        self.assertEqual(edge.metrics()["hubgate_upstream_xet_fills_completed_total"], 2)
         self.assertEqual(regional.metrics()["hubgate_upstream_fills_completed_total"], 4)
         self.assertEqual(edge.metrics()["hubgate_upstream_fills_completed_total"], 4)
 
@@ -232,6 +239,10 @@ class OriginEdge(unittest.TestCase):
         snaps = glob.glob(os.path.join(home, "hub", "models--e2e--all-MiniLM-L6-v2", "snapshots", "*"))
         self.assertEqual(len(snaps), 1)
         checked = 0
+        # LFS files are Xet-backed at the origin: the edge fills them through its CAS (xorb ranges).
+        status, _, tree = get(self.origin.url + "/api/models/e2e/all-MiniLM-L6-v2/tree/main?recursive=true")
+        xet_files = {e["path"] for e in json.loads(tree) if "xetHash" in e}
+        fetched_xet = 0
         for dirpath, _, files in os.walk(snaps[0]):
             for name in files:
                 rel = os.path.relpath(os.path.join(dirpath, name), snaps[0])
@@ -240,9 +251,12 @@ class OriginEdge(unittest.TestCase):
                 pat = re.compile(r"method=GET path=/e2e/all-MiniLM-L6-v2/resolve/[^/ ]+/" + re.escape(rel) +
                                  r" status=20[06]")
                 with open(self.origin.log) as log:
-                    self.assertEqual(sum(1 for line in log if pat.search(line)), 1, rel)
+                    self.assertEqual(sum(1 for line in log if pat.search(line)), 0 if rel in xet_files else 1, rel)
+                fetched_xet += rel in xet_files
                 checked += 1
         self.assertIn("model.safetensors", os.listdir(snaps[0]))
+        self.assertIn("model.safetensors", xet_files)
+        self.assertGreaterEqual(self.origin.xorb_range_gets(), fetched_xet)
         self.assertGreaterEqual(checked, 5)
 
 

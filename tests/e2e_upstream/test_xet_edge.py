@@ -15,6 +15,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -39,12 +40,24 @@ def origin_xet(origin):
     return m.get("hubgate_xet_xorb_range_bytes_total", 0.0), m.get("hubgate_xet_xorb_range_requests_total", 0.0)
 
 
+def wait_metric(srv, name, value, timeout=10):
+    """The server's metrics once `name` reached `value` (a reader may finish just before a fill
+    publishes and counts itself complete)."""
+    deadline = time.time() + timeout
+    while True:
+        m = srv.metrics()
+        if m.get(name) == value or time.time() > deadline:
+            return m
+        time.sleep(0.05)
+
+
 class FaultProxy:
     """A forwarding HTTP proxy in front of the origin (keeps Host, so the origin's casUrl and xorb
     URLs point back through it). With `corrupt` set it flips one byte in every xorb range body."""
 
     def __init__(self, target_port):
         self.corrupt = False
+        self.token_status = None  # answer xet-read-token requests with this status instead
         self.xorb_requests = 0
         proxy = self
 
@@ -55,6 +68,11 @@ class FaultProxy:
                 pass
 
             def forward(self):
+                if proxy.token_status and "/xet-read-token/" in self.path:
+                    self.send_response(proxy.token_status)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 n = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(n) if n else None
                 conn = http.client.HTTPConnection("127.0.0.1", target_port, timeout=60)
@@ -163,7 +181,7 @@ class XetEdge(unittest.TestCase):
               % (pulled, len(rev2), 100.0 * pulled / len(rev2), b1 - b0, 100.0 * (b1 - b0) / len(rev1)))
         self.assertLess(pulled, 0.25 * len(rev2))
         self.assertGreater(pulled, 0.08 * len(rev2))  # the changed tensors did cross
-        m = edge.metrics()
+        m = wait_metric(edge, "hubgate_upstream_xet_fills_completed_total", 2)
         self.assertEqual(m["hubgate_upstream_xet_fills_completed_total"], 2)
         self.assertEqual(m["hubgate_upstream_xet_xorb_bytes_total"], b2 - b0)
         self.assertGreater(m["hubgate_upstream_xet_bytes_reused_total"], 0.7 * len(rev2))
@@ -192,7 +210,7 @@ class XetEdge(unittest.TestCase):
             got = ("short", str(e)[:80])
         self.assertNotEqual(got, (200, len(data)))  # never a complete response
         self.assertGreater(proxy.xorb_requests, 0)  # the Xet path was taken
-        m = edge.metrics()
+        m = wait_metric(edge, "hubgate_upstream_xet_fills_failed_total", 1)
         self.assertEqual(m["hubgate_upstream_xet_fills_failed_total"], 1)
         self.assertEqual(m["hubgate_upstream_fills_completed_total"], 0)
         blobs = [f for _, _, fs in os.walk(os.path.join(edge_dir, "upstream", "blobs")) for f in fs]
@@ -205,7 +223,7 @@ class XetEdge(unittest.TestCase):
         proxy.corrupt = False  # a sane path: the next request fills and verifies
         status, _, body = get(url, timeout=60)
         self.assertEqual((status, sha256(body)), (200, sha256(data)))
-        m = edge.metrics()
+        m = wait_metric(edge, "hubgate_upstream_xet_fills_completed_total", 1)
         self.assertEqual(m["hubgate_upstream_xet_fills_completed_total"], 1)
         db = sqlite3.connect(os.path.join(edge_dir, "upstream", "xet_index.db"))
         self.assertGreater(db.execute("SELECT COUNT(*) FROM xet_chunks").fetchone()[0], 0)
@@ -230,16 +248,53 @@ class XetEdge(unittest.TestCase):
         self.assertLess(b1 - b0, 1.01 * len(data))
 
     def test_upstream_without_xet_falls_back_to_plain_bytes(self):
-        """A regional edge strips Xet (it serves plain bytes): an edge behind it fills plainly."""
+        """An upstream that answers 404 on xet-read-token offers no Xet: the edge fills plainly."""
         data = safetensors([os.urandom(MiB) for _ in range(3)])
         commit = self.push({"model.safetensors": data})
-        regional = self.start(Hubgate(os.path.join(self.tmp, "regional"), upstream=self.origin.url))
-        edge = self.start(Hubgate(os.path.join(self.tmp, "edge"), upstream=regional.url))
+        proxy = self.start(FaultProxy(self.origin.port))
+        proxy.token_status = 404
+        edge = self.start(Hubgate(os.path.join(self.tmp, "edge"), upstream=proxy.url))
         status, _, body = get(edge.url + "/org/model/resolve/%s/model.safetensors" % commit, timeout=60)
         self.assertEqual((status, body), (200, data))
-        self.assertEqual(regional.metrics()["hubgate_upstream_xet_fills_completed_total"], 1)
-        self.assertEqual(regional.resolve_gets("/model.safetensors"), 1)
-        self.assertEqual(edge.metrics()["hubgate_upstream_xet_fills_started_total"], 0)
+        m = wait_metric(edge, "hubgate_upstream_fills_completed_total", 1)
+        self.assertEqual(m["hubgate_upstream_xet_fallbacks_total"], 1)
+        self.assertEqual(self.origin.resolve_gets("/model.safetensors"), 1)
+        self.assertEqual(proxy.xorb_requests, 0)
+
+    def test_hf_xet_downloads_through_the_edge(self):
+        """The edge speaks Xet to its clients: hf_hub_download with hf_xet gets X-Xet-Hash and the
+        edge's own token route and CAS; the edge fills the file from the origin through Xet."""
+        data = safetensors([os.urandom(MiB) for _ in range(8)])
+        commit = self.push({"model.safetensors": data})
+        edge = self.start(Hubgate(os.path.join(self.tmp, "edge"), upstream=self.origin.url))
+        status, headers, _ = get(edge.url + "/org/model/resolve/%s/model.safetensors" % commit, {"Range": "bytes=0-0"})
+        xh = headers.get("X-Xet-Hash")
+        self.assertEqual(len(xh or ""), 64)
+        self.assertIn('<%s/api/models/org/model/xet-read-token/%s>; rel="xet-auth"' % (edge.url, commit), headers["Link"])
+        self.assertIn('<%s/cas/v1/reconstructions/%s>; rel="xet-reconstruction-info"' % (edge.url, xh), headers["Link"])
+        status, _, tree = get(edge.url + "/api/models/org/model/tree/%s" % commit)
+        self.assertIn(xh, [e.get("xetHash") for e in json.loads(tree)])
+        code = ("import sys;from huggingface_hub import hf_hub_download;from huggingface_hub.utils import _runtime;"
+                "assert _runtime.is_xet_available();"
+                "print(hf_hub_download('org/model','model.safetensors',revision=sys.argv[2],cache_dir=sys.argv[1]))")
+        probes = edge.resolve_gets("/model.safetensors")
+        for i in range(2):
+            env = dict(os.environ, HF_ENDPOINT=edge.url, HF_HUB_DISABLE_TELEMETRY="1", HF_HUB_ETAG_TIMEOUT="30")
+            for k in ("HF_TOKEN", "HF_HUB_DISABLE_XET"):
+                env.pop(k, None)
+            r = subprocess.run([sys.executable, "-c", code, os.path.join(self.tmp, "hx%d" % i), commit], env=env,
+                               capture_output=True, text=True, timeout=180)
+            self.assertEqual(r.returncode, 0, r.stderr[-3000:])
+            with open(r.stdout.strip().splitlines()[-1], "rb") as f:
+                self.assertEqual(f.read(), data)
+        m = edge.metrics()
+        self.assertEqual(edge.resolve_gets("/model.safetensors"), probes)  # bytes went through the edge's CAS
+        self.assertGreaterEqual(m.get('hubgate_xet_reconstructions_total{version="v2"}', 0) +
+                                m.get('hubgate_xet_reconstructions_total{version="v1"}', 0), 2)
+        self.assertGreaterEqual(m["hubgate_xet_xorb_range_bytes_total"], 2 * len(data) * 0.99)
+        self.assertEqual(m["hubgate_upstream_xet_fills_completed_total"], 1)  # one fill from the origin
+        b, _ = origin_xet(self.origin)
+        self.assertLess(b, 1.01 * len(data))
 
 
 if __name__ == "__main__":
