@@ -129,13 +129,13 @@ class XetEdge(unittest.TestCase):
         for s in reversed(self.servers):
             s.stop() if isinstance(s, Hubgate) else s.stop()
 
-    def push(self, files, repo="org/model"):
+    def push(self, files, repo="org/model", private=False):
         src = tempfile.mkdtemp(dir=self.tmp)
         for name, data in files.items():
             with open(os.path.join(src, name), "wb") as f:
                 f.write(data)
-        run_hubgate("push", src, repo, "--endpoint", self.origin.url, "--token", self.token)
-        status, _, body = get(self.origin.url + "/api/models/" + repo)
+        run_hubgate("push", src, repo, "--endpoint", self.origin.url, "--token", self.token, *(["--private"] if private else []))
+        status, _, body = get(self.origin.url + "/api/models/" + repo, {"Authorization": "Bearer " + self.token})
         self.assertEqual(status, 200)
         return json.loads(body)["sha"]
 
@@ -295,6 +295,49 @@ class XetEdge(unittest.TestCase):
         self.assertEqual(m["hubgate_upstream_xet_fills_completed_total"], 1)  # one fill from the origin
         b, _ = origin_xet(self.origin)
         self.assertLess(b, 1.01 * len(data))
+
+
+    def test_private_repo_through_the_edge_with_hf_xet(self):
+        """Xet through the edge keeps the client's access: the edge's token route asks upstream
+        with the client's token, a token of another repository cannot reconstruct the file."""
+        secret = safetensors([os.urandom(MiB) for _ in range(4)])
+        c_secret = self.push({"model.safetensors": secret}, repo="org/secret", private=True)
+        c_public = self.push({"model.safetensors": safetensors([os.urandom(MiB)])})
+        edge = self.start(Hubgate(os.path.join(self.tmp, "edge"), upstream=self.origin.url))
+        code = ("import sys;from huggingface_hub import hf_hub_download;"
+                "print(hf_hub_download('org/secret','model.safetensors',revision=sys.argv[2],cache_dir=sys.argv[1]))")
+
+        def download(token, cache):
+            env = dict(os.environ, HF_ENDPOINT=edge.url, HF_HUB_DISABLE_TELEMETRY="1", HF_HUB_ETAG_TIMEOUT="30")
+            env.pop("HF_HUB_DISABLE_XET", None)
+            env.pop("HF_TOKEN", None)
+            if token:
+                env["HF_TOKEN"] = token
+            return subprocess.run([sys.executable, "-c", code, os.path.join(self.tmp, cache), c_secret], env=env,
+                                  capture_output=True, text=True, timeout=180)
+
+        self.assertNotEqual(download(None, "anon").returncode, 0)
+        r = download(self.token, "auth")
+        self.assertEqual(r.returncode, 0, r.stderr[-3000:])
+        with open(r.stdout.strip().splitlines()[-1], "rb") as f:
+            self.assertEqual(f.read(), secret)
+        self.assertEqual(edge.metrics()["hubgate_upstream_xet_fills_completed_total"], 1)
+        # An anonymous token for the public repo must not open the private file's reconstruction.
+        auth = {"Authorization": "Bearer " + self.token}
+        _, headers, _ = get(edge.url + "/org/secret/resolve/%s/model.safetensors" % c_secret, dict(auth, Range="bytes=0-0"))
+        xh = headers["X-Xet-Hash"]
+        status, _, body = get(edge.url + "/api/models/org/model/xet-read-token/%s" % c_public)
+        self.assertEqual(status, 200)
+        tok = json.loads(body)["accessToken"]
+        status, _, _ = get(edge.url + "/cas/v1/reconstructions/" + xh, {"Authorization": "Bearer " + tok})
+        self.assertEqual(status, 403)
+        self.assertEqual(get(edge.url + "/api/models/org/secret/xet-read-token/%s" % c_secret)[0], 401)
+        status, _, body = get(edge.url + "/api/models/org/secret/xet-read-token/%s" % c_secret, auth)
+        self.assertEqual(status, 200)
+        tok = json.loads(body)["accessToken"]
+        status, _, body = get(edge.url + "/cas/v1/reconstructions/" + xh, {"Authorization": "Bearer " + tok})
+        self.assertEqual(status, 200)
+        self.assertEqual(sum(t["unpacked_length"] for t in json.loads(body)["terms"]), len(secret))
 
 
 if __name__ == "__main__":
