@@ -115,6 +115,11 @@ class Service {
   http::Response handle(http::Request& req, const std::string& base_url, std::string& route);
 
   // ---- Accounting ----
+  // A cached (pull-through) file the edge's Xet fill committed into this chunk store: counted
+  // under repository "cached:<repo>" (logical size, stored bytes it added, xorb bytes pulled
+  // from upstream as `xorb_bytes_received`).
+  Result<void> record_cached_file(const std::string& repo, const xet::MerkleHash& file, std::uint64_t size, std::uint64_t stored_bytes,
+                                  std::uint64_t xorb_bytes_pulled);
   Result<Stats> stats() const;
   std::string metrics_text() const;  // Prometheus text
 

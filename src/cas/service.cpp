@@ -212,6 +212,12 @@ std::string Service::issue_remote_token(const std::string& remote_repo, const st
 
 void Service::set_remote_file_hook(RemoteFileHook hook) { impl_->remote_file = std::move(hook); }
 
+Result<void> Service::record_cached_file(const std::string& repo, const xet::MerkleHash& file, std::uint64_t size, std::uint64_t stored_bytes,
+                                         std::uint64_t xorb_bytes_pulled) {
+  HG_TRY_VOID(impl_->add_repo_file("cached:" + repo, file, size));
+  return impl_->add_repo_bytes("cached:" + repo, stored_bytes, xorb_bytes_pulled);
+}
+
 Result<XetToken> Service::Impl::verify_token(std::string_view token) const {
   auto parts = split_dots(token);
   if (parts.size() != 7 || parts[0] != "xet1" || (parts[1] != "r" && parts[1] != "w"))

@@ -394,6 +394,10 @@ int serve_main(int argc, char** argv) {
     eo->issue_xet_token = [x = xet->get()](const std::string& r, const std::string& c, std::int64_t* exp) {
       return x->issue_remote_token(r, c, exp);  // the edge serves Xet for remote files too
     };
+    eo->xet_committed = [x = xet->get()](const upstream::FillSpec& s, const xet::MerkleHash& f, std::uint64_t size,
+                                         std::uint64_t stored, std::uint64_t pulled) {
+      (void)x->record_cached_file(s.origin.repo, f, size, stored, pulled);  // `hubgate xet stats`
+    };
     auto e = upstream::Edge::create(std::move(*eo));
     if (!e) return fatal(e.error());
     edge = std::move(*e);

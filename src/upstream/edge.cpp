@@ -354,7 +354,9 @@ Result<std::unique_ptr<Edge>> Edge::create(EdgeOptions o) {
       chunks = e->own_chunks_.get();
     }
     HG_TRY(e->xet_index_, XetIndex::open(o.cache_dir + "/xet_index.db"));
-    e->xet_source_ = std::make_unique<XetByteSource>(*e->client_, *e->source_, *chunks, *e->xet_index_, &e->metrics_);
+    XetFillOptions xo;
+    xo.on_committed = o.xet_committed;
+    e->xet_source_ = std::make_unique<XetByteSource>(*e->client_, *e->source_, *chunks, *e->xet_index_, &e->metrics_, xo);
     fill_source = e->xet_source_.get();
   }
   e->fills_ = std::make_unique<FillRegistry>(*e->cache_, *fill_source, &e->metrics_, fo);

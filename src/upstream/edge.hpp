@@ -100,6 +100,10 @@ struct EdgeOptions {
   // upstream chunks lives in <cache_dir>/xet_index.db.
   bool xet_fill = true;
   xet::ChunkStore* xet_chunks = nullptr;
+  // Accounting of committed Xet fills (XetFillOptions::on_committed), e.g. the CAS's stats.
+  std::function<void(const FillSpec& spec, const xet::MerkleHash& file, std::uint64_t size, std::uint64_t stored_bytes,
+                     std::uint64_t xorb_bytes)>
+      xet_committed;
   // Serving Xet to the edge's own clients for Xet-backed remote files (edge_xet.cpp): issues a
   // read token of this server's CAS for ("<type>/<org>/<name>[#nonce]", commit). When set (and
   // `xet_fill` is on), tree/paths-info keep `xetHash`, resolve sends `X-Xet-Hash` + `Link`, and

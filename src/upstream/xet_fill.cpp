@@ -72,6 +72,8 @@ struct XetByteSource::Run {
   std::vector<xet::CasInfo> cas;
   std::unordered_map<xet::MerkleHash, std::pair<int, std::uint32_t>, xet::MerkleHashHasher> fresh;  // new chunk -> (seq, idx)
   std::vector<xet::MerkleHash> stored;  // xorbs this run inserted into the object store
+  std::uint64_t stored_bytes = 0;       // their serialized sizes
+  std::uint64_t xorb_bytes = 0;         // xorb bytes received from upstream
 };
 
 namespace {
@@ -185,7 +187,7 @@ Result<void> XetByteSource::run_xet(const FillSpec& spec, const xet::MerkleHash&
   if (total != spec.size)
     return fail(Errc::corrupt, "upstream reconstruction: terms hold " + std::to_string(total) + " bytes, the file has " + std::to_string(spec.size));
   // 3. plan
-  Run run{spec, offset, sink, cancel, {}, 0, {}, {}, 0, std::nullopt, false, {}, {}, {}, xet::XorbBuilder{}, {}, {}, {}, {}};
+  Run run{spec, offset, sink, cancel, {}, 0, {}, {}, 0, std::nullopt, false, {}, {}, {}, xet::XorbBuilder{}, {}, {}, {}, {}, 0, 0};
   HG_TRY(run.plan, plan_terms(
                        rec, [&](const xet::MerkleHash& x, std::uint32_t i) { return index_.get(x, i); },
                        [&](const xet::MerkleHash& c) { return chunks_.find_chunk(c).has_value(); }));
@@ -270,6 +272,10 @@ Result<void> XetByteSource::run_xet(const FillSpec& spec, const xet::MerkleHash&
     auto& p = pending_[spec.key];
     p.shard = std::move(shard);
     p.rows = std::move(run.rows);
+    p.file = declared;
+    p.size = spec.size;
+    p.stored_bytes = run.stored_bytes;
+    p.xorb_bytes = run.xorb_bytes;
     return {};
   }();
   cleanup_stored();
@@ -386,6 +392,7 @@ Result<void> XetByteSource::flush_xorb(Run& run) {
   HG_TRY(bool inserted, chunks_.objects().put(xet::ObjectKind::xorb, ci.xorb_hash, body));
   if (inserted) {
     run.stored.push_back(ci.xorb_hash);
+    run.stored_bytes += body.size();
     std::lock_guard lock(mu_);
     xorb_refs_[ci.xorb_hash]++;
   }
@@ -453,6 +460,7 @@ Result<void> XetByteSource::transfer(Run& run, const XetFetch& f, Flight& flight
     };
     body.on_data = [&](ByteView b) {
       bump(metrics_, &Metrics::xet_xorb_bytes, b.size());
+      run.xorb_bytes += b.size();
       if (skip > 0) {
         std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(skip, b.size()));
         skip -= n;
@@ -532,8 +540,11 @@ void XetByteSource::finished(const FillSpec& spec, bool verified) {
   if (!had) return;
   bool ok = verified && p.shard.has_value();
   if (ok) {
-    if (auto r = chunks_.add_shard(*p.shard); !r) ok = false;
+    auto added = chunks_.add_shard(*p.shard);
+    if (!added) ok = false;
     else if (auto c = index_.commit(p.rows); !c) ok = false;
+    else if (opt_.on_committed && *added)
+      opt_.on_committed(spec, p.file, p.size, p.stored_bytes + xet::serialize_shard(*p.shard).size(), p.xorb_bytes);
   }
   bump(metrics_, ok ? &Metrics::xet_fills_completed : &Metrics::xet_fills_failed);
   std::vector<xet::MerkleHash> orphans;

@@ -29,6 +29,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -52,6 +53,11 @@ struct XetFillOptions {
   std::chrono::milliseconds retry_backoff{100};   // doubled after each failed attempt
   std::uint64_t local_read_batch = 8u << 20;      // bytes per local chunk-store read
   XetLimits limits;                               // reconstruction parsing limits
+  // Called after a verified fill was committed (accounting): the Xet file, its size, the bytes
+  // of xorbs + shard it added to the chunk store, the xorb bytes it pulled from upstream.
+  std::function<void(const FillSpec& spec, const xet::MerkleHash& file, std::uint64_t size, std::uint64_t stored_bytes,
+                     std::uint64_t xorb_bytes)>
+      on_committed;
 };
 
 class XetByteSource final : public ByteSource {
@@ -74,6 +80,8 @@ class XetByteSource final : public ByteSource {
     std::optional<xet::Shard> shard;        // set once the Xet file hash verified
     std::vector<XetIndexRow> rows;          // rows of the fetched chunks the file used
     std::vector<xet::MerkleHash> xorbs;     // xorbs this fill stored (inserted by it)
+    xet::MerkleHash file;
+    std::uint64_t size = 0, stored_bytes = 0, xorb_bytes = 0;  // for XetFillOptions::on_committed
   };
   Result<void> run_xet(const FillSpec& spec, const xet::MerkleHash& declared, std::uint64_t offset, const DataSink& sink,
                        const std::atomic<bool>& cancel);

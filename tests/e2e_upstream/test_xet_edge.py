@@ -194,6 +194,13 @@ class XetEdge(unittest.TestCase):
         part = self.curl(edge.url + "/org/model/resolve/%s/model.safetensors" % c2, "-H", "Range: bytes=%d-%d" % (lo, hi))
         self.assertEqual(part, rev2[lo:hi + 1])
         self.assertEqual(origin_xet(self.origin)[0], b2)  # served from the edge's cache
+        # `hubgate xet stats` of the edge: the cached repository's logical vs stored bytes.
+        edge.stop()
+        st = json.loads(run_hubgate("xet", "stats", "--data-dir", edge.data_dir, "--json").stdout)
+        cached = {r["repo"]: r for r in st["repos"]}["cached:org/model"]
+        self.assertEqual((cached["files"], cached["logical_bytes"]), (2, len(rev1) + len(rev2)))
+        self.assertLess(cached["stored_bytes"], 1.3 * len(rev1))
+        self.assertEqual(cached["xorb_bytes_received"], b2 - b0)
 
     def test_corrupt_xorb_range_is_refused_and_nothing_is_kept(self):
         data = safetensors([os.urandom(MiB) for _ in range(6)])
