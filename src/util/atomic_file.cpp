@@ -87,6 +87,17 @@ Result<void> AtomicFile::write(ByteView data) {
   return {};
 }
 
+Result<void> AtomicFile::reserve(std::uint64_t bytes) {
+  if (fd_ < 0) return fail(Errc::internal, "reserve on closed atomic file " + dest_);
+  if (bytes == 0) return {};
+  while (::fallocate(fd_, FALLOC_FL_KEEP_SIZE, 0, static_cast<off_t>(bytes)) != 0) {
+    if (errno == EINTR) continue;
+    if (errno == EOPNOTSUPP || errno == ENOSYS) return {};
+    return fail(os_error("fallocate " + std::to_string(bytes) + " bytes", tmp_, errno));
+  }
+  return {};
+}
+
 Result<void> AtomicFile::commit(Durability durability) {
   if (fd_ < 0) return fail(Errc::internal, "commit of closed atomic file " + dest_);
   const bool sync = durability == Durability::fsync;

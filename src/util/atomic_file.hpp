@@ -25,6 +25,10 @@ class AtomicFile {
 
   Result<void> write(ByteView data);
   Result<void> write(std::string_view data) { return write(as_bytes(data)); }
+  // Reserves disk blocks for `bytes` without changing the file's size (fallocate KEEP_SIZE), so
+  // the writes that follow skip block allocation and a full disk is reported up front
+  // (Errc::io). A file system without fallocate is not an error (nothing is reserved).
+  Result<void> reserve(std::uint64_t bytes);
   int fd() const { return fd_; }
   const std::string& temp_path() const { return tmp_; }
   std::uint64_t size() const { return size_; }

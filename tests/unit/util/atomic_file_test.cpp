@@ -60,3 +60,24 @@ TEST(AtomicFile, ReadMissingFileIsNotFound) {
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, Errc::not_found);
 }
+
+TEST(AtomicFile, ReserveKeepsTheSizeAndCommitsOnlyWhatWasWritten) {
+  TempDir dir;
+  std::string dest = (dir.path / "file").string();
+  auto f = AtomicFile::create(dest);
+  ASSERT_TRUE(f);
+  ASSERT_TRUE(f->reserve(4u << 20));
+  ASSERT_TRUE(f->write(std::string_view("abc")));
+  EXPECT_EQ(fs::file_size(f->temp_path()), 3u);  // blocks reserved, size unchanged
+  ASSERT_TRUE(f->commit());
+  EXPECT_EQ(*read_file(dest), "abc");
+}
+
+TEST(AtomicFile, ReserveBeyondTheDiskFailsWithAMessage) {
+  TempDir dir;
+  auto f = AtomicFile::create((dir.path / "file").string());
+  ASSERT_TRUE(f);
+  auto r = f->reserve(std::uint64_t{1} << 62);  // 4 EiB: no file system has that much room
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("fallocate"), std::string::npos) << r.error().message;
+}
