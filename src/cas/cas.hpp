@@ -25,9 +25,12 @@
 // and ingests added to the chunk store (stored bytes) are kept in <data>/xet/stats.db (SQLite);
 // overall figures come from the chunk store itself. Exposed in /metrics and `hubgate xet stats`.
 //
-// Pull-through (not implemented here): an edge would answer reconstructions by fetching the
-// upstream's reconstruction, then only the xorb ranges missing locally, and publish them with
-// `xet::ChunkStore::add_shard` — the serving side below needs no change for that.
+// Pull-through: an edge (src/upstream/) fills remote Xet files into this chunk store
+// (upstream/xet_fill.hpp) and serves Xet for them too: it issues *remote* read tokens
+// (`issue_remote_token`: repository "remote:<type>/<org>/<name>[#nonce]" + commit, key 0) and
+// sets the remote-file hook, which a reconstruction with such a token calls first ("make sure
+// this file of remote repo@commit is in the chunk store, or refuse"); the catalog check and
+// `download_gate` do not apply to them (the hook decides access and runs the gate).
 //
 // Thread-safety: all public methods may be called concurrently.
 #pragma once
@@ -70,6 +73,7 @@ struct XetToken {
   std::string repo;    // qualified repository id ("org/name", "datasets/org/name")
   std::string commit;  // the commit reads are limited to ("" when none, e.g. a new branch)
   std::int64_t exp = 0;
+  bool remote() const { return repo.starts_with("remote:"); }
 };
 
 struct RepoStats {
@@ -95,6 +99,12 @@ class Service {
   // ---- Hub side ----
   std::string issue_token(const repo::RepoRecord& repo, bool write, const std::string& commit, std::int64_t* exp_out) const;
   Result<XetToken> verify_token(std::string_view token) const;
+  // A read token for a repository this server does not host (pull-through; see the header).
+  std::string issue_remote_token(const std::string& remote_repo, const std::string& commit, std::int64_t* exp_out) const;
+  // Errors map to 403 (permission_denied/unauthenticated), 404 (not_found), 503 (unavailable),
+  // 502 otherwise. Set before serving.
+  using RemoteFileHook = std::function<Result<void>(const XetToken& token, const xet::MerkleHash& file)>;
+  void set_remote_file_hook(RemoteFileHook hook);
   // The Xet file of an LFS object, when it has one.
   std::optional<xet::FileRecord> file_for_sha256(std::string_view sha256_hex) const;
   // See the header comment. Errc::not_found when the object was never uploaded (neither
@@ -105,6 +115,11 @@ class Service {
   http::Response handle(http::Request& req, const std::string& base_url, std::string& route);
 
   // ---- Accounting ----
+  // A cached (pull-through) file the edge's Xet fill committed into this chunk store: counted
+  // under repository "cached:<repo>" (logical size, stored bytes it added, xorb bytes pulled
+  // from upstream as `xorb_bytes_received`).
+  Result<void> record_cached_file(const std::string& repo, const xet::MerkleHash& file, std::uint64_t size, std::uint64_t stored_bytes,
+                                  std::uint64_t xorb_bytes_pulled);
   Result<Stats> stats() const;
   std::string metrics_text() const;  // Prometheus text
 

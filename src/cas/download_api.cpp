@@ -103,10 +103,22 @@ http::Response Service::Impl::reconstruction(http::Request& req, const std::stri
   if (!tok) return tok.error();
   auto hash = xet::MerkleHash::from_hex(hash_s);
   if (!hash) return cas_error(400, "malformed file hash '" + hash_s.substr(0, 80) + "'");
+  if (tok->remote()) {  // pull-through: the edge makes sure the file is here, or refuses
+    if (!remote_file) return cas_error(403, "remote Xet tokens are not accepted by this server");
+    if (auto r = remote_file(*tok, *hash); !r) {
+      ++counters.reconstruction_denied;
+      const auto& e = r.error();
+      int st = e.code == Errc::permission_denied || e.code == Errc::unauthenticated ? 403
+               : e.code == Errc::not_found                                           ? 404
+               : e.code == Errc::unavailable                                         ? 503
+                                                                                     : 502;
+      return cas_error(st, e.message);
+    }
+  }
   auto rec = chunks->lookup(*hash);
   if (!rec) return cas_error(404, "unknown Xet file " + hash->hex());
   // Read access: the token's commit must contain an LFS file with this Xet hash.
-  bool allowed = false;
+  bool allowed = tok->remote();  // checked by the remote-file hook above
   std::optional<repo::FileEntry> entry;
   if (!tok->commit.empty()) {
     auto snap = catalog.snapshot(tok->repo_key, tok->commit);
@@ -131,7 +143,7 @@ http::Response Service::Impl::reconstruction(http::Request& req, const std::stri
     return cas_error(403, "Xet file " + hash->hex() + " is not part of " + tok->repo + "@" +
                               (tok->commit.empty() ? std::string("(no commit)") : tok->commit.substr(0, 12)));
   }
-  if (opts.download_gate) {  // the security gate applies to Xet downloads as to resolve
+  if (opts.download_gate && entry) {  // the security gate applies to Xet downloads as to resolve
     if (auto refused = opts.download_gate(*tok, *entry)) {
       ++counters.reconstruction_denied;
       auto e = cas_error(403, *refused);

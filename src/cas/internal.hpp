@@ -37,6 +37,7 @@ struct Service::Impl {
   xet::MerkleHash dedup_key;  // HMAC key of global-dedup replies (random per process)
   std::int64_t dedup_key_expiry = 0;
   Counters counters;
+  Service::RemoteFileHook remote_file;  // pull-through (cas.hpp)
 
   // Accounting database.
   mutable std::mutex db_mu;

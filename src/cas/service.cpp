@@ -183,7 +183,7 @@ Result<std::unique_ptr<Service>> Service::open(ServiceOptions opts, const auth::
   std::shared_ptr<xet::LocalObjectStore> objects(std::move(objs));
   HG_TRY(auto chunks, xet::ChunkStore::open(objects));
   HG_TRY(sqlite3 * db, open_db(opts.dir + "/stats.db", false));
-  auto impl = std::unique_ptr<Impl>(new Impl{opts, signer, catalog, objects, std::move(chunks), {}, 0, {}, {}, db, {}, {}, {}});
+  auto impl = std::unique_ptr<Impl>(new Impl{opts, signer, catalog, objects, std::move(chunks), {}, 0, {}, {}, {}, db, {}, {}, {}});
   auto key = from_hex(auth::random_hex(32));
   if (key && key->size() == 32) std::memcpy(impl->dedup_key.bytes.data(), key->data(), 32);
   impl->dedup_key_expiry = std::int64_t(std::time(nullptr)) + opts.dedup_key_ttl_s;
@@ -201,6 +201,22 @@ std::string Service::issue_token(const repo::RepoRecord& repo, bool write, const
 }
 
 Result<XetToken> Service::verify_token(std::string_view token) const { return impl_->verify_token(token); }
+
+std::string Service::issue_remote_token(const std::string& remote_repo, const std::string& commit, std::int64_t* exp_out) const {
+  std::int64_t exp = std::int64_t(std::time(nullptr)) + impl_->opts.token_ttl_s;
+  if (exp_out) *exp_out = exp;
+  std::string body = std::string("xet1.r.0.") + (commit.empty() ? std::string("-") : commit) + "." + std::to_string(exp) + "." +
+                     hex_encode("remote:" + remote_repo);
+  return body + "." + impl_->signer.sign("xet-token:" + body, exp);
+}
+
+void Service::set_remote_file_hook(RemoteFileHook hook) { impl_->remote_file = std::move(hook); }
+
+Result<void> Service::record_cached_file(const std::string& repo, const xet::MerkleHash& file, std::uint64_t size, std::uint64_t stored_bytes,
+                                         std::uint64_t xorb_bytes_pulled) {
+  HG_TRY_VOID(impl_->add_repo_file("cached:" + repo, file, size));
+  return impl_->add_repo_bytes("cached:" + repo, stored_bytes, xorb_bytes_pulled);
+}
 
 Result<XetToken> Service::Impl::verify_token(std::string_view token) const {
   auto parts = split_dots(token);

@@ -381,21 +381,6 @@ int serve_main(int argc, char** argv) {
     return 2;
   }
 
-  // Pull-through cache (src/upstream/): on unless --upstream none.
-  std::unique_ptr<upstream::Edge> edge;
-  if (cfg.upstream != "none") {
-    auto eo = edge_options(*args, cfg.upstream, cfg.data_dir + "/upstream");
-    if (!eo) {
-      std::fprintf(stderr, "hubgate serve: %s\n", eo.error().message.c_str());
-      return 2;
-    }
-    eo->signatures = signatures;
-    cli::wire_edge(*gate_rt, *eo);  // security gate during fills and before serving
-    auto e = upstream::Edge::create(std::move(*eo));
-    if (!e) return fatal(e.error());
-    edge = std::move(*e);
-  }
-
   // Xet CAS for hosted repositories (src/cas/): chunk store and accounting under <data>/xet.
   cas::ServiceOptions xopts;
   xopts.dir = cfg.data_dir + "/xet";
@@ -421,6 +406,32 @@ int serve_main(int argc, char** argv) {
   hot_opts.tmp_dir = (*store)->tmp_dir();
   auto hot = cas::HotCopies::open(hot_opts, **xet, **store);
   if (!hot) return fatal(hot.error());
+
+  // Pull-through cache (src/upstream/): on unless --upstream none.
+  std::unique_ptr<upstream::Edge> edge;
+  if (cfg.upstream != "none") {
+    auto eo = edge_options(*args, cfg.upstream, cfg.data_dir + "/upstream");
+    if (!eo) {
+      std::fprintf(stderr, "hubgate serve: %s\n", eo.error().message.c_str());
+      return 2;
+    }
+    eo->signatures = signatures;
+    cli::wire_edge(*gate_rt, *eo);  // security gate during fills and before serving
+    eo->xet_chunks = &(*xet)->chunks();  // Xet pull-through shares the CAS chunk store
+    eo->issue_xet_token = [x = xet->get()](const std::string& r, const std::string& c, std::int64_t* exp) {
+      return x->issue_remote_token(r, c, exp);  // the edge serves Xet for remote files too
+    };
+    eo->xet_committed = [x = xet->get()](const upstream::FillSpec& s, const xet::MerkleHash& f, std::uint64_t size,
+                                         std::uint64_t stored, std::uint64_t pulled) {
+      (void)x->record_cached_file(s.origin.repo, f, size, stored, pulled);  // `hubgate xet stats`
+    };
+    auto e = upstream::Edge::create(std::move(*eo));
+    if (!e) return fatal(e.error());
+    edge = std::move(*e);
+    (*xet)->set_remote_file_hook([ep = edge.get()](const cas::XetToken& t, const xet::MerkleHash& h) {
+      return ep->ensure_xet_file(t.repo.substr(7), t.commit, h.hex());  // "remote:" prefix
+    });
+  }
 
   http::Server* server_ptr = nullptr;
   hub::HubOptions hopts;

@@ -166,6 +166,7 @@ http::Response route_api(Ctx& c, const std::vector<std::string_view>& segs, std:
   }
   if ((op == "xet-read-token" || op == "xet-write-token") && segs.size() >= 5) {
     route = "xet_token";
+    if (rem && m == "GET" && op == "xet-read-token") return remote(c, "xet_read_token", *id, rest);  // pull-through
     return m == "GET" ? xet_token(c, *id, rest, op == "xet-write-token") : method_not_allowed("GET");
   }
   if (op == "refs" && segs.size() == 4) {

@@ -344,7 +344,22 @@ Result<std::unique_ptr<Edge>> Edge::create(EdgeOptions o) {
   e->resolver_ = std::make_unique<Resolver>(ro, *e->client_, *e->meta_, &e->metrics_);
   FillOptions fo;
   fo.gate = o.fill_gate;  // security gate hooks
-  e->fills_ = std::make_unique<FillRegistry>(*e->cache_, *e->source_, &e->metrics_, fo);
+  ByteSource* fill_source = e->source_.get();
+  if (o.xet_fill) {  // Xet pull-through (xet_fill.hpp)
+    xet::ChunkStore* chunks = o.xet_chunks;
+    if (!chunks) {
+      HG_TRY(auto objs, xet::LocalObjectStore::open(o.cache_dir + "/xet/objects"));
+      std::shared_ptr<xet::LocalObjectStore> objects(std::move(objs));
+      HG_TRY(e->own_chunks_, xet::ChunkStore::open(objects));
+      chunks = e->own_chunks_.get();
+    }
+    HG_TRY(e->xet_index_, XetIndex::open(o.cache_dir + "/xet_index.db"));
+    XetFillOptions xo;
+    xo.on_committed = o.xet_committed;
+    e->xet_source_ = std::make_unique<XetByteSource>(*e->client_, *e->source_, *chunks, *e->xet_index_, &e->metrics_, xo);
+    fill_source = e->xet_source_.get();
+  }
+  e->fills_ = std::make_unique<FillRegistry>(*e->cache_, *fill_source, &e->metrics_, fo);
   return e;
 }
 
@@ -366,11 +381,11 @@ http::Response Edge::json_passthrough(Result<Answer<JsonReply>> r, const std::st
   if (!r) return from_error(r.error());
   if (r->refusal) return from_refusal(*r->refusal);
   std::string body = std::move(r->value->body);
-  if (strip_xet) {
+  if (strip_xet || opt_.security_status) {
     auto j = json::parse(body, nullptr, false);
     if (j.is_array()) {
       for (auto& e : j)
-        if (e.is_object()) e.erase("xetHash");
+        if (strip_xet && e.is_object()) e.erase("xetHash");
       // Security gate: in expanded entries (they carry lastCommit), the edge's own verdict wins.
       for (auto& e : j) {
         if (!opt_.security_status || !e.is_object() || e.value("type", "") != "file" || !e.contains("lastCommit")) continue;
@@ -400,7 +415,8 @@ http::Response Edge::handle(std::string_view route, http::Request& req, const st
                             const std::string& repo_id, std::string_view raw_rest, const std::string& base_url) {
   RepoRef repo{type_plural, repo_id};
   std::string auth(req.headers.get("Authorization").value_or(""));
-  if (route == "resolve" || route == "raw") return resolve(req, repo, raw_rest, route == "raw");
+  if (route == "resolve" || route == "raw") return resolve(req, repo, raw_rest, route == "raw", base_url);
+  if (route == "xet_read_token") return xet_read_token(req, repo, raw_rest, base_url);
   if (route == "info") {
     auto rev = http::percent_decode(raw_rest);
     if (!rev) return error_response(400, "", rev.error().message);
@@ -429,8 +445,9 @@ http::Response Edge::handle(std::string_view route, http::Request& req, const st
     auto r = resolver_->tree(repo, rp->first, path, req.query, auth);
     if (r && r->value) {
       if (auto refused = check_signature(repo, r->value->commit, auth, nullptr)) return std::move(*refused);
+      if (serves_xet()) remember_xet_listing(repo, r->value->commit, r->value->body);
     }
-    return json_passthrough(std::move(r), base_url, true);
+    return json_passthrough(std::move(r), base_url, !serves_xet());
   }
   if (route == "paths_info") {
     auto rev = http::percent_decode(raw_rest);
@@ -441,13 +458,15 @@ http::Response Edge::handle(std::string_view route, http::Request& req, const st
     auto r = resolver_->paths_info(repo, *rev, *body, ctype, auth);
     if (r && r->value) {
       if (auto refused = check_signature(repo, r->value->commit, auth, nullptr)) return std::move(*refused);
+      if (serves_xet()) remember_xet_listing(repo, r->value->commit, r->value->body);
     }
-    return json_passthrough(std::move(r), base_url, true);
+    return json_passthrough(std::move(r), base_url, !serves_xet());
   }
   return error_response(404, "", "no such route for a remote repository");
 }
 
-http::Response Edge::resolve(http::Request& req, const RepoRef& repo, std::string_view raw_rest, bool raw) {
+http::Response Edge::resolve(http::Request& req, const RepoRef& repo, std::string_view raw_rest, bool raw,
+                             const std::string& base_url) {
   std::string auth(req.headers.get("Authorization").value_or(""));
   auto rp = split_remote_rev(raw_rest);
   if (!rp) return error_response(400, "", rp.error().message);
@@ -483,6 +502,8 @@ http::Response Edge::resolve(http::Request& req, const RepoRef& repo, std::strin
   }
   for (auto& [k, v] : repo::version_headers(raw, meta.sha256.value_or(""), meta.size, blob_sha1))
     res.headers.set(k, std::move(v));
+  // Xet for the edge's clients (edge_xet.cpp): advertise this edge's own token route and CAS.
+  const bool xet_file = serves_xet() && !raw && meta.xet_hash && meta.size > 0 && add_xet_headers(res, repo, meta, base_url);
 
   // Security gate (ServeQuery/ServeCheck in edge.hpp): a known verdict decides before any byte.
   ServeQuery gq;
@@ -499,6 +520,15 @@ http::Response Edge::resolve(http::Request& req, const RepoRef& repo, std::strin
       return std::move(*gate_check.refusal);
     }
     for (auto& [k, v] : gate_check.headers) res.headers.set(k, v);
+  }
+  if (xet_file && req.headers.get("Accept").value_or("").find("application/vnd.xet-fileinfo+json") != std::string_view::npos) {
+    res.status = 200;  // xet-fileinfo mode (spec/hub-api.md §1): no body bytes, no redirect
+    res.headers.set("Content-Type", "application/vnd.xet-fileinfo+json");
+    res.body = json{{"hash", *meta.xet_hash}, {"size", meta.size}, {"etag", meta.etag()},
+                    {"refreshUrl", base_url + "/api/" + repo.type + "/" + repo.id + "/xet-read-token/" + meta.commit},
+                    {"reconstructionUrl", base_url + "/cas/v1/reconstructions/" + *meta.xet_hash}}
+                   .dump();
+    return res;
   }
 
   auto sel = http::select_range(req.headers.get("Range"), size);

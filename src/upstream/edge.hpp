@@ -8,10 +8,17 @@
 // (`FillProducer`), unless the Range starts far beyond what the fill has reached: that range
 // is fetched from upstream on its own while the fill goes on. A fill that fails ends the response early (the server
 // closes the connection), so no client takes a prefix for the file. Answers given from cache
-// because upstream could not be asked carry `X-Hubgate-Stale: 1`. `xetHash` fields are removed
-// from tree/paths-info JSON and `X-Xet-Hash` is never sent: the edge serves plain bytes, so
-// Xet-capable clients must not try a CAS through it. Upstream `Link` URLs are rewritten to
-// the edge's base URL.
+// because upstream could not be asked carry `X-Hubgate-Stale: 1`. Upstream `Link` URLs are
+// rewritten to the edge's base URL.
+//
+// Xet. Files upstream declares Xet-backed are filled through upstream's CAS, fetching only the
+// chunks the edge lacks (XetByteSource, xet_fill.hpp). When `issue_xet_token` is set (serve
+// wires it to the CAS service), the edge also speaks Xet to its own clients (edge_xet.cpp):
+// tree/paths-info keep `xetHash`, resolve sends `X-Xet-Hash`, `X-Xet-Refresh-Route` and `Link`
+// to the edge's own `xet-read-token` route and CAS (and answers xet-fileinfo probes), the token
+// route checks access like every remote answer and issues a remote read token, and the CAS asks
+// `ensure_xet_file` before answering a reconstruction for such a token. Otherwise `xetHash`
+// and `X-Xet-Hash` are stripped and clients get plain bytes.
 //
 // Thread-safety: handle() is called concurrently from the server's threads.
 #pragma once
@@ -20,7 +27,9 @@
 #include <condition_variable>
 #include <cstdint>
 #include <memory>
+#include <map>
 #include <mutex>
+#include <unordered_map>
 #include <vector>
 #include <string>
 #include <string_view>
@@ -34,6 +43,9 @@
 #include "upstream/meta_store.hpp"
 #include "upstream/metrics.hpp"
 #include "upstream/resolver.hpp"
+#include "upstream/xet_fill.hpp"
+#include "upstream/xet_index.hpp"
+#include "xet/chunk_store.hpp"
 
 namespace hubgate::sign {
 class SignatureGate;
@@ -81,6 +93,22 @@ struct EdgeOptions {
   // The edge's own securityFileStatus (JSON text) for a content key (as ServeQuery::key), when
   // it has a verdict: replaces upstream's in expanded tree/paths-info entries. Empty = none.
   std::function<std::optional<std::string>(const std::string& key)> security_status;
+  // Xet pull-through (xet_fill.hpp): files upstream declares Xet-backed are filled through
+  // upstream's CAS, fetching only chunks missing here. `xet_chunks` is the chunk store to use
+  // (serve passes the CAS service's, so hosted and cached repositories dedup together; it must
+  // outlive the Edge); null = the edge opens its own under <cache_dir>/xet. The index of
+  // upstream chunks lives in <cache_dir>/xet_index.db.
+  bool xet_fill = true;
+  xet::ChunkStore* xet_chunks = nullptr;
+  // Accounting of committed Xet fills (XetFillOptions::on_committed), e.g. the CAS's stats.
+  std::function<void(const FillSpec& spec, const xet::MerkleHash& file, std::uint64_t size, std::uint64_t stored_bytes,
+                     std::uint64_t xorb_bytes)>
+      xet_committed;
+  // Serving Xet to the edge's own clients for Xet-backed remote files (edge_xet.cpp): issues a
+  // read token of this server's CAS for ("<type>/<org>/<name>[#nonce]", commit). When set (and
+  // `xet_fill` is on), tree/paths-info keep `xetHash`, resolve sends `X-Xet-Hash` + `Link`, and
+  // the `xet_read_token` route answers; the CAS calls `ensure_xet_file` for such tokens.
+  std::function<std::string(const std::string& remote_repo, const std::string& commit, std::int64_t* exp)> issue_xet_token;
 };
 
 struct RangeFetch;  // edge.cpp
@@ -96,12 +124,26 @@ class Edge {
   http::Response handle(std::string_view route, http::Request& req, const std::string& type_plural,
                         const std::string& repo, std::string_view raw_rest, const std::string& base_url);
 
+  // For the CAS's remote-file hook (edge_xet.cpp): makes sure the Xet file `hash` of the remote
+  // repository named in a token ("<type>/<org>/<name>[#nonce]") at `commit` is in the chunk
+  // store — access checked with the Authorization the token was issued for, the security gate
+  // asked, the Xet fill run (and waited for) when needed. Errc::permission_denied when the file
+  // is not one this edge listed for repo@commit (a resolve/tree/paths-info answer did).
+  Result<void> ensure_xet_file(const std::string& token_repo, const std::string& commit, const std::string& file_hash_hex);
+
   const Metrics& metrics() const { return metrics_; }
   std::string metrics_text() const { return metrics_.render_prometheus(); }
 
  private:
   explicit Edge(EdgeOptions o) : opt_(std::move(o)) {}
-  http::Response resolve(http::Request& req, const RepoRef& repo, std::string_view raw_rest, bool raw);
+  http::Response resolve(http::Request& req, const RepoRef& repo, std::string_view raw_rest, bool raw,
+                         const std::string& base_url);
+  // Xet for the edge's clients (edge_xet.cpp).
+  bool serves_xet() const { return opt_.xet_fill && static_cast<bool>(opt_.issue_xet_token); }
+  http::Response xet_read_token(http::Request& req, const RepoRef& repo, std::string_view raw_rest, const std::string& base_url);
+  void remember_xet_file(const RepoRef& repo, const std::string& commit, const std::string& path, const std::string& xet_hash);
+  void remember_xet_listing(const RepoRef& repo, const std::string& commit, const std::string& json_body);
+  bool add_xet_headers(http::Response& res, const RepoRef& repo, const FileMeta& meta, const std::string& base_url);
   http::Response json_passthrough(Result<Answer<JsonReply>> r, const std::string& base_url, bool strip_xet);
   std::shared_ptr<http::BodyProducer> start_range_fetch(const FillSpec& spec, std::uint64_t first, std::uint64_t length);
   // Signature policy (edge_signature.cpp): nullopt to go on (the verdict in *verdict, null when
@@ -123,11 +165,19 @@ class Edge {
   std::unique_ptr<DiskBlobCache> cache_;
   std::unique_ptr<HttpByteSource> source_;
   std::unique_ptr<Resolver> resolver_;
+  std::unique_ptr<xet::ChunkStore> own_chunks_;  // when EdgeOptions::xet_chunks is null
+  std::unique_ptr<XetIndex> xet_index_;
+  std::unique_ptr<XetByteSource> xet_source_;   // wraps source_ for Xet-backed files
   std::unique_ptr<FillRegistry> fills_;  // destroyed first: joins fill threads
   std::mutex range_mu_;                  // range fetch threads, waited for by the destructor
   std::condition_variable range_cv_;
   int range_threads_ = 0;
   std::vector<std::weak_ptr<RangeFetch>> ranges_;
+  // Xet for the edge's clients: which remote files (repo@commit + Xet hash -> path) were listed,
+  // and the Authorization each issued token stands for (nonce -> header, expiry).
+  std::mutex xet_mu_;
+  std::unordered_map<std::string, std::string> xet_paths_;
+  std::map<std::string, std::pair<std::string, std::int64_t>> xet_auth_;
 };
 
 // Splits a still-encoded "rev/path" for a repository whose refs the edge does not know: the

@@ -269,6 +269,7 @@ void FillRegistry::run(std::shared_ptr<Fill> fill, AtomicFile file) {
   auto r = transfer(*fill, file);
   // Security gate: scan the verified private temp file before anything completes or publishes.
   if (r && opt_.gate.before_publish) r = opt_.gate.before_publish(fill->spec_, file.temp_path());
+  source_.finished(fill->spec_, static_cast<bool>(r));  // e.g. the Xet source commits its chunks
   // Verified: readers may have the last byte now; publication (fsync + rename) need not delay them.
   if (r) fill->advance(fill->size());
   if (r) r = cache_.publish(fill->key(), std::move(file));

@@ -61,6 +61,10 @@ struct FillSpec {
   std::string url;   // absolute upstream URL of the bytes (a resolve URL; redirects are followed)
   Headers headers;   // e.g. Authorization for upstream
   FillOrigin origin = {};  // who asked first (security gate); defaulted so aggregate inits may omit it
+  // Xet pull-through (xet_fill.hpp): the file's Xet hash upstream declared, and the absolute
+  // upstream URL of the repository's xet-read-token for the commit. Empty: plain bytes only.
+  std::optional<std::string> xet_hash = {};
+  std::string xet_token_url = {};
 };
 
 // Where a fill's bytes come from. `fetch` streams the body from `offset` to `sink` and returns
@@ -73,6 +77,9 @@ class ByteSource {
   virtual ~ByteSource() = default;
   virtual Result<void> fetch(const FillSpec& spec, std::uint64_t offset, const DataSink& sink,
                              const std::atomic<bool>& cancel) = 0;
+  // Called once per fill when it ends, on the fill thread: `verified` after size, hash and the
+  // security gate passed (before readers get the last byte and before publication), else false.
+  virtual void finished(const FillSpec& /*spec*/, bool /*verified*/) {}
 };
 
 // ByteSource over HTTP: GET with `Range: bytes=<offset>-` when resuming. A 206 must start at

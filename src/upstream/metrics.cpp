@@ -38,6 +38,19 @@ std::string Metrics::render_prometheus() const {
   line(out, "evicted_bytes_total", "counter", r(evicted_bytes));
   line(out, "cache_bytes", "gauge", r(cache_bytes));
   line(out, "cache_entries", "gauge", r(cache_entries));
+  line(out, "xet_fills_started_total", "counter", r(xet_fills_started));
+  line(out, "xet_fills_completed_total", "counter", r(xet_fills_completed));
+  line(out, "xet_fills_failed_total", "counter", r(xet_fills_failed));
+  line(out, "xet_fallbacks_total", "counter", r(xet_fallbacks));
+  line(out, "xet_local_files_total", "counter", r(xet_local_files));
+  line(out, "xet_xorb_ranges_total", "counter", r(xet_xorb_ranges));
+  line(out, "xet_xorb_bytes_total", "counter", r(xet_xorb_bytes));
+  line(out, "xet_range_joins_total", "counter", r(xet_range_joins));
+  line(out, "xet_range_resumes_total", "counter", r(xet_range_resumes));
+  line(out, "xet_chunks_fetched_total", "counter", r(xet_chunks_fetched));
+  line(out, "xet_bytes_fetched_total", "counter", r(xet_bytes_fetched));
+  line(out, "xet_chunks_reused_total", "counter", r(xet_chunks_reused));
+  line(out, "xet_bytes_reused_total", "counter", r(xet_bytes_reused));
   return out;
 }
 

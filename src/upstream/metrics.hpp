@@ -29,6 +29,20 @@ struct Metrics {
   std::atomic<std::uint64_t> evicted_bytes{0};
   std::atomic<std::uint64_t> cache_bytes{0};         // gauge: bytes held by the blob cache
   std::atomic<std::uint64_t> cache_entries{0};       // gauge
+  // Xet fills (xet_fill.hpp): how much of each file crossed the network as xorb bytes.
+  std::atomic<std::uint64_t> xet_fills_started{0};    // fill attempts that took the Xet path
+  std::atomic<std::uint64_t> xet_fills_completed{0};  // verified, chunks and index rows committed
+  std::atomic<std::uint64_t> xet_fills_failed{0};     // discarded (upstream error, hash mismatch, gate)
+  std::atomic<std::uint64_t> xet_fallbacks{0};        // upstream offered no Xet: plain bytes instead
+  std::atomic<std::uint64_t> xet_local_files{0};      // whole file already in the chunk store
+  std::atomic<std::uint64_t> xet_xorb_ranges{0};      // upstream xorb byte ranges requested
+  std::atomic<std::uint64_t> xet_xorb_bytes{0};       // xorb bytes received from upstream
+  std::atomic<std::uint64_t> xet_range_joins{0};      // ranges shared with a concurrent fill
+  std::atomic<std::uint64_t> xet_range_resumes{0};    // ranges resumed after a transport failure
+  std::atomic<std::uint64_t> xet_chunks_fetched{0};   // chunks taken from fetched ranges
+  std::atomic<std::uint64_t> xet_bytes_fetched{0};    // their unpacked bytes
+  std::atomic<std::uint64_t> xet_chunks_reused{0};    // chunks read from the local chunk store
+  std::atomic<std::uint64_t> xet_bytes_reused{0};     // their bytes (whole local files included)
 
   // "hubgate_upstream_<name> <value>\n" lines, with # TYPE comments.
   std::string render_prometheus() const;

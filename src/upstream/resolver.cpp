@@ -138,6 +138,13 @@ FillSpec Resolver::fill_spec(const RepoRef& repo, const FileMeta& meta, const st
   s.url = file_url(repo, meta.commit, meta.path);
   if (!opt_.gateway_token.empty()) s.headers.emplace_back("Authorization", "Bearer " + opt_.gateway_token);
   else if (!authorization.empty()) s.headers.emplace_back("Authorization", authorization);
+  s.origin.repo = repo.type == "models" ? repo.id : repo.type + "/" + repo.id;
+  s.origin.revision = meta.commit;
+  s.origin.path = meta.path;
+  if (meta.xet_hash && !meta.xet_hash->empty()) {  // Xet pull-through (xet_fill.hpp)
+    s.xet_hash = meta.xet_hash;
+    s.xet_token_url = opt_.base_url + "/api/" + repo.type + "/" + repo.id + "/xet-read-token/" + meta.commit;
+  }
   return s;
 }
 

@@ -66,6 +66,13 @@ class Hubgate:
                     n += 1
         return n
 
+    def xorb_range_gets(self):
+        """Xorb byte ranges this server's CAS served (a Xet fill of an edge behind it)."""
+        if not os.path.exists(self.log):
+            return 0
+        with open(self.log) as f:
+            return sum(1 for line in f if "route=cas_xorb_range" in line and re.search(r"status=20[06]", line))
+
     def metrics(self):
         text = urllib.request.urlopen(self.url + "/metrics", timeout=10).read().decode()
         out = {}

