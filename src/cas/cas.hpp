@@ -107,8 +107,10 @@ class Service {
   // The Xet file of an LFS object, when it has one.
   std::optional<xet::FileRecord> file_for_sha256(std::string_view sha256_hex) const;
   // See the header comment. Errc::not_found when the object was never uploaded (neither
-  // representation exists); returns its size.
-  Result<std::uint64_t> finalize_lfs_object(const std::string& repo, const std::string& sha256_hex, store::BlobStore& store);
+  // representation exists); returns its size. `size`, when the commit states it, skips claimed
+  // Xet files of another size without rebuilding them.
+  Result<std::uint64_t> finalize_lfs_object(const std::string& repo, const std::string& sha256_hex, store::BlobStore& store,
+                                            std::optional<std::uint64_t> size = std::nullopt);
 
   // ---- CAS HTTP API: `req.path` starts with "/cas/"; `route` receives a metrics label ----
   http::Response handle(http::Request& req, const std::string& base_url, std::string& route);

@@ -301,7 +301,8 @@ Result<xet::FileRecord> ingest_blob(xet::ChunkStore& cs, const store::Blob& blob
 
 }  // namespace
 
-Result<std::uint64_t> Service::finalize_lfs_object(const std::string& repo, const std::string& sha, store::BlobStore& store) {
+Result<std::uint64_t> Service::finalize_lfs_object(const std::string& repo, const std::string& sha, store::BlobStore& store,
+                                                   std::optional<std::uint64_t> size) {
   if (!is_lower_hex(sha, 64)) return fail(Errc::invalid_argument, "LFS oid must be 64 lowercase hex digits");
   Impl& m = *impl_;
   {  // single flight per object
@@ -373,6 +374,10 @@ Result<std::uint64_t> Service::finalize_lfs_object(const std::string& repo, cons
       if (!file || file->size == 0) {
         why += fh.hex() + " (unknown)";
         HG_TRY_VOID(m.drop_sha256_candidates(sha, &fh));
+        continue;
+      }
+      if (size && file->size != *size) {  // cannot be this commit's object; may be another's
+        why += fh.hex() + " (" + std::to_string(file->size) + " bytes)";
         continue;
       }
       auto ok = materialize(*file);

@@ -503,6 +503,8 @@ TEST_F(CasTest, FalseSha256ClaimDoesNotBlockTheTrueXetUpload) {
   upload_xet(liar, "alice/other");
   ASSERT_NO_FATAL_FAILURE(reopen());
   EXPECT_FALSE(xet->file_for_sha256(crypto::sha256_hex(other)));
+  // A commit stating another size skips the claim without rebuilding or dropping it.
+  EXPECT_EQ(commit_lfs(crypto::sha256_hex(other), other.size() + 1, "x.bin").status, 500);
   auto bad = commit_lfs(crypto::sha256_hex(other), other.size(), "x.bin");
   EXPECT_NE(bad.status, 200);
   EXPECT_FALSE(xet->file_for_sha256(crypto::sha256_hex(other)));
