@@ -21,6 +21,15 @@
 // Uploads need a write token. Errors carry `X-Error-Message` (401 bad token, 403 scope, 400
 // malformed input, 404 unknown hash, 416 range); nothing from a refused upload is stored.
 //
+// Trust (sha256 -> Xet file). Only links the server computed itself are ever used for serving
+// (`file_for_sha256`, X-Xet-Hash, reconstruction access, hot copies): an ingest (the writer hashes
+// the bytes) or a commit whose `finalize_lfs_object` rebuilt a file and found it hashes to the
+// oid. The sha256 metadata of uploaded shards is only a *candidate* (table sha256_candidates in
+// stats.db, at most 8 per sha256, newest first); the published shard carries none. At commit the
+// candidates are rebuilt newest first, a false one is dropped, the first true one is linked
+// durably (a server shard with that sha256, `xet::ChunkStore::link_sha256`). A false claim can
+// therefore neither be served nor block the true content's upload.
+//
 // Accounting: every repository's committed Xet files (logical bytes) and the bytes its uploads
 // and ingests added to the chunk store (stored bytes) are kept in <data>/xet/stats.db (SQLite);
 // overall figures come from the chunk store itself. Exposed in /metrics and `hubgate xet stats`.
@@ -108,8 +117,10 @@ class Service {
   // The Xet file of an LFS object, when it has one.
   std::optional<xet::FileRecord> file_for_sha256(std::string_view sha256_hex) const;
   // See the header comment. Errc::not_found when the object was never uploaded (neither
-  // representation exists); returns its size.
-  Result<std::uint64_t> finalize_lfs_object(const std::string& repo, const std::string& sha256_hex, store::BlobStore& store);
+  // representation exists); returns its size. `size`, when the commit states it, skips claimed
+  // Xet files of another size without rebuilding them.
+  Result<std::uint64_t> finalize_lfs_object(const std::string& repo, const std::string& sha256_hex, store::BlobStore& store,
+                                            std::optional<std::uint64_t> size = std::nullopt);
 
   // ---- CAS HTTP API: `req.path` starts with "/cas/"; `route` receives a metrics label ----
   http::Response handle(http::Request& req, const std::string& base_url, std::string& route);

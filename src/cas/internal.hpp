@@ -53,6 +53,14 @@ struct Service::Impl {
   Result<void> add_repo_file(const std::string& repo, const xet::MerkleHash& file, std::uint64_t size);
   Result<void> add_repo_bytes(const std::string& repo, std::uint64_t stored, std::uint64_t received);
 
+  // Unverified sha256 -> file claims from uploaded shards (table sha256_candidates in stats.db;
+  // see cas.hpp "Trust"). At most kMaxCandidates per sha256, newest first.
+  static constexpr std::size_t kMaxCandidates = 8;
+  Result<void> add_sha256_candidate(const std::string& sha256_hex, const xet::MerkleHash& file);
+  Result<std::vector<xet::MerkleHash>> sha256_candidates(const std::string& sha256_hex) const;
+  // Drops one claim (`file`), or every claim of the sha256 (nullptr).
+  Result<void> drop_sha256_candidates(const std::string& sha256_hex, const xet::MerkleHash* file);
+
   // The chunk list of a stored xorb: from the chunk store's index, else from its stored footer.
   Result<std::optional<xet::CasInfo>> xorb_truth(const xet::MerkleHash& xorb) const;
   // Signed xorb range URL and its check (inclusive byte range).

@@ -35,6 +35,8 @@ CREATE TABLE IF NOT EXISTS repo_files(repo TEXT NOT NULL, file_hash TEXT NOT NUL
                                       PRIMARY KEY(repo, file_hash));
 CREATE TABLE IF NOT EXISTS repo_bytes(repo TEXT PRIMARY KEY, stored INTEGER NOT NULL DEFAULT 0,
                                       received INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS sha256_candidates(sha256 TEXT NOT NULL, file_hash TEXT NOT NULL, seq INTEGER NOT NULL,
+                                             PRIMARY KEY(sha256, file_hash));
 )";
 
 Result<sqlite3*> open_db(const std::string& path, bool read_only) {
@@ -130,6 +132,45 @@ Result<void> Service::Impl::add_repo_file(const std::string& repo, const xet::Me
   std::lock_guard lock(db_mu);
   return exec_bound(db, "INSERT OR IGNORE INTO repo_files(repo, file_hash, size) VALUES(?1, ?2, ?3)", {repo, file.hex()},
                     {std::int64_t(size)});
+}
+
+Result<void> Service::Impl::add_sha256_candidate(const std::string& sha256, const xet::MerkleHash& file) {
+  std::lock_guard lock(db_mu);
+  // Newest claim gets the highest seq (a repeated claim moves to the front).
+  HG_TRY_VOID(exec_bound(db,
+                         "INSERT INTO sha256_candidates(sha256, file_hash, seq) VALUES(?1, ?2, "
+                         "(SELECT COALESCE(MAX(seq), 0) + 1 FROM sha256_candidates)) "
+                         "ON CONFLICT(sha256, file_hash) DO UPDATE SET seq = excluded.seq",
+                         {sha256, file.hex()}, {}));
+  // Keep only the newest kMaxCandidates claims per sha256 (bounds the work of a commit).
+  return exec_bound(db,
+                    "DELETE FROM sha256_candidates WHERE sha256 = ?1 AND seq NOT IN "
+                    "(SELECT seq FROM sha256_candidates WHERE sha256 = ?1 ORDER BY seq DESC LIMIT ?2)",
+                    {sha256}, {std::int64_t(kMaxCandidates)});
+}
+
+Result<std::vector<xet::MerkleHash>> Service::Impl::sha256_candidates(const std::string& sha256) const {
+  std::lock_guard lock(db_mu);
+  sqlite3_stmt* st = nullptr;
+  const char* sql = "SELECT file_hash FROM sha256_candidates WHERE sha256 = ?1 ORDER BY seq DESC";
+  if (sqlite3_prepare_v2(db, sql, -1, &st, nullptr) != SQLITE_OK) return fail(Errc::io, std::string("xet stats db: ") + sqlite3_errmsg(db));
+  sqlite3_bind_text(st, 1, sha256.data(), int(sha256.size()), SQLITE_TRANSIENT);
+  std::vector<xet::MerkleHash> out;
+  int rc;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    auto p = sqlite3_column_text(st, 0);
+    auto h = xet::MerkleHash::from_hex(p ? reinterpret_cast<const char*>(p) : "");
+    if (h) out.push_back(*h);
+  }
+  sqlite3_finalize(st);
+  if (rc != SQLITE_DONE) return fail(Errc::io, std::string("xet stats db: ") + sqlite3_errmsg(db));
+  return out;
+}
+
+Result<void> Service::Impl::drop_sha256_candidates(const std::string& sha256, const xet::MerkleHash* file) {
+  std::lock_guard lock(db_mu);
+  if (file) return exec_bound(db, "DELETE FROM sha256_candidates WHERE sha256 = ?1 AND file_hash = ?2", {sha256, file->hex()}, {});
+  return exec_bound(db, "DELETE FROM sha256_candidates WHERE sha256 = ?1", {sha256}, {});
 }
 
 Result<void> Service::Impl::add_repo_bytes(const std::string& repo, std::uint64_t stored, std::uint64_t received) {
@@ -276,7 +317,8 @@ Result<xet::FileRecord> ingest_blob(xet::ChunkStore& cs, const store::Blob& blob
 
 }  // namespace
 
-Result<std::uint64_t> Service::finalize_lfs_object(const std::string& repo, const std::string& sha, store::BlobStore& store) {
+Result<std::uint64_t> Service::finalize_lfs_object(const std::string& repo, const std::string& sha, store::BlobStore& store,
+                                                   std::optional<std::uint64_t> size) {
   if (!is_lower_hex(sha, 64)) return fail(Errc::invalid_argument, "LFS oid must be 64 lowercase hex digits");
   Impl& m = *impl_;
   {  // single flight per object
@@ -297,11 +339,32 @@ Result<std::uint64_t> Service::finalize_lfs_object(const std::string& repo, cons
   } release{m, sha};
 
   HG_TRY(auto have, store.stat(sha));
-  auto rec = m.chunks->lookup_sha256(raw_sha(sha));
-  if (!have && !rec) return fail(Errc::not_found, "LFS object " + sha + " was never uploaded");
-  if (have && *have == 0) return std::uint64_t{0};  // empty: no Xet representation
+  auto rec = m.chunks->lookup_sha256(raw_sha(sha));  // verified links only
+  if (have && *have == 0) return std::uint64_t{0};   // empty: no Xet representation
+  // Rebuilds `file` into <dir>/tmp while hashing; adopts it into the blob store when its bytes
+  // hash to `sha`. Ok(false) when they do not (nothing adopted).
+  auto materialize = [&](const xet::FileRecord& file) -> Result<bool> {
+    const std::string tmp = m.opts.dir + "/tmp/" + sha;
+    HG_TRY(auto out, AtomicFile::create(tmp));
+    crypto::Sha256 h;
+    std::string buf;
+    constexpr std::uint64_t kWindow = 16ull << 20;
+    for (std::uint64_t off = 0; off < file.size; off += kWindow) {
+      buf.clear();
+      HG_TRY_VOID(m.chunks->read(file, off, std::min(kWindow, file.size - off), buf));
+      h.update(buf);
+      HG_TRY_VOID(out.write(buf));
+    }
+    auto d = h.final();
+    if (to_hex(ByteView(d.data(), 32)) != sha) return false;  // `out` is discarded unpublished
+    HG_TRY_VOID(out.commit());
+    HG_TRY_VOID(store.adopt(tmp, sha, file.size, store::Verify::no));
+    ++m.counters.materialized_files;
+    return true;
+  };
   if (have && !rec) {
-    // LFS basic/multipart upload: give it a Xet representation.
+    // LFS basic/multipart upload: give it a Xet representation. The writer computes the
+    // sha256 itself and publishes the verified link (shard metadata) with the file.
     HG_TRY(auto blob, store.open(sha));
     xet::IngestStats st;
     HG_TRY(auto r, ingest_blob(*m.chunks, blob, st));
@@ -309,26 +372,45 @@ Result<std::uint64_t> Service::finalize_lfs_object(const std::string& repo, cons
       return fail(Errc::corrupt, "stored blob " + sha + " does not hash to its name (got " + to_hex(ByteView(r.sha256.data(), 32)) + ")");
     ++m.counters.ingested_files;
     HG_TRY_VOID(m.add_repo_bytes(repo, st.stored_bytes, 0));
+    HG_TRY_VOID(m.drop_sha256_candidates(sha, nullptr));
     rec = std::move(r);
   } else if (!have && rec) {
-    // Xet upload: materialize the whole file into the sha256 store (plain HTTP downloads).
-    HG_TRY(auto out, AtomicFile::create(m.opts.dir + "/tmp/" + sha));
-    crypto::Sha256 h;
-    std::string buf;
-    constexpr std::uint64_t kWindow = 16ull << 20;
-    for (std::uint64_t off = 0; off < rec->size; off += kWindow) {
-      buf.clear();
-      HG_TRY_VOID(m.chunks->read(*rec, off, std::min(kWindow, rec->size - off), buf));
-      h.update(buf);
-      HG_TRY_VOID(out.write(buf));
+    // Verified Xet file without a blob (e.g. evicted hot copy): materialize it.
+    HG_TRY(bool ok, materialize(*rec));
+    if (!ok) return fail(Errc::corrupt, "Xet file " + rec->file_hash.hex() + " does not reconstruct to sha256 " + sha);
+  } else if (!have && !rec) {
+    // Xet upload: only client claims link the oid to a file. Rebuild them, newest first; the
+    // first whose bytes hash to the oid becomes the verified link, false ones are dropped.
+    HG_TRY(auto cands, m.sha256_candidates(sha));
+    if (cands.empty()) return fail(Errc::not_found, "LFS object " + sha + " was never uploaded");
+    std::string why;
+    for (const auto& fh : cands) {
+      auto file = m.chunks->lookup(fh);
+      if (!why.empty()) why += "; ";
+      if (!file || file->size == 0) {
+        why += fh.hex() + " (unknown)";
+        HG_TRY_VOID(m.drop_sha256_candidates(sha, &fh));
+        continue;
+      }
+      if (size && file->size != *size) {  // cannot be this commit's object; may be another's
+        why += fh.hex() + " (" + std::to_string(file->size) + " bytes)";
+        continue;
+      }
+      auto ok = materialize(*file);
+      if (!ok) {  // an I/O error proves nothing about the claim: keep it for a retry
+        why += fh.hex() + " (" + ok.error().message + ")";
+        continue;
+      }
+      if (*ok) {
+        HG_TRY_VOID(m.chunks->link_sha256(fh, raw_sha(sha)));
+        HG_TRY_VOID(m.drop_sha256_candidates(sha, nullptr));
+        rec = m.chunks->lookup(fh);
+        break;
+      }
+      why += fh.hex() + " (other content)";
+      HG_TRY_VOID(m.drop_sha256_candidates(sha, &fh));
     }
-    auto d = h.final();
-    if (to_hex(ByteView(d.data(), 32)) != sha)
-      return fail(Errc::corrupt, "Xet file " + rec->file_hash.hex() + " reconstructs to sha256 " + to_hex(ByteView(d.data(), 32)) +
-                                     ", not the committed oid " + sha);
-    HG_TRY_VOID(out.commit());
-    HG_TRY_VOID(store.adopt(m.opts.dir + "/tmp/" + sha, sha, rec->size, store::Verify::no));
-    ++m.counters.materialized_files;
+    if (!rec) return fail(Errc::corrupt, "no uploaded Xet file reconstructs to the committed oid " + sha + " (claimed by " + why + ")");
   }
   // The committed bytes are final here (both representations exist). A security gate hooks here.
   HG_TRY_VOID(m.add_repo_file(repo, rec->file_hash, rec->size));

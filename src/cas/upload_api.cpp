@@ -14,6 +14,7 @@
 #include <optional>
 
 #include "cas/internal.hpp"
+#include "util/hex.hpp"
 #include "util/mapped_file.hpp"
 
 namespace hubgate::cas {
@@ -128,8 +129,17 @@ http::Response Service::Impl::shard_post(http::Request& req, int version) {
     if (!chunks->lookup(f.file_hash)) any_new = true;
   }
   // Publish the server's view: verified files + CAS entries of stored xorbs not yet indexed.
+  // The files' sha256 metadata is a client claim: it is kept aside as a candidate (verified at
+  // commit, finalize_lfs_object) and never published into the chunk store.
   xet::Shard pub;
   pub.files = shard->files;
+  std::vector<std::pair<std::string, xet::MerkleHash>> claims;
+  for (auto& f : pub.files) {
+    if (!f.sha256) continue;
+    if (auto known = chunks->lookup_sha256(*f.sha256); !known || known->file_hash != f.file_hash)
+      claims.emplace_back(to_hex(ByteView(f.sha256->data(), 32)), f.file_hash);
+    f.sha256.reset();
+  }
   for (auto& [x, ci] : truth) {
     if (indexed[x]) continue;
     // Mark the chunks clients query for global dedup (first of each xorb, every h % 1024 == 0).
@@ -143,6 +153,8 @@ http::Response Service::Impl::shard_post(http::Request& req, int version) {
   if (*added) {
     if (auto r = add_repo_bytes(tok->repo, shard_bytes, 0); !r) return cas_error(500, r.error().message);
   }
+  for (const auto& [sha, file] : claims)
+    if (auto r = add_sha256_candidate(sha, file); !r) return cas_error(500, "shard: " + r.error().message);
   ++counters.shards_accepted;
   if (version == 1) return cas_json(200, {{"result", any_new ? 1 : 0}});
   // v2: NDJSON progress frames; validation already finished synchronously.

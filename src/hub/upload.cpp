@@ -391,7 +391,9 @@ http::Response commit(Ctx& c, const repo::RepoId& id, std::string_view raw_rev) 
       if (c.hub.opts.xet) {
         // The committed object's bytes become final here: both its sha256 blob and its Xet
         // representation exist afterwards (cas::Service::finalize_lfs_object; gate hook point).
-        auto fin = c.hub.opts.xet->finalize_lfs_object(id.qualified(), oid, c.hub.store);
+        std::optional<std::uint64_t> size;
+        if (v.contains("size") && v["size"].is_number_unsigned()) size = v["size"].get<std::uint64_t>();
+        auto fin = c.hub.opts.xet->finalize_lfs_object(id.qualified(), oid, c.hub.store, size);
         if (!fin && fin.error().code != Errc::not_found) return error(500, "", where + ": " + fin.error().message);
         if (fin) have = std::optional<std::uint64_t>(*fin);
       }

@@ -321,10 +321,11 @@ struct FileWriter::Impl {
     if (!rec.segments.empty()) fi.verification.push_back(verification_hash_of(seg_first_chunk, refs.size()));
     fi.segments = rec.segments;
 
-    bool known;
+    bool known;  // the file and its (server-computed) sha256 link are already indexed
     {
       std::lock_guard lock(store->mu_);
-      known = store->files_.count(rec.file_hash) > 0;
+      auto it = store->files_.find(rec.file_hash);
+      known = it != store->files_.end() && it->second.sha256 == rec.sha256 && store->by_sha256_.count(MerkleHash{rec.sha256}) > 0;
     }
     if (!known || !new_xorbs.empty()) {
       Shard shard;
@@ -402,7 +403,9 @@ void ChunkStore::index_shard_locked(const Shard& shard) {
     r.segments = f.segments;
     for (const auto& s : f.segments) r.size += s.unpacked_bytes;
     if (f.sha256) by_sha256_.try_emplace(MerkleHash{*f.sha256}, f.file_hash);
-    files_.try_emplace(f.file_hash, std::move(r));
+    auto [it, inserted] = files_.try_emplace(f.file_hash, std::move(r));
+    // A file first indexed without sha256 (a CAS upload) gains it from a later server shard.
+    if (!inserted && f.sha256 && MerkleHash{it->second.sha256}.is_zero()) it->second.sha256 = *f.sha256;
   }
 }
 
@@ -585,6 +588,32 @@ std::optional<CasInfo> ChunkStore::xorb_info(const MerkleHash& xorb) const {
   return ci;
 }
 
+Result<bool> ChunkStore::link_sha256(const MerkleHash& file_hash, const std::array<std::uint8_t, 32>& sha256) {
+  Shard shard;
+  {
+    std::lock_guard lock(mu_);
+    auto it = files_.find(file_hash);
+    if (it == files_.end()) return fail(Errc::not_found, "chunk store: unknown file " + file_hash.hex());
+    if (auto l = by_sha256_.find(MerkleHash{sha256}); l != by_sha256_.end() && l->second == file_hash) return false;
+    FileInfo fi;
+    fi.file_hash = file_hash;
+    fi.segments = it->second.segments;
+    fi.sha256 = sha256;
+    for (const auto& s : fi.segments) {
+      auto x = xorbs_.find(s.xorb_hash);
+      if (x == xorbs_.end() || s.chunk_end > x->second.chunk_hashes.size() || s.chunk_start >= s.chunk_end)
+        return fail(Errc::corrupt, "chunk store: file " + file_hash.hex() + " names unknown xorb " + s.xorb_hash.hex());
+      fi.verification.push_back(verification_hash(std::span(x->second.chunk_hashes).subspan(s.chunk_start, s.chunk_end - s.chunk_start)));
+    }
+    shard.files.push_back(std::move(fi));
+  }
+  HG_TRY_VOID(add_shard(shard));
+  std::lock_guard lock(mu_);
+  by_sha256_.insert_or_assign(MerkleHash{sha256}, file_hash);  // verified: replaces any older link
+  files_.at(file_hash).sha256 = sha256;
+  return true;
+}
+
 Result<bool> ChunkStore::add_shard(const Shard& shard) {
   std::string bytes = serialize_shard(shard);
   HG_TRY(bool inserted, objects_->put(ObjectKind::shard, shard_key(bytes), as_bytes(bytes)));
@@ -607,7 +636,7 @@ Result<GcStats> ChunkStore::collect_garbage(std::span<const MerkleHash> live_fil
       const FileRecord& r = it->second;
       FileInfo fi;
       fi.file_hash = r.file_hash;
-      fi.sha256 = r.sha256;
+      if (!MerkleHash{r.sha256}.is_zero()) fi.sha256 = r.sha256;  // only files with a known sha256
       fi.segments = r.segments;
       for (const auto& s : r.segments) {
         marked.insert(s.xorb_hash);

@@ -137,8 +137,16 @@ class ChunkStore {
   ObjectStore& objects() const { return *objects_; }
 
   // ---- For a CAS server that accepts client xorbs and shards (src/cas/) ----
-  // A file by the sha256 of its content (the shard's metadata ext), when one is indexed.
+  // A file by the sha256 of its content (the shard's metadata ext), when one is indexed. The
+  // store trusts the sha256 metadata of every shard it holds: a CAS server must publish client
+  // shards *without* it (clients' claims are unverified) and link verified pairs with
+  // link_sha256 — ingests (FileWriter) link the sha256 they computed themselves.
   std::optional<FileRecord> lookup_sha256(const std::array<std::uint8_t, 32>& sha256) const;
+  // Records that indexed file `file_hash` has content sha256 `sha256` (the caller computed it):
+  // publishes a small shard with the file's info and that sha256 (durable), and makes it the
+  // answer of lookup_sha256 from now on. False when that exact link was already indexed;
+  // Errc::not_found for an unknown file.
+  Result<bool> link_sha256(const MerkleHash& file_hash, const std::array<std::uint8_t, 32>& sha256);
   // Where an indexed chunk lives: (xorb, chunk index).
   std::optional<std::pair<MerkleHash, std::uint32_t>> find_chunk(const MerkleHash& chunk) const;
   // The indexed chunk list of a xorb (hashes, unpacked offsets and sizes; flags 0).

@@ -87,6 +87,17 @@ struct CasTest : ::testing::Test {
     catalog = std::move(*repo::open_sqlite_catalog(":memory:"));
     tokens = std::move(*auth::TokenStore::open(dir / "auth.db"));
     signer = std::make_unique<auth::Signer>("0123456789abcdef0123456789abcdef");
+    ASSERT_NO_FATAL_FAILURE(reopen());
+    writer = *tokens->create("alice", true, "");
+    reader = *tokens->create("carol", false, "");
+    ASSERT_EQ(call("POST", "/api/repos/create", writer, R"({"name":"m","organization":"alice"})").status, 200);
+    ASSERT_EQ(call("POST", "/api/repos/create", writer, R"({"name":"other","organization":"alice"})").status, 200);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir); }
+  // (Re)opens the Service on the same folder (a restart) and the Hub over it.
+  void reopen() {
+    hub.reset();
+    xet.reset();
     cas::ServiceOptions xo;
     xo.dir = (dir / "xet").string();
     auto s = cas::Service::open(xo, *signer, *catalog);
@@ -96,12 +107,7 @@ struct CasTest : ::testing::Test {
     o.public_url = "http://hub.test";
     o.xet = xet.get();
     hub = std::make_unique<hub::Hub>(o, *catalog, store, *tokens, *signer);
-    writer = *tokens->create("alice", true, "");
-    reader = *tokens->create("carol", false, "");
-    ASSERT_EQ(call("POST", "/api/repos/create", writer, R"({"name":"m","organization":"alice"})").status, 200);
-    ASSERT_EQ(call("POST", "/api/repos/create", writer, R"({"name":"other","organization":"alice"})").status, 200);
   }
-  void TearDown() override { std::filesystem::remove_all(dir); }
 
   http::Response call(std::string method, std::string target, std::string token = "", std::string body = "",
                       std::vector<std::pair<std::string, std::string>> headers = {}) {
@@ -141,12 +147,22 @@ struct CasTest : ::testing::Test {
     EXPECT_EQ(objects(xet::ObjectKind::xorb), xorbs);
     EXPECT_EQ(objects(xet::ObjectKind::shard), shards);
   }
-  // Uploads and commits `b` as alice/m:w.bin through the Xet path; returns the commit id.
-  std::string commit_xet(const Built& b) {
-    std::string w = xet_token("alice/m", true, writer);
+  // Uploads `b`'s xorb and shard (its sha256 claim included) with a write token of `repo`.
+  void upload_xet(const Built& b, const std::string& repo = "alice/m") {
+    std::string w = xet_token(repo, true, writer);
     EXPECT_EQ(post_xorb(w, b.xorb_hash, b.xorb).status, 200);
     auto s = call("POST", "/cas/v1/shards", w, shard_bytes(b));
     EXPECT_EQ(s.status, 200) << body(s);
+  }
+  // Commits LFS object `sha` as alice/m:`path`.
+  http::Response commit_lfs(const std::string& sha, std::uint64_t size, const std::string& path = "w.bin") {
+    std::string nd = R"({"key":"header","value":{"summary":"x"}})" "\n" R"({"key":"lfsFile","value":{"path":")" + path +
+                     R"(","algo":"sha256","oid":")" + sha + R"(","size":)" + std::to_string(size) + "}}\n";
+    return call("POST", "/api/models/alice/m/commit/main", writer, nd, {{"Content-Type", "application/x-ndjson"}});
+  }
+  // Uploads and commits `b` as alice/m:w.bin through the Xet path; returns the commit id.
+  std::string commit_xet(const Built& b) {
+    upload_xet(b);
     std::string sha = crypto::sha256_hex(b.data);
     std::string nd = R"({"key":"header","value":{"summary":"x"}})" "\n" R"({"key":"lfsFile","value":{"path":"w.bin","algo":"sha256","oid":")" +
                      sha + R"(","size":)" + std::to_string(b.data.size()) + "}}\n";
@@ -271,10 +287,11 @@ TEST_F(CasTest, ShardsAreValidatedAgainstTheStoredXorbs) {
   EXPECT_NE(body(r).find(R"("type":"result")"), std::string::npos);
   r = call("POST", "/cas/v1/shards", w, shard_bytes(b, false));
   EXPECT_EQ(js(r)["result"], 0);
-  auto f = xet->file_for_sha256(crypto::sha256_hex(b.data));
+  // The file is indexed, but its sha256 is only a client claim until a commit verifies it.
+  auto f = xet->chunks().lookup(b.file.file_hash);
   ASSERT_TRUE(f);
-  EXPECT_EQ(f->file_hash, b.file.file_hash);
   EXPECT_EQ(f->size, b.data.size());
+  EXPECT_FALSE(xet->file_for_sha256(crypto::sha256_hex(b.data)));
 }
 
 TEST_F(CasTest, CommitMaterializesXetUploadsAndReconstructionsServeRanges) {
@@ -400,6 +417,100 @@ TEST_F(CasTest, LfsBatchOffersXetOnlyWhenAsked) {
   EXPECT_TRUE(xet->verify_token(up["header"]["X-Xet-Access-Token"].get<std::string>())->write);
   r = call("POST", "/alice/m.git/info/lfs/objects/batch", writer, R"({"operation":"upload","transfers":["basic"],)" + objs + "}");
   EXPECT_EQ(js(r)["transfer"], "basic");
+}
+
+// A shard whose file claims the sha256 of other content (uploaded by anyone with write access to
+// any repository) must neither be served for that sha256 nor survive the true content's upload.
+TEST_F(CasTest, FalseSha256ClaimIsNeverServedAndLosesToAnLfsUpload) {
+  std::string truth = random_bytes(120000, 21);
+  const std::string sha = crypto::sha256_hex(truth);
+  Built evil = build(random_bytes(120000, 22));
+  evil.file.sha256 = crypto::sha256(truth);  // the lie
+  upload_xet(evil, "alice/other");
+  EXPECT_FALSE(xet->file_for_sha256(sha));  // a claim alone links nothing
+  // Nothing published into the chunk store carries the claim.
+  auto os = xet::LocalObjectStore::open((dir / "xet" / "objects").string());
+  ASSERT_TRUE(os);
+  auto keys = (*os)->list(xet::ObjectKind::shard);
+  ASSERT_TRUE(keys);
+  ASSERT_FALSE(keys->empty());
+  for (const auto& k : *keys) {
+    auto sh = xet::parse_shard(as_bytes(*(*os)->get(xet::ObjectKind::shard, k)));
+    ASSERT_TRUE(sh);
+    for (const auto& f : sh->files) EXPECT_FALSE(f.sha256) << f.file_hash.hex();
+  }
+  // The true bytes arrive by LFS basic and are committed: the server's own hash wins.
+  ASSERT_EQ(*store.put(truth), sha);
+  auto c = commit_lfs(sha, truth.size());
+  ASSERT_EQ(c.status, 200) << body(c);
+  auto f = xet->file_for_sha256(sha);
+  ASSERT_TRUE(f);
+  EXPECT_NE(f->file_hash, evil.file.file_hash);
+  std::string out;
+  ASSERT_TRUE(xet->chunks().read(*f, 0, f->size, out));
+  EXPECT_EQ(out, truth);
+  auto head = call("HEAD", "/alice/m/resolve/main/w.bin", writer);
+  EXPECT_EQ(hdr(head, "X-Xet-Hash"), f->file_hash.hex());
+  // Reconstructions: the true file is served to readers of the commit, the liar's is not.
+  std::string rt = xet_token("alice/m", false, reader);
+  auto r = call("GET", "/cas/v2/reconstructions/" + f->file_hash.hex(), rt);
+  ASSERT_EQ(r.status, 200) << body(r);
+  EXPECT_EQ(js(r)["terms"].size(), f->segments.size());
+  EXPECT_EQ(call("GET", "/cas/v2/reconstructions/" + evil.file.file_hash.hex(), rt).status, 403);
+  // After a restart the verified link is all there is.
+  ASSERT_NO_FATAL_FAILURE(reopen());
+  f = xet->file_for_sha256(sha);
+  ASSERT_TRUE(f);
+  out.clear();
+  ASSERT_TRUE(xet->chunks().read(*f, 0, f->size, out));
+  EXPECT_EQ(out, truth);
+  EXPECT_FALSE(xet->file_for_sha256(crypto::sha256_hex(evil.data)));  // never claimed, never linked
+}
+
+TEST_F(CasTest, FalseSha256ClaimDoesNotBlockTheTrueXetUpload) {
+  Built good = build(random_bytes(90000, 31), xet::CompressionPolicy::lz4);
+  const std::string sha = crypto::sha256_hex(good.data);
+  Built evil = build(random_bytes(90000, 32));
+  evil.file.sha256 = good.file.sha256;
+  Built evil2 = build(random_bytes(50000, 33));
+  evil2.file.sha256 = good.file.sha256;
+  upload_xet(evil2, "alice/other");
+  upload_xet(good);
+  upload_xet(evil, "alice/other");  // newest claim: tried first at commit, and dropped
+  EXPECT_FALSE(xet->file_for_sha256(sha));
+  ASSERT_NO_FATAL_FAILURE(reopen());  // the candidates are durable: a commit after a restart finds them
+  auto c = commit_lfs(sha, good.data.size());
+  ASSERT_EQ(c.status, 200) << body(c);
+  auto f = xet->file_for_sha256(sha);
+  ASSERT_TRUE(f);
+  EXPECT_EQ(f->file_hash, good.file.file_hash);
+  auto blob = store.open(sha);
+  ASSERT_TRUE(blob);
+  EXPECT_EQ(*blob->data, good.data);
+  auto head = call("HEAD", "/alice/m/resolve/main/w.bin", writer);
+  EXPECT_EQ(hdr(head, "X-Xet-Hash"), good.file.file_hash.hex());
+  // Restart: the verified link survives, no claim became one.
+  ASSERT_NO_FATAL_FAILURE(reopen());
+  f = xet->file_for_sha256(sha);
+  ASSERT_TRUE(f);
+  EXPECT_EQ(f->file_hash, good.file.file_hash);
+  EXPECT_EQ(f->sha256, *good.file.sha256);
+  // Claims about content nobody committed stay unlinked across restarts; committing an oid whose
+  // only claim is false fails without linking anything.
+  Built liar = build(random_bytes(40000, 34));
+  std::string other = random_bytes(40000, 35);
+  liar.file.sha256 = crypto::sha256(other);
+  upload_xet(liar, "alice/other");
+  ASSERT_NO_FATAL_FAILURE(reopen());
+  EXPECT_FALSE(xet->file_for_sha256(crypto::sha256_hex(other)));
+  // A commit stating another size skips the claim without rebuilding or dropping it.
+  EXPECT_EQ(commit_lfs(crypto::sha256_hex(other), other.size() + 1, "x.bin").status, 500);
+  auto bad = commit_lfs(crypto::sha256_hex(other), other.size(), "x.bin");
+  EXPECT_NE(bad.status, 200);
+  EXPECT_FALSE(xet->file_for_sha256(crypto::sha256_hex(other)));
+  EXPECT_FALSE(store.open(crypto::sha256_hex(other)));
+  // The dropped claim is gone: now the oid is simply unknown (400 "never uploaded").
+  EXPECT_EQ(commit_lfs(crypto::sha256_hex(other), other.size(), "x.bin").status, 400);
 }
 
 }  // namespace

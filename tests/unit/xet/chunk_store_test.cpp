@@ -321,5 +321,72 @@ TEST(XetObjectStore, PutPartsStoresTheConcatenationOnceOnEveryBackend) {
   std::filesystem::remove_all(root);
 }
 
+// A CAS server publishes client files without sha256 metadata; the sha256 link comes only from
+// the store's own ingest or link_sha256, and survives a restart and GC.
+TEST(XetChunkStoreSha256, LinksComeOnlyFromVerifiedSourcesAndPersist) {
+  auto a = to_string(test::random_bytes(300000, 41));
+  auto b = to_string(test::random_bytes(300000, 42));
+  // Build the xorbs and file records in a scratch store, then publish them into `mem` the way
+  // the CAS does: xorbs copied, shard files without sha256.
+  auto scratch_mem = std::make_shared<MemoryObjectStore>();
+  auto scratch = ChunkStore::open(scratch_mem);
+  ASSERT_TRUE(scratch);
+  auto ra = (*scratch)->ingest_bytes(as_bytes(a));
+  auto rb = (*scratch)->ingest_bytes(as_bytes(b));
+  ASSERT_TRUE(ra && rb);
+  auto mem = std::make_shared<MemoryObjectStore>();
+  auto xorbs = scratch_mem->list(ObjectKind::xorb);
+  ASSERT_TRUE(xorbs);
+  Shard pub;
+  for (const auto& x : *xorbs) {
+    ASSERT_TRUE(mem->put(ObjectKind::xorb, x, as_bytes(*scratch_mem->get(ObjectKind::xorb, x))));
+    pub.xorbs.push_back(*(*scratch)->xorb_info(x));
+  }
+  for (const auto* r : {&*ra, &*rb}) pub.files.push_back({r->file_hash, r->segments, {}, std::nullopt});
+  auto store = ChunkStore::open(mem);
+  ASSERT_TRUE(store);
+  ASSERT_TRUE((*store)->add_shard(pub));
+  ASSERT_TRUE((*store)->lookup(ra->file_hash));
+  EXPECT_FALSE((*store)->lookup_sha256(crypto::sha256(a)));
+  EXPECT_FALSE((*store)->lookup_sha256(crypto::sha256(b)));
+  // An ingest of content whose file is already indexed (without sha256) still links it.
+  IngestStats st;
+  auto again = (*store)->ingest_bytes(as_bytes(a), &st);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(st.new_chunks, 0u);
+  auto la = (*store)->lookup_sha256(crypto::sha256(a));
+  ASSERT_TRUE(la);
+  EXPECT_EQ(la->file_hash, ra->file_hash);
+  EXPECT_EQ(la->sha256, crypto::sha256(a));
+  // link_sha256: durable, idempotent, unknown files refused.
+  auto l = (*store)->link_sha256(rb->file_hash, crypto::sha256(b));
+  ASSERT_TRUE(l) << l.error().message;
+  EXPECT_TRUE(*l);
+  EXPECT_FALSE(*(*store)->link_sha256(rb->file_hash, crypto::sha256(b)));
+  auto unknown = (*store)->link_sha256(MerkleHash{crypto::sha256("nope")}, crypto::sha256(b));
+  ASSERT_FALSE(unknown);
+  EXPECT_EQ(unknown.error().code, Errc::not_found);
+  auto reopened = ChunkStore::open(mem);
+  ASSERT_TRUE(reopened);
+  for (const auto& [data, fh] : {std::pair{&a, ra->file_hash}, std::pair{&b, rb->file_hash}}) {
+    auto f = (*reopened)->lookup_sha256(crypto::sha256(*data));
+    ASSERT_TRUE(f);
+    EXPECT_EQ(f->file_hash, fh);
+    std::string back;
+    ASSERT_TRUE((*reopened)->read(*f, 0, f->size, back));
+    EXPECT_TRUE(back == *data);
+  }
+  // GC keeps the links of live files (and writes no sha256 for files without one).
+  std::vector<MerkleHash> live = {rb->file_hash};
+  ASSERT_TRUE((*reopened)->collect_garbage(live));
+  auto after = ChunkStore::open(mem);
+  ASSERT_TRUE(after);
+  auto f = (*after)->lookup_sha256(crypto::sha256(b));
+  ASSERT_TRUE(f);
+  EXPECT_EQ(f->file_hash, rb->file_hash);
+  EXPECT_FALSE((*after)->lookup_sha256(crypto::sha256(a)));
+  EXPECT_FALSE((*after)->lookup_sha256(std::array<std::uint8_t, 32>{}));
+}
+
 }  // namespace
 }  // namespace hubgate::xet
