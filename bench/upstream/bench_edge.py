@@ -31,6 +31,7 @@ from harness import Hubgate, run_hubgate  # noqa: E402
 
 
 FILE = "model.safetensors"
+EDGE_ARGS = []  # extra `hubgate serve` flags of every edge (--upstream-xet)
 
 
 def free_port():
@@ -99,7 +100,8 @@ def cold_fill(tmp, origin_url, path, size, runs, label, nginx_url=None):
         if nginx_url:  # a cache miss in nginx: a query string nginx keys on and the origin ignores
             os.sync()
             nginx_cold.append(curl("%s%s?cold=%s-%d-%f" % (nginx_url, path, label, i, time.time()), size))
-        edge = Hubgate(os.path.join(tmp, "edge-%s-%d" % (label, i)), upstream=origin_url, threads=os.cpu_count())
+        edge = Hubgate(os.path.join(tmp, "edge-%s-%d" % (label, i)), upstream=origin_url, threads=os.cpu_count(),
+                       extra=EDGE_ARGS)
         try:
             os.sync()
             edge_cold.append(curl(edge.url + path, size))
@@ -128,8 +130,11 @@ def main():
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--clients", type=int, default=16)
     ap.add_argument("--link-mib-s", type=int, default=200)
+    ap.add_argument("--upstream-xet", choices=("on", "off"), default="on",
+                    help="the edge's --upstream-xet: fill through the origin's Xet CAS, or plain GETs")
     args = ap.parse_args()
     harness.HUBGATE = os.path.abspath(args.hubgate)
+    EDGE_ARGS[:] = ["--upstream-xet", args.upstream_xet]
     load_bin = args.load or os.path.join(os.path.dirname(harness.HUBGATE), "bench/serve/serve_load")
     if not os.path.exists(load_bin):
         sys.exit("no serve_load at %s: cmake --build build --target serve_load" % load_bin)
@@ -194,7 +199,7 @@ def main():
                   (args.size_mib, args.link_mib_s, args.runs))
             cold_fill(tmp, link_url, path, size, args.runs, "link")
 
-        edge = Hubgate(os.path.join(tmp, "edge-warm"), upstream=origin.url, threads=os.cpu_count())
+        edge = Hubgate(os.path.join(tmp, "edge-warm"), upstream=origin.url, threads=os.cpu_count(), extra=EDGE_ARGS)
         procs.append(edge)
         curl(edge.url + path, size)  # warm
         hg, ng, lo = [], [], []

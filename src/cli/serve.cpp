@@ -53,6 +53,9 @@ pull-through cache (repositories not hosted here are served from --upstream; src
   --auth-ttl SECONDS   how long an upstream access decision per token+repo is cached (default 60)
   --allow-repos P,..   only these repos (globs on org/name or datasets/org/name) go upstream
   --deny-repos P,..    never these repos
+  --upstream-xet on|off  fill Xet-backed files through upstream's Xet CAS, fetching only the
+                       chunks not held yet, and serve Xet to clients (default on); off = plain
+                       whole-file fills (less CPU per cold file, no cross-revision dedup)
 
 storage (README.md "Hot copies"):
   --hot-copies-max-bytes N  budget for whole-file copies of files the Xet chunk store holds;
@@ -241,6 +244,11 @@ Result<upstream::EdgeOptions> edge_options(const cli::Args& a, const std::string
     }
     return out;
   };
+  if (a.has("--upstream-xet")) {
+    const std::string v = a.get("--upstream-xet");
+    if (v != "on" && v != "off") return fail(Errc::invalid_argument, "--upstream-xet wants on or off");
+    o.xet_fill = v == "on";
+  }
   o.filter.allow = list(a.get("--allow-repos"));
   o.filter.deny = list(a.get("--deny-repos"));
   return o;
@@ -252,7 +260,8 @@ int serve_main(int argc, char** argv) {
   std::set<std::string> with_value = {"--listen", "--data-dir", "--upstream", "--config", "--log-level",
                                       "--public-url", "--access-log", "--threads", "--cache-max-bytes",
                                       "--upstream-token", "--ref-ttl", "--auth-ttl", "--allow-repos", "--deny-repos",
-                                      "--signing-policy", "--countersign-key", "--hot-copies-max-bytes"};
+                                      "--signing-policy", "--countersign-key", "--hot-copies-max-bytes",
+                                      "--upstream-xet"};
   with_value.insert(cli::gate_flags().begin(), cli::gate_flags().end());  // security gate
   auto args = cli::parse_args(argc, argv, with_value, {"--help", "--offline"});
   if (!args) {

@@ -268,6 +268,23 @@ class XetEdge(unittest.TestCase):
         self.assertEqual(self.origin.resolve_gets("/model.safetensors"), 1)
         self.assertEqual(proxy.xorb_requests, 0)
 
+    def test_upstream_xet_off_fills_plainly_and_hides_xet(self):
+        """`--upstream-xet off`: the edge takes whole files with plain GETs and offers no Xet."""
+        data = safetensors([os.urandom(MiB) for _ in range(3)])
+        commit = self.push({"model.safetensors": data})
+        b0, r0 = origin_xet(self.origin)
+        edge = self.start(Hubgate(os.path.join(self.tmp, "edge"), upstream=self.origin.url,
+                                  extra=("--upstream-xet", "off")))
+        status, headers, body = get(edge.url + "/org/model/resolve/%s/model.safetensors" % commit, timeout=60)
+        self.assertEqual((status, body), (200, data))
+        self.assertNotIn("X-Xet-Hash", headers)
+        status, _, tree = get(edge.url + "/api/models/org/model/tree/%s" % commit)
+        self.assertEqual([e.get("xetHash") for e in json.loads(tree)], [None] * len(json.loads(tree)))
+        self.assertEqual(self.origin.resolve_gets("/model.safetensors"), 1)
+        self.assertEqual(origin_xet(self.origin), (b0, r0))  # no xorb range crossed
+        m = wait_metric(edge, "hubgate_upstream_fills_completed_total", 1)
+        self.assertEqual(m.get("hubgate_upstream_xet_fills_started_total", 0), 0)
+
     def test_hf_xet_downloads_through_the_edge(self):
         """The edge speaks Xet to its clients: hf_hub_download with hf_xet gets X-Xet-Hash and the
         edge's own token route and CAS; the edge fills the file from the origin through Xet."""
