@@ -4,8 +4,9 @@
 // current offset into the AtomicFile and the hasher (so a resumed transfer continues the same
 // hash), publishing `available` to readers in steps (every `publish_step` bytes, at each pause
 // of the source, at the end of each attempt: each wake-up costs a reader a trip through the
-// server's event loop). Hashing stays inline: a hasher thread reading the file back cost more
-// CPU than it saved in wall time on a 2-core edge (bench/upstream/RESULTS.md). Then size and
+// server's event loop). Bytes are staged in 128 KiB blocks; each block is written by the fill
+// thread and then hashed by a second thread from the same memory (HashPipe), so receiving and
+// hashing overlap (a hasher reading the file back cost more than it saved). Then size and
 // hash are compared with the declaration; publish() commits the temporary file into the cache. The fill leaves the
 // registry *before* readers learn the final state, so a reader that sees `failed` and retries
 // starts a fresh fill instead of joining the dead one; a reader that raced with publication
@@ -16,6 +17,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <deque>
 #include <thread>
 #include <variant>
 #include <vector>
@@ -290,23 +292,105 @@ void FillRegistry::run(std::shared_ptr<Fill> fill, AtomicFile file) {
   idle_cv_.notify_all();
 }
 
+namespace {
+
+using BodyHasher = std::variant<crypto::Sha256, crypto::GitBlobHasher>;
+
+// Hashes blocks on its own thread, in the order they were submitted. The fill thread takes an
+// empty block (`take`, which waits while `kBlocks` are queued), fills and writes it, and hands it
+// over (`submit`); `drain` waits until every submitted block is in the hash.
+class HashPipe {
+ public:
+  static constexpr std::size_t kBlockBytes = 128u << 10;
+  static constexpr std::size_t kBlocks = 8;
+
+  explicit HashPipe(BodyHasher& hasher) : hasher_(hasher), thread_([this] { loop(); }) {}
+  ~HashPipe() {
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+  HashPipe(const HashPipe&) = delete;
+  HashPipe& operator=(const HashPipe&) = delete;
+
+  std::vector<std::uint8_t> take() {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return !free_.empty() || allocated_ < kBlocks; });
+    if (free_.empty()) {
+      allocated_++;
+      lock.unlock();
+      std::vector<std::uint8_t> b;
+      b.reserve(kBlockBytes);
+      return b;
+    }
+    auto b = std::move(free_.back());
+    free_.pop_back();
+    b.clear();
+    return b;
+  }
+  void submit(std::vector<std::uint8_t>&& block) {
+    {
+      std::lock_guard lock(mu_);
+      queue_.push_back(std::move(block));
+    }
+    cv_.notify_all();
+  }
+  void drain() {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return queue_.empty() && !busy_; });
+  }
+
+ private:
+  void loop() {
+    std::unique_lock lock(mu_);
+    for (;;) {
+      cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping, and everything submitted was hashed
+      auto b = std::move(queue_.front());
+      queue_.pop_front();
+      busy_ = true;
+      lock.unlock();
+      std::visit([&](auto& h) { h.update(ByteView(b.data(), b.size())); }, hasher_);
+      lock.lock();
+      busy_ = false;
+      free_.push_back(std::move(b));
+      cv_.notify_all();
+    }
+  }
+
+  BodyHasher& hasher_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::vector<std::uint8_t>> queue_;
+  std::vector<std::vector<std::uint8_t>> free_;
+  std::size_t allocated_ = 0;
+  bool busy_ = false;
+  bool stop_ = false;
+  std::thread thread_;  // last: starts once the members above exist
+};
+
+}  // namespace
+
 Result<void> FillRegistry::transfer(Fill& fill, AtomicFile& file) {
   const FillSpec& spec = fill.spec_;
   // Blocks for the whole body up front: cheaper writes, and a full disk fails the fill at once.
   HG_TRY_VOID(file.reserve(spec.size));
-  std::variant<crypto::Sha256, crypto::GitBlobHasher> hasher;
+  BodyHasher hasher;
   if (spec.key.algo == ContentKey::Algo::git_sha1) hasher.emplace<crypto::GitBlobHasher>(spec.size);
+  HashPipe hash_pipe(hasher);
   std::uint64_t offset = 0;
   EarlyGate early(opt_.gate, spec.size);  // security gate: held formats release nothing early
   std::uint64_t releasable = 0;  // bytes the gate lets readers see (all of them when streaming)
   // libcurl hands over at most 16 KiB per callback; written one by one that is ~65,000 write
-  // calls per GiB, most of the fill's kernel time. Bytes are staged and written (and hashed) in
-  // runs of `kStageBytes`, small enough to stay in L2 between the copy, the hash and the write
-  // (1 MiB runs cost more in the copy than they saved: bench/upstream/RESULTS.md). Readers only
-  // ever see bytes that are in the file (`written`).
-  constexpr std::size_t kStageBytes = 128u << 10;
-  std::vector<std::uint8_t> stage;
-  stage.reserve(kStageBytes);
+  // calls per GiB, most of the fill's kernel time. Bytes are staged and written (then hashed on
+  // the pipe's thread) in blocks of `kStageBytes`, small enough to stay in cache between the
+  // copy, the write and the hash (1 MiB runs cost more in the copy than they saved:
+  // bench/upstream/RESULTS.md). Readers only ever see bytes that are in the file (`written`).
+  constexpr std::size_t kStageBytes = HashPipe::kBlockBytes;
+  std::vector<std::uint8_t> stage = hash_pipe.take();
   std::uint64_t written = 0;
   // Readers learn about new bytes in batches (each wake-up costs them a pass through the
   // server's event loop): see FillOptions::publish_step/publish_interval.
@@ -322,20 +406,17 @@ Result<void> FillRegistry::transfer(Fill& fill, AtomicFile& file) {
     fill.advance(avail);
   };
   std::optional<Error> sink_error;
-  auto put = [&](ByteView b) {
-    if (auto w = file.write(b); !w) {
-      sink_error = w.error();
-      return false;
-    }
-    std::visit([&](auto& h) { h.update(b); }, hasher);
-    written += b.size();
-    return true;
-  };
   auto flush = [&] {
     if (stage.empty()) return true;
-    bool ok = put(ByteView(stage.data(), stage.size()));
-    stage.clear();
-    return ok;
+    if (auto w = file.write(ByteView(stage.data(), stage.size())); !w) {
+      sink_error = w.error();
+      stage.clear();
+      return false;
+    }
+    written += stage.size();
+    hash_pipe.submit(std::move(stage));
+    stage = hash_pipe.take();
+    return true;
   };
   DataSink sink = [&](ByteView b) {
     if (b.empty()) {  // the source paused: let readers have what arrived
@@ -352,12 +433,13 @@ Result<void> FillRegistry::transfer(Fill& fill, AtomicFile& file) {
     if (metrics_) metrics_->bytes_from_upstream.fetch_add(b.size(), std::memory_order_relaxed);
     const bool was_streaming = early.streaming();
     releasable = early.releasable(b, offset);  // the classifier sees the prefix as it arrives
-    if (stage.empty() && b.size() >= kStageBytes) {  // a large piece goes straight through
-      if (!put(b)) return false;
-    } else {
-      stage.insert(stage.end(), b.begin(), b.end());
-      if (stage.size() >= kStageBytes && !flush()) return false;
+    while (!b.empty()) {
+      if (stage.size() == kStageBytes && !flush()) return false;
+      std::size_t n = std::min(b.size(), kStageBytes - stage.size());
+      stage.insert(stage.end(), b.begin(), b.begin() + static_cast<std::ptrdiff_t>(n));
+      b = b.subspan(n);
     }
+    if (stage.size() == kStageBytes && !flush()) return false;
     // Flush and wake readers every `publish_step` bytes, after `publish_interval`, and as soon
     // as the gate lets the body stream; until then nothing can be published, so the stage is
     // only written when full.
@@ -391,6 +473,7 @@ Result<void> FillRegistry::transfer(Fill& fill, AtomicFile& file) {
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     backoff *= 2;
   }
+  hash_pipe.drain();
   std::string got = std::visit(
       [](auto& h) {
         if constexpr (std::is_same_v<std::decay_t<decltype(h)>, crypto::Sha256>) return to_hex(h.final());

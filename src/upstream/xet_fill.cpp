@@ -15,6 +15,8 @@
 #include "upstream/xet_fill.hpp"
 
 #include <cstring>
+#include <deque>
+#include <future>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -27,10 +29,16 @@ namespace hubgate::upstream {
 using json = nlohmann::json;
 
 struct DecodedChunk {
-  std::string data;
+  std::string record;   // the record as upstream sent it (header + payload)
+  std::string decoded;  // the chunk, when the record is compressed
+  bool raw = false;     // stored uncompressed: the chunk is the record's payload
   xet::MerkleHash hash;
   std::uint64_t offset = 0;  // record header offset in the xorb
   std::uint32_t length = 0;  // record length with header
+
+  std::string_view data() const {
+    return raw ? std::string_view(record).substr(xet::kRecordHeaderSize) : std::string_view(decoded);
+  }
 };
 
 struct XetByteSource::Flight {
@@ -67,13 +75,22 @@ struct XetByteSource::Run {
   std::vector<xet::HashAndSize> leaves;
   std::vector<Loc> locs;
   std::vector<XetIndexRow> rows;
-  xet::XorbBuilder builder;
+  xet::XorbBuilder builder{xet::CompressionPolicy::automatic, /*keep_body=*/false};
+  std::unique_ptr<xet::ObjectWriter> writer;  // the xorb being packed, written record by record
   std::vector<xet::MerkleHash> built;  // hashes of the new xorbs, by seq
   std::vector<xet::CasInfo> cas;
   std::unordered_map<xet::MerkleHash, std::pair<int, std::uint32_t>, xet::MerkleHashHasher> fresh;  // new chunk -> (seq, idx)
   std::vector<xet::MerkleHash> stored;  // xorbs this run inserted into the object store
   std::uint64_t stored_bytes = 0;       // their serialized sizes
   std::uint64_t xorb_bytes = 0;         // xorb bytes received from upstream
+  // Commits of packed xorbs (fsync + rename) run beside the fill; at most kMaxPuts at a time.
+  struct Put {
+    xet::MerkleHash hash;
+    std::uint64_t size = 0;
+    std::future<Result<bool>> done;
+  };
+  static constexpr std::size_t kMaxPuts = 2;
+  std::deque<Put> puts;
 };
 
 namespace {
@@ -187,7 +204,8 @@ Result<void> XetByteSource::run_xet(const FillSpec& spec, const xet::MerkleHash&
   if (total != spec.size)
     return fail(Errc::corrupt, "upstream reconstruction: terms hold " + std::to_string(total) + " bytes, the file has " + std::to_string(spec.size));
   // 3. plan
-  Run run{spec, offset, sink, cancel, {}, 0, {}, {}, 0, std::nullopt, false, {}, {}, {}, xet::XorbBuilder{}, {}, {}, {}, {}, 0, 0};
+  Run run{spec, offset, sink, cancel, {}, 0, {}, {}, 0, std::nullopt, false, {}, {}, {},
+          xet::XorbBuilder{xet::CompressionPolicy::automatic, false}, nullptr, {}, {}, {}, {}, 0, 0, {}};
   HG_TRY(run.plan, plan_terms(
                        rec, [&](const xet::MerkleHash& x, std::uint32_t i) { return index_.get(x, i); },
                        [&](const xet::MerkleHash& c) { return chunks_.find_chunk(c).has_value(); }));
@@ -240,6 +258,7 @@ Result<void> XetByteSource::run_xet(const FillSpec& spec, const xet::MerkleHash&
     if (got != declared)
       return fail(Errc::corrupt, "xet fill: chunks hash to file " + got.hex() + ", upstream declared " + declared.hex());
     HG_TRY_VOID(flush_xorb(run));
+    HG_TRY_VOID(drain_puts(run));
     xet::FileInfo fi;
     fi.file_hash = declared;
     for (std::size_t i = 0; i < run.locs.size(); ++i) {
@@ -278,6 +297,7 @@ Result<void> XetByteSource::run_xet(const FillSpec& spec, const xet::MerkleHash&
     p.xorb_bytes = run.xorb_bytes;
     return {};
   }();
+  if (auto d = drain_puts(run); !d && result) result = d;
   cleanup_stored();
   if (!result && run.sink_refused) return fail(Errc::io, "xet fill: the fill refused the bytes");
   return result;
@@ -300,9 +320,9 @@ bool XetByteSource::try_emit_next(Run& run) {
   auto d = fl->at(c.index - f.chunk_start);
   if (!d) return false;
   XetIndexRow row{c.xorb, c.index, d->hash, d->offset, d->length};
-  emit(run, d->data, d->hash, &row);
+  emit(run, d->data(), d->hash, &row, d->record);
   bump(metrics_, &Metrics::xet_chunks_fetched);
-  bump(metrics_, &Metrics::xet_bytes_fetched, d->data.size());
+  bump(metrics_, &Metrics::xet_bytes_fetched, d->data().size());
   if (--run.remaining[c.fetch] == 0) fl.reset();  // this fill needs nothing more from it
   run.cursor++;
   return !run.error;
@@ -343,7 +363,8 @@ Result<void> XetByteSource::emit_local_run(Run& run) {
   return {};
 }
 
-void XetByteSource::emit(Run& run, std::string_view data, const xet::MerkleHash& hash, const XetIndexRow* fetched) {
+void XetByteSource::emit(Run& run, std::string_view data, const xet::MerkleHash& hash, const XetIndexRow* fetched,
+                         std::string_view record) {
   run.leaves.push_back({hash, data.size()});
   Run::Loc loc;
   if (auto it = run.fresh.find(hash); it != run.fresh.end()) {
@@ -357,9 +378,26 @@ void XetByteSource::emit(Run& run, std::string_view data, const xet::MerkleHash&
         return;
       }
     }
-    auto idx = run.builder.add(as_bytes(data), hash);
+    std::string encoded;
+    if (record.empty()) {  // not a fetched record: compress it here
+      xet::append_record(encoded, as_bytes(data), xet::CompressionPolicy::automatic);
+      record = encoded;
+    }
+    if (!run.writer) {
+      auto w = chunks_.objects().writer(xet::ObjectKind::xorb);
+      if (!w) {
+        run.error = w.error();
+        return;
+      }
+      run.writer = std::move(*w);
+    }
+    auto idx = run.builder.add_record(as_bytes(record), static_cast<std::uint32_t>(data.size()), hash);
     if (!idx) {
       run.error = idx.error();
+      return;
+    }
+    if (auto w = run.writer->write(as_bytes(record)); !w) {
+      run.error = w.error();
       return;
     }
     loc = {static_cast<int>(run.built.size()), {}, *idx};
@@ -387,19 +425,40 @@ Result<void> XetByteSource::flush_xorb(Run& run) {
     ci.chunks.push_back({m.hash, m.unpacked_start, m.unpacked_size, flags});
   }
   ci.unpacked_total = static_cast<std::uint32_t>(run.builder.unpacked_bytes());
-  auto body = run.builder.serialize(true);
-  ci.bytes_on_disk = static_cast<std::uint32_t>(body.size());
-  HG_TRY(bool inserted, chunks_.objects().put(xet::ObjectKind::xorb, ci.xorb_hash, body));
-  if (inserted) {
-    run.stored.push_back(ci.xorb_hash);
-    run.stored_bytes += body.size();
-    std::lock_guard lock(mu_);
-    xorb_refs_[ci.xorb_hash]++;
-  }
+  const std::string footer = run.builder.footer();
+  ci.bytes_on_disk = static_cast<std::uint32_t>(run.builder.body_bytes() + footer.size());
+  HG_TRY_VOID(run.writer->write(as_bytes(footer)));
+  while (run.puts.size() >= Run::kMaxPuts) HG_TRY_VOID(reap_put(run));
+  Run::Put put{ci.xorb_hash, ci.bytes_on_disk, {}};
+  put.done = std::async(std::launch::async, [w = std::move(run.writer), key = ci.xorb_hash]() { return w->commit(key); });
+  run.puts.push_back(std::move(put));
   run.built.push_back(ci.xorb_hash);
   run.cas.push_back(std::move(ci));
   run.builder.clear();
   return {};
+}
+
+// Waits for the oldest xorb put and records what it stored.
+Result<void> XetByteSource::reap_put(Run& run) {
+  Run::Put put = std::move(run.puts.front());
+  run.puts.pop_front();
+  auto inserted = put.done.get();
+  if (!inserted) return fail(inserted.error().context("xet fill: storing xorb " + put.hash.hex()));
+  if (*inserted) {
+    run.stored.push_back(put.hash);
+    run.stored_bytes += put.size;
+    std::lock_guard lock(mu_);
+    xorb_refs_[put.hash]++;
+  }
+  return {};
+}
+
+// Waits for every xorb put of the run; the first failure, if any.
+Result<void> XetByteSource::drain_puts(Run& run) {
+  Result<void> first;
+  while (!run.puts.empty())
+    if (auto r = reap_put(run); !r && first) first = r;
+  return first;
 }
 
 std::pair<std::shared_ptr<XetByteSource::Flight>, bool> XetByteSource::join_flight(const XetFetch& f) {
@@ -435,8 +494,7 @@ Result<void> XetByteSource::transfer(Run& run, const XetFetch& f, Flight& flight
   bump(metrics_, &Metrics::xet_xorb_ranges);
   for (int attempt = 1;; ++attempt) {
     if (run.cancel.load()) return fail(Errc::unavailable, "cancelled");
-    std::string buf;
-    std::size_t consumed = 0;
+    std::shared_ptr<DecodedChunk> cur;  // the record being assembled
     std::uint64_t skip = 0, received = 0;
     const std::uint64_t length = f.last + 1 - record;
     std::optional<Error> bad;
@@ -458,6 +516,8 @@ Result<void> XetByteSource::transfer(Run& run, const XetFetch& f, Flight& flight
       bad = Error(Errc::corrupt, "xorb range: 206 without Content-Range");
       return false;
     };
+    // Records are assembled straight from the network pieces (one copy), then decoded (a raw
+    // record's payload is the chunk itself) and hashed as soon as they are complete.
     body.on_data = [&](ByteView b) {
       bump(metrics_, &Metrics::xet_xorb_bytes, b.size());
       run.xorb_bytes += b.size();
@@ -468,26 +528,43 @@ Result<void> XetByteSource::transfer(Run& run, const XetFetch& f, Flight& flight
       }
       if (b.size() > length - received) b = b.subspan(0, static_cast<std::size_t>(length - received));
       received += b.size();
-      buf.append(reinterpret_cast<const char*>(b.data()), b.size());
-      while (buf.size() - consumed >= xet::kRecordHeaderSize) {
-        const auto* h = reinterpret_cast<const std::uint8_t*>(buf.data() + consumed);
-        std::uint32_t csize = u24(h + 1), usize = u24(h + 5);
-        std::uint8_t scheme = h[4];
-        std::uint64_t need = xet::kRecordHeaderSize + csize;
-        if (h[0] != 0) bad = Error(Errc::corrupt, "xorb range: record version " + std::to_string(h[0]) + " at " + std::to_string(record));
-        else if (record + need > f.last + 1) bad = Error(Errc::corrupt, "xorb range: record at " + std::to_string(record) + " crosses the range end");
-        else if (decoded >= want) bad = Error(Errc::corrupt, "xorb range: more records than the " + std::to_string(want) + " chunks it holds");
-        else if (usize == 0) bad = Error(Errc::corrupt, "xorb range: empty chunk record");
-        if (bad) return false;
-        if (buf.size() - consumed < need) break;
-        auto d = std::make_shared<DecodedChunk>();
-        d->data.reserve(usize);
-        auto payload = as_bytes(buf).subspan(consumed + xet::kRecordHeaderSize, csize);
-        if (auto r = xet::decode_payload(payload, scheme, usize, d->data); !r) {
-          bad = Error(Errc::corrupt, "xorb range: record at " + std::to_string(record) + ": " + r.error().message);
-          return false;
+      auto take = [&](std::string& into, std::size_t upto) {
+        std::size_t n = std::min(upto - into.size(), b.size());
+        into.append(reinterpret_cast<const char*>(b.data()), n);
+        b = b.subspan(n);
+        return into.size() == upto;
+      };
+      while (!b.empty()) {
+        if (!cur) cur = std::make_shared<DecodedChunk>();  // the header fits the string's inline buffer
+        std::string& r = cur->record;
+        if (r.size() < xet::kRecordHeaderSize) {
+          if (!take(r, xet::kRecordHeaderSize)) break;
+          const auto* h = reinterpret_cast<const std::uint8_t*>(r.data());
+          std::uint32_t csize = u24(h + 1), usize = u24(h + 5);
+          std::uint64_t need = xet::kRecordHeaderSize + csize;
+          if (h[0] != 0) bad = Error(Errc::corrupt, "xorb range: record version " + std::to_string(h[0]) + " at " + std::to_string(record));
+          else if (record + need > f.last + 1) bad = Error(Errc::corrupt, "xorb range: record at " + std::to_string(record) + " crosses the range end");
+          else if (decoded >= want) bad = Error(Errc::corrupt, "xorb range: more records than the " + std::to_string(want) + " chunks it holds");
+          else if (usize == 0) bad = Error(Errc::corrupt, "xorb range: empty chunk record");
+          if (bad) return false;
+          r.reserve(need);
         }
-        d->hash = xet::chunk_hash(as_bytes(d->data));
+        const auto* h = reinterpret_cast<const std::uint8_t*>(r.data());
+        const std::uint32_t csize = u24(h + 1), usize = u24(h + 5);
+        const std::uint8_t scheme = h[4];
+        const std::size_t need = xet::kRecordHeaderSize + csize;
+        if (!take(r, need)) break;
+        auto d = std::move(cur);
+        auto payload = as_bytes(d->record).subspan(xet::kRecordHeaderSize);
+        d->raw = scheme == 0 && csize == usize;
+        if (!d->raw) {
+          d->decoded.reserve(usize);
+          if (auto res = xet::decode_payload(payload, scheme, usize, d->decoded); !res) {
+            bad = Error(Errc::corrupt, "xorb range: record at " + std::to_string(record) + ": " + res.error().message);
+            return false;
+          }
+        }
+        d->hash = xet::chunk_hash(as_bytes(d->data()));
         d->offset = record;
         d->length = static_cast<std::uint32_t>(need);
         {
@@ -495,16 +572,11 @@ Result<void> XetByteSource::transfer(Run& run, const XetFetch& f, Flight& flight
           flight.chunks.push_back(std::move(d));
         }
         flight.cv.notify_all();
-        consumed += need;
         record += need;
         decoded++;
         while (try_emit_next(run)) {
         }
         if (run.error) return false;
-      }
-      if (consumed >= (1u << 20)) {
-        buf.erase(0, consumed);
-        consumed = 0;
       }
       return received < length;
     };

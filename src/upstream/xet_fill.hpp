@@ -16,7 +16,10 @@
 //      decoded as they arrive (xet/xorb.hpp: strict headers, LZ4/BG4 with exact sizes), and
 //      chunks are written in file order to the fill's sink, so plain readers stream;
 //      a transient failure inside a range resumes at the next undecoded record;
-//   4. chunks the store lacks are packed into new local xorbs (stored as they fill up);
+//   4. chunks the store lacks are packed into new local xorbs, each record kept as upstream
+//      compressed it and written to the object store's streaming writer as it is packed (while
+//      it is still in cache); a full xorb's commit (fsync + rename) runs on a helper thread while
+//      the fill goes on (at most two at a time), and all of them end before step 5 ends;
 //   5. at the end the file's Xet hash is recomputed from its chunk hashes and sizes and must be
 //      the declared one (else Errc::corrupt). The fill then checks size and sha256 and runs the
 //      security gate; only when it calls `finished(spec, true)` are the file's shard (segments
@@ -91,8 +94,12 @@ class XetByteSource final : public ByteSource {
   Result<void> transfer(Run& run, const XetFetch& f, Flight& flight);
   Result<void> emit_local_run(Run& run);
   bool try_emit_next(Run& run);
-  void emit(Run& run, std::string_view data, const xet::MerkleHash& hash, const XetIndexRow* fetched);
+  // `record`: the chunk's record as upstream encoded it (stored as is), or empty (compress here).
+  void emit(Run& run, std::string_view data, const xet::MerkleHash& hash, const XetIndexRow* fetched,
+            std::string_view record = {});
   Result<void> flush_xorb(Run& run);
+  Result<void> reap_put(Run& run);
+  Result<void> drain_puts(Run& run);
   std::pair<std::shared_ptr<Flight>, bool> join_flight(const XetFetch& f);
   void end_flight(const XetFetch& f, const std::shared_ptr<Flight>& flight, std::optional<Error> error);
 

@@ -112,6 +112,13 @@ Result<void> AtomicFile::commit(Durability durability) {
   return sync ? fsync_dir(parent_of(dest_)) : Result<void>{};
 }
 
+Result<void> AtomicFile::commit_as(std::string dest, Durability durability) {
+  if (fd_ < 0) return fail(Errc::internal, "commit of closed atomic file " + dest);
+  HG_TRY_VOID(make_dirs(parent_of(dest)));
+  dest_ = std::move(dest);
+  return commit(durability);
+}
+
 Result<std::string> read_file(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return fail(os_error("open", path, errno));

@@ -39,6 +39,9 @@ class AtomicFile {
   // checks what it reads (and can fetch it again), where an fsync would cost a request latency.
   enum class Durability { fsync, none };
   Result<void> commit(Durability durability = Durability::fsync);
+  // commit(), publishing under `dest` (same file system; parent folders are created) instead of
+  // the path given to create(): for content whose name is known only once it is written.
+  Result<void> commit_as(std::string dest, Durability durability = Durability::fsync);
   // Drop the temporary file now.
   void abandon();
 

@@ -43,6 +43,57 @@ Result<bool> ObjectStore::put_parts(ObjectKind kind, const MerkleHash& key, std:
   return put(kind, key, as_bytes(joined));
 }
 
+namespace {
+
+class BufferedWriter final : public ObjectWriter {
+ public:
+  BufferedWriter(ObjectStore& store, ObjectKind kind) : store_(store), kind_(kind) {}
+  Result<void> write(ByteView data) override {
+    bytes_.append(reinterpret_cast<const char*>(data.data()), data.size());
+    return {};
+  }
+  Result<bool> commit(const MerkleHash& key) override { return store_.put(kind_, key, as_bytes(bytes_)); }
+
+ private:
+  ObjectStore& store_;
+  ObjectKind kind_;
+  std::string bytes_;
+};
+
+// A temporary file in the kind's folder (`incoming.tmp.*`: list() ignores it), renamed into the
+// fan-out at commit.
+class LocalWriter final : public ObjectWriter {
+ public:
+  LocalWriter(const LocalObjectStore& store, ObjectKind kind, AtomicFile file) : store_(store), kind_(kind), file_(std::move(file)) {}
+  Result<void> write(ByteView data) override { return file_.write(data); }
+  Result<bool> commit(const MerkleHash& key) override {
+    std::string path = store_.path_of(kind_, key);
+    struct stat st;
+    if (::stat(path.c_str(), &st) == 0) {
+      file_.abandon();
+      return false;
+    }
+    HG_TRY_VOID(file_.commit_as(std::move(path)));
+    return true;
+  }
+
+ private:
+  const LocalObjectStore& store_;
+  ObjectKind kind_;
+  AtomicFile file_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<ObjectWriter>> ObjectStore::writer(ObjectKind kind) {
+  return std::unique_ptr<ObjectWriter>(new BufferedWriter(*this, kind));
+}
+
+Result<std::unique_ptr<ObjectWriter>> LocalObjectStore::writer(ObjectKind kind) {
+  HG_TRY(auto f, AtomicFile::create(root_ + "/" + object_kind_name(kind) + "/incoming"));
+  return std::unique_ptr<ObjectWriter>(new LocalWriter(*this, kind, std::move(f)));
+}
+
 Result<bool> LocalObjectStore::put(ObjectKind kind, const MerkleHash& key, ByteView data) {
   return put_parts(kind, key, std::span<const ByteView>(&data, 1));
 }

@@ -33,6 +33,17 @@ namespace hubgate::xet {
 enum class ObjectKind : std::uint8_t { xorb = 0, shard = 1 };
 const char* object_kind_name(ObjectKind k);
 
+// A put whose bytes arrive in pieces and whose key is known only at the end (a xorb being
+// packed: its hash is the merkle root of chunks still to come). commit() has put()'s contract;
+// a writer destroyed without commit() leaves nothing visible.
+class ObjectWriter {
+ public:
+  virtual ~ObjectWriter() = default;
+  virtual Result<void> write(ByteView data) = 0;
+  // true if stored now, false if the key already existed. At most once.
+  virtual Result<bool> commit(const MerkleHash& key) = 0;
+};
+
 class ObjectStore {
  public:
   virtual ~ObjectStore() = default;
@@ -42,6 +53,10 @@ class ObjectStore {
   // with put()'s semantics. The default joins them in memory; stores that can write pieces
   // (LocalObjectStore) avoid that copy.
   virtual Result<bool> put_parts(ObjectKind kind, const MerkleHash& key, std::span<const ByteView> parts);
+  // A streaming put. The default gathers the bytes in memory and put()s them at commit;
+  // LocalObjectStore writes them to a temporary file as they come (no copy of the object is
+  // kept, and the bytes go to the page cache while still hot).
+  virtual Result<std::unique_ptr<ObjectWriter>> writer(ObjectKind kind);
   virtual Result<std::string> get(ObjectKind kind, const MerkleHash& key) = 0;  // Errc::not_found if absent
   virtual Result<std::string> get_range(ObjectKind kind, const MerkleHash& key, std::uint64_t offset, std::uint64_t length) = 0;
   virtual Result<std::optional<std::uint64_t>> size(ObjectKind kind, const MerkleHash& key) = 0;
@@ -55,6 +70,7 @@ class LocalObjectStore final : public ObjectStore {
   static Result<std::unique_ptr<LocalObjectStore>> open(std::string root);
   Result<bool> put(ObjectKind kind, const MerkleHash& key, ByteView data) override;
   Result<bool> put_parts(ObjectKind kind, const MerkleHash& key, std::span<const ByteView> parts) override;
+  Result<std::unique_ptr<ObjectWriter>> writer(ObjectKind kind) override;
   Result<std::string> get(ObjectKind kind, const MerkleHash& key) override;
   Result<std::string> get_range(ObjectKind kind, const MerkleHash& key, std::uint64_t offset, std::uint64_t length) override;
   Result<std::optional<std::uint64_t>> size(ObjectKind kind, const MerkleHash& key) override;

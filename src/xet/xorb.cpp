@@ -300,6 +300,7 @@ Result<void> decode_payload(ByteView payload, std::uint8_t scheme, std::uint32_t
 }
 
 Result<std::uint32_t> XorbBuilder::add(ByteView chunk, const MerkleHash& hash) {
+  if (!keep_body_) return fail(Errc::invalid_argument, "xorb: add() on a builder that keeps no body (use add_record)");
   if (!fits(chunk.size()))
     return fail(Errc::limit_exceeded, "xorb: chunk of " + std::to_string(chunk.size()) + " bytes does not fit (" +
                                           std::to_string(chunks_.size()) + " chunks, " + std::to_string(unpacked_) + " bytes)");
@@ -334,15 +335,17 @@ Result<std::uint32_t> XorbBuilder::add_record(ByteView record, std::uint32_t unp
   if (!fits(unpacked_size))
     return fail(Errc::limit_exceeded, "xorb: chunk of " + std::to_string(unpacked_size) + " bytes does not fit (" +
                                           std::to_string(chunks_.size()) + " chunks, " + std::to_string(unpacked_) + " bytes)");
-  body_.resize(body_size_);
-  if (body_.capacity() < kMaxXorbBytes) body_.reserve(kMaxXorbBytes + kMaxXorbBytes / 64 + (1 << 20));
   XorbChunkMeta m;
   m.hash = hash;
-  m.record_start = static_cast<std::uint32_t>(body_.size());
-  body_.append(reinterpret_cast<const char*>(record.data()), record.size());
+  m.record_start = static_cast<std::uint32_t>(body_size_);
+  if (keep_body_) {
+    body_.resize(body_size_);
+    if (body_.capacity() < kMaxXorbBytes) body_.reserve(kMaxXorbBytes + kMaxXorbBytes / 64 + (1 << 20));
+    body_.append(reinterpret_cast<const char*>(record.data()), record.size());
+  }
   m.scheme = static_cast<Compression>(record[4]);
-  m.record_end = static_cast<std::uint32_t>(body_.size());
-  body_size_ = body_.size();
+  body_size_ += record.size();
+  m.record_end = static_cast<std::uint32_t>(body_size_);
   m.unpacked_start = static_cast<std::uint32_t>(unpacked_);
   m.unpacked_size = unpacked_size;
   unpacked_ += unpacked_size;

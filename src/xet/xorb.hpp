@@ -73,7 +73,11 @@ struct XorbChunkMeta {
 // Accumulates chunks into a xorb body. Not thread-safe.
 class XorbBuilder {
  public:
-  explicit XorbBuilder(CompressionPolicy policy = CompressionPolicy::automatic) : policy_(policy) {}
+  // `keep_body` false: the builder keeps only the chunks' metadata (offsets, hashes — enough for
+  // hash() and footer()); the caller writes each record where it goes as it adds it with
+  // add_record(), and add()/body()/serialize() are not available.
+  explicit XorbBuilder(CompressionPolicy policy = CompressionPolicy::automatic, bool keep_body = true)
+      : policy_(policy), keep_body_(keep_body) {}
   // True if a chunk of `size` bytes still fits the limits.
   bool fits(std::size_t size) const {
     return chunks_.size() < kMaxXorbChunks && unpacked_ + size <= kMaxXorbBytes && size <= kMaxRecordField;
@@ -92,7 +96,8 @@ class XorbBuilder {
   bool empty() const { return chunks_.empty(); }
   std::size_t num_chunks() const { return chunks_.size(); }
   std::uint64_t unpacked_bytes() const { return unpacked_; }
-  ByteView body() const { return as_bytes(body_).subspan(0, body_size_); }
+  std::size_t body_bytes() const { return body_size_; }  // records so far (kept or not)
+  ByteView body() const { return keep_body_ ? as_bytes(body_).subspan(0, body_size_) : ByteView{}; }
   std::span<const XorbChunkMeta> chunks() const { return chunks_; }
   MerkleHash hash() const;  // merkle root over the chunks
   // The optional stored footer (with its trailing length) for this body.
@@ -107,6 +112,7 @@ class XorbBuilder {
 
  private:
   CompressionPolicy policy_;
+  bool keep_body_ = true;
   std::string body_;
   std::size_t body_size_ = 0;  // records only (body_ may hold a footer after serialize())
   std::vector<XorbChunkMeta> chunks_;

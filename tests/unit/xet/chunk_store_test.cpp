@@ -388,5 +388,58 @@ TEST(XetChunkStoreSha256, LinksComeOnlyFromVerifiedSourcesAndPersist) {
   EXPECT_FALSE((*after)->lookup_sha256(std::array<std::uint8_t, 32>{}));
 }
 
+// writer(): bytes written in pieces become visible under the key only at commit; a commit of a
+// present key stores nothing; a writer dropped without commit, or whose commit fails, leaves
+// nothing (on disk: no temporary either).
+TEST(XetObjectStore, WriterPublishesOnlyAtCommitOnEveryBackend) {
+  std::string root = ::testing::TempDir() + "/xet_writer_" + std::to_string(::getpid());
+  std::filesystem::remove_all(root);
+  auto local = LocalObjectStore::open(root);
+  ASSERT_TRUE(local);
+  auto memory = std::make_shared<MemoryObjectStore>(), behind_faulty = std::make_shared<MemoryObjectStore>();
+  FaultyObjectStore faulty(behind_faulty);
+  MerkleHash key = chunk_hash(as_bytes(std::string_view("streamed"))), other = chunk_hash(as_bytes(std::string_view("dropped")));
+  for (ObjectStore* s : {static_cast<ObjectStore*>(local->get()), static_cast<ObjectStore*>(memory.get()),
+                         static_cast<ObjectStore*>(&faulty)}) {
+    auto w = s->writer(ObjectKind::xorb);
+    ASSERT_TRUE(w) << w.error().message;
+    ASSERT_TRUE((*w)->write(as_bytes(std::string_view("records "))));
+    ASSERT_TRUE((*w)->write(as_bytes(std::string_view("and footer"))));
+    auto none = s->size(ObjectKind::xorb, key);
+    ASSERT_TRUE(none);
+    EXPECT_FALSE(none->has_value());  // not visible before commit
+    auto c = (*w)->commit(key);
+    ASSERT_TRUE(c) << c.error().message;
+    EXPECT_TRUE(*c);
+    EXPECT_EQ(*s->get(ObjectKind::xorb, key), "records and footer");
+    auto again = s->writer(ObjectKind::xorb);
+    ASSERT_TRUE(again);
+    ASSERT_TRUE((*again)->write(as_bytes(std::string_view("records and footer"))));
+    auto c2 = (*again)->commit(key);
+    ASSERT_TRUE(c2);
+    EXPECT_FALSE(*c2);
+    {
+      auto dropped = s->writer(ObjectKind::xorb);
+      ASSERT_TRUE(dropped);
+      ASSERT_TRUE((*dropped)->write(as_bytes(std::string_view("never committed"))));
+    }
+    auto listed = s->list(ObjectKind::xorb);
+    ASSERT_TRUE(listed);
+    EXPECT_EQ(*listed, std::vector<MerkleHash>{key});
+    EXPECT_FALSE(s->size(ObjectKind::xorb, other)->has_value());
+  }
+  std::size_t files = 0;
+  for (auto& e : std::filesystem::recursive_directory_iterator(root))
+    if (e.is_regular_file()) files++;
+  EXPECT_EQ(files, 1u);  // the object, no temporaries
+  faulty.fail_puts_after(0);
+  auto w = faulty.writer(ObjectKind::xorb);
+  ASSERT_TRUE(w);
+  ASSERT_TRUE((*w)->write(as_bytes(std::string_view("x"))));
+  EXPECT_FALSE((*w)->commit(other));
+  EXPECT_FALSE(behind_faulty->size(ObjectKind::xorb, other)->has_value());
+  std::filesystem::remove_all(root);
+}
+
 }  // namespace
 }  // namespace hubgate::xet

@@ -249,5 +249,40 @@ TEST(XetXorb, RecordRangeDecodesOnItsOwn) {
   EXPECT_FALSE(decode_records(as_bytes(b.body).subspan(start, end - start - 1), out));
 }
 
+// A builder that keeps no body gives the same offsets, hash and footer; the records its caller
+// wrote, followed by the footer, are the kept builder's serialized xorb.
+TEST(XetXorb, BuilderWithoutBodyMatchesTheKeptOne) {
+  Built kept = build(CompressionPolicy::automatic, 24, 12);
+  XorbBuilder streamed(CompressionPolicy::automatic, /*keep_body=*/false);
+  auto layout = parse_xorb_layout(as_bytes(kept.body + kept.footer));
+  ASSERT_TRUE(layout) << layout.error().message;
+  ASSERT_EQ(layout->records.size(), kept.chunks.size());
+  std::string written;
+  for (std::size_t i = 0; i < kept.chunks.size(); ++i) {
+    const auto& r = layout->records[i];
+    std::string_view record = std::string_view(kept.body).substr(r.offset, kRecordHeaderSize + r.payload_size);
+    auto idx = streamed.add_record(as_bytes(record), r.unpacked_size, chunk_hash(test::view(kept.chunks[i])));
+    ASSERT_TRUE(idx) << idx.error().message;
+    EXPECT_EQ(*idx, i);
+    written += record;
+  }
+  EXPECT_EQ(streamed.body_bytes(), kept.body.size());
+  EXPECT_TRUE(streamed.body().empty());
+  EXPECT_EQ(streamed.hash(), kept.hash);
+  // Footers differ only in their random nonce (16 bytes before the trailing length).
+  const std::string footer = streamed.footer();
+  ASSERT_EQ(footer.size(), kept.footer.size());
+  EXPECT_EQ(footer.substr(0, footer.size() - 20), kept.footer.substr(0, kept.footer.size() - 20));
+  EXPECT_EQ(footer.substr(footer.size() - 4), kept.footer.substr(kept.footer.size() - 4));
+  EXPECT_EQ(written, kept.body);
+  auto d = decode_xorb(as_bytes(written + streamed.footer()));
+  ASSERT_TRUE(d) << d.error().message;
+  EXPECT_EQ(d->hash, kept.hash);
+  auto c = test::random_bytes(1000, 3);
+  auto add = streamed.add(test::view(c), chunk_hash(test::view(c)));
+  ASSERT_FALSE(add);
+  EXPECT_EQ(add.error().code, Errc::invalid_argument);
+}
+
 }  // namespace
 }  // namespace hubgate::xet
