@@ -121,9 +121,18 @@ struct StoreDir {
 };
 
 // Keeps shards (the store re-reads nothing during ingest) and drops xorb bytes: measures the
-// engine (chunk, hashes, sha256, compression, xorb assembly) without the file system.
+// engine (chunk, hashes, sha256, compression, xorb records handed to a writer) without the file
+// system.
 class DiscardObjectStore final : public ObjectStore {
  public:
+  Result<std::unique_ptr<ObjectWriter>> writer(ObjectKind kind) override {
+    if (kind == ObjectKind::shard) return ObjectStore::writer(kind);
+    struct Discard final : ObjectWriter {
+      Result<void> write(ByteView) override { return {}; }
+      Result<bool> commit(const MerkleHash&) override { return true; }
+    };
+    return std::unique_ptr<ObjectWriter>(new Discard);
+  }
   Result<bool> put(ObjectKind kind, const MerkleHash& key, ByteView data) override {
     if (kind == ObjectKind::shard) return mem_.put(kind, key, data);
     return true;

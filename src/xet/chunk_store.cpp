@@ -52,16 +52,17 @@ struct FileWriter::Impl {
     std::uint32_t index = 0;
   };
   std::vector<Ref> refs;
+  // The xorb being packed: metadata in `builder`, records written to `writer` as they are added
+  // (while hot in cache); its commit (fsync + rename) runs in the background when parallel().
   XorbBuilder builder;
-  XorbBuilder spare;  // the xorb whose put runs in the background (see put_done), else empty
+  std::unique_ptr<ObjectWriter> writer;
   std::vector<CasInfo> new_xorbs;
   std::vector<std::vector<std::uint32_t>> new_record_ends;
   std::unordered_map<MerkleHash, std::pair<std::int32_t, std::uint32_t>, MerkleHashHasher> local;
   IngestStats stats;
   bool done = false;
   std::unique_ptr<ForkJoin> pool;  // created with the first large batch when ingest_threads > 1
-  // Declared after `spare`: destroyed first, so a put still running finishes before its bytes go.
-  std::future<Result<bool>> put_done;
+  std::future<Result<bool>> put_done;  // the previous xorb's commit
   std::size_t put_bytes = 0;
 
   // Per-batch scratch, reused.
@@ -74,35 +75,18 @@ struct FileWriter::Impl {
   std::vector<char> raw;                  // per fresh span: stored as a scheme-0 record
   std::vector<Ref> fresh_refs;
 
-  explicit Impl(ChunkStore* s) : store(s), builder(s->opts_.compression), spare(s->opts_.compression) {
-    ++store->open_writers_;
-    std::lock_guard lock(store->mu_);
-    for (XorbBuilder* b : {&builder, &spare}) {
-      if (store->idle_buffers_.empty()) break;
-      b->give_buffer(std::move(store->idle_buffers_.back()));
-      store->idle_buffers_.pop_back();
-    }
-  }
+  explicit Impl(ChunkStore* s) : store(s), builder(s->opts_.compression, /*keep_body=*/false) { ++store->open_writers_; }
   ~Impl() {
     if (put_done.valid()) put_done.wait();
-    std::string a = builder.take_buffer(), b = spare.take_buffer();
-    {
-      std::lock_guard lock(store->mu_);
-      for (std::string* buf : {&a, &b}) {
-        if (buf->capacity() >= kMaxXorbBytes && store->idle_buffers_.size() < ChunkStore::kIdleBuffers)
-          store->idle_buffers_.push_back(std::move(*buf));
-      }
-    }
     --store->open_writers_;
   }
 
   bool parallel() const { return store->opts_.ingest_threads > 1; }
 
-  // Waits for the background put of `spare` and accounts for it.
+  // Waits for the background commit of the previous xorb and accounts for it.
   Result<void> wait_put() {
     if (!put_done.valid()) return {};
     Result<bool> r = put_done.get();
-    spare.clear();
     if (!r) return fail(r.error());
     if (*r) {
       stats.stored_bytes += put_bytes;
@@ -115,7 +99,7 @@ struct FileWriter::Impl {
     if (builder.empty()) return {};
     HG_TRY_VOID(wait_put());
     MerkleHash h = builder.hash();
-    std::size_t body = builder.body().size();
+    std::size_t body = builder.body_bytes();
     CasInfo ci;
     ci.xorb_hash = h;
     ci.unpacked_total = static_cast<std::uint32_t>(builder.unpacked_bytes());
@@ -125,21 +109,22 @@ struct FileWriter::Impl {
       ci.chunks.push_back({c.hash, c.unpacked_start, c.unpacked_size, 0});
       ends.push_back(c.record_end);
     }
-    ByteView bytes = builder.serialize(/*with_footer=*/true);
+    const std::string footer = builder.footer();
+    HG_TRY_VOID(writer->write(as_bytes(footer)));
+    const std::size_t total = body + footer.size();
     if (parallel()) {
-      // The put (write + fsync) overlaps the next xorb's hashing and compression. `bytes` lives
-      // in the builder's heap buffer, which the swap hands to `spare` untouched.
-      std::swap(builder, spare);
-      put_bytes = bytes.size();
-      put_done = std::async(std::launch::async, [objs = store->objects_, h, bytes] { return objs->put(ObjectKind::xorb, h, bytes); });
+      // The commit (fsync + rename) overlaps the next xorb's hashing and compression.
+      put_bytes = total;
+      put_done = std::async(std::launch::async, [w = std::move(writer), h] { return w->commit(h); });
     } else {
-      HG_TRY(bool inserted, store->objects_->put(ObjectKind::xorb, h, bytes));
+      HG_TRY(bool inserted, writer->commit(h));
+      writer.reset();
       if (inserted) {
-        stats.stored_bytes += bytes.size();
+        stats.stored_bytes += total;
         ++stats.xorbs_written;
       }
-      builder.clear();
     }
+    builder.clear();
     new_xorbs.push_back(std::move(ci));
     new_record_ends.push_back(std::move(ends));
     return {};
@@ -245,8 +230,19 @@ struct FileWriter::Impl {
     for (std::size_t k = 0; k < fresh.size(); ++k) {
       const ByteView c = spans[fresh[k]];
       if (!builder.fits(c.size()) || builder.unpacked_bytes() + c.size() > store->opts_.max_xorb_bytes) HG_TRY_VOID(flush_xorb());
-      HG_TRY(std::uint32_t idx, raw[k] ? builder.add_uncompressed(c, hashes[fresh[k]])
-                                       : builder.add_record(as_bytes(records[k]), static_cast<std::uint32_t>(c.size()), hashes[fresh[k]]));
+      if (!writer) {
+        HG_TRY(writer, store->objects_->writer(ObjectKind::xorb));
+      }
+      std::uint32_t idx = 0;
+      if (raw[k]) {  // header, then the chunk straight from the caller's bytes
+        const auto hdr = record_header(Compression::none, static_cast<std::uint32_t>(c.size()), static_cast<std::uint32_t>(c.size()));
+        HG_TRY(idx, builder.add_record_header(ByteView(hdr.data(), hdr.size()), hashes[fresh[k]]));
+        HG_TRY_VOID(writer->write(ByteView(hdr.data(), hdr.size())));
+        HG_TRY_VOID(writer->write(c));
+      } else {
+        HG_TRY(idx, builder.add_record_header(as_bytes(records[k]).subspan(0, kRecordHeaderSize), hashes[fresh[k]]));
+        HG_TRY_VOID(writer->write(as_bytes(records[k])));
+      }
       auto pid = static_cast<std::int32_t>(new_xorbs.size());
       local.emplace(hashes[fresh[k]], std::make_pair(pid, idx));
       fresh_refs[k] = {pid, {}, idx};

@@ -176,9 +176,6 @@ class ChunkStore {
   std::unordered_map<MerkleHash, MerkleHash, MerkleHashHasher> by_sha256_;  // sha256 (as a hash value) -> file
   mutable std::unordered_map<MerkleHash, XorbEntry, MerkleHashHasher> xorbs_;
   std::atomic<int> open_writers_{0};
-  // Xorb buffers of finished writers, reused by the next ones (each is ~65 MiB of touched pages).
-  static constexpr std::size_t kIdleBuffers = 2;
-  std::vector<std::string> idle_buffers_;
 };
 
 }  // namespace hubgate::xet

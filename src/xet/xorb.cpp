@@ -328,6 +328,37 @@ Result<std::uint32_t> XorbBuilder::add_uncompressed(ByteView chunk, const Merkle
   return r;
 }
 
+std::array<std::uint8_t, kRecordHeaderSize> record_header(Compression scheme, std::uint32_t payload_size,
+                                                          std::uint32_t unpacked_size) {
+  std::array<std::uint8_t, kRecordHeaderSize> h{};
+  char* p = reinterpret_cast<char*>(h.data());
+  put_u24(p + 1, payload_size);
+  h[4] = static_cast<std::uint8_t>(scheme);
+  put_u24(p + 5, unpacked_size);
+  return h;
+}
+
+Result<std::uint32_t> XorbBuilder::add_record_header(ByteView header, const MerkleHash& hash) {
+  if (keep_body_) return fail(Errc::invalid_argument, "xorb: add_record_header() on a builder that keeps its body");
+  if (header.size() != kRecordHeaderSize || header[0] != 0 || header[4] > static_cast<std::uint8_t>(Compression::bg4_lz4))
+    return fail(Errc::invalid_argument, "xorb: add_record_header: not a record header");
+  const std::uint32_t payload = get_u24(header.data() + 1), unpacked = get_u24(header.data() + 5);
+  if (!fits(unpacked))
+    return fail(Errc::limit_exceeded, "xorb: chunk of " + std::to_string(unpacked) + " bytes does not fit (" +
+                                          std::to_string(chunks_.size()) + " chunks, " + std::to_string(unpacked_) + " bytes)");
+  XorbChunkMeta m;
+  m.hash = hash;
+  m.record_start = static_cast<std::uint32_t>(body_size_);
+  m.scheme = static_cast<Compression>(header[4]);
+  body_size_ += kRecordHeaderSize + payload;
+  m.record_end = static_cast<std::uint32_t>(body_size_);
+  m.unpacked_start = static_cast<std::uint32_t>(unpacked_);
+  m.unpacked_size = unpacked;
+  unpacked_ += unpacked;
+  chunks_.push_back(m);
+  return static_cast<std::uint32_t>(chunks_.size() - 1);
+}
+
 Result<std::uint32_t> XorbBuilder::add_record(ByteView record, std::uint32_t unpacked_size, const MerkleHash& hash) {
   if (record.size() < kRecordHeaderSize || record[0] != 0 || get_u24(record.data() + 1) != record.size() - kRecordHeaderSize ||
       get_u24(record.data() + 5) != unpacked_size || record[4] > static_cast<std::uint8_t>(Compression::bg4_lz4))

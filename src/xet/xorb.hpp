@@ -19,6 +19,7 @@
 // thread-local LZ4 contexts).
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -53,6 +54,10 @@ CompressionPolicy resolve_policy(ByteView chunk, CompressionPolicy policy);
 
 // Compress one chunk per `policy`; appends the record (header + payload) to `out`.
 Compression append_record(std::string& out, ByteView chunk, CompressionPolicy policy);
+
+// The 8-byte header of a record.
+std::array<std::uint8_t, kRecordHeaderSize> record_header(Compression scheme, std::uint32_t payload_size,
+                                                          std::uint32_t unpacked_size);
 
 // Decode one record payload; appends exactly `unpacked_size` bytes to `out` or fails.
 Result<void> decode_payload(ByteView payload, std::uint8_t scheme, std::uint32_t unpacked_size, std::string& out);
@@ -92,6 +97,9 @@ class XorbBuilder {
   Result<std::uint32_t> add_record(ByteView record, std::uint32_t unpacked_size, const MerkleHash& hash);
   // Adds a chunk as a scheme-0 (raw) record, whatever the builder's policy.
   Result<std::uint32_t> add_uncompressed(ByteView chunk, const MerkleHash& hash);
+  // A builder without a kept body: records the chunk whose record starts with `header` (its
+  // sizes give the payload's length); the caller writes the header and the payload itself.
+  Result<std::uint32_t> add_record_header(ByteView header, const MerkleHash& hash);
 
   bool empty() const { return chunks_.empty(); }
   std::size_t num_chunks() const { return chunks_.size(); }
