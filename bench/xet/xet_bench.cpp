@@ -12,6 +12,7 @@
 //   dedup        synthetic fine-tune (10% of tensors changed) and new revision (1 MB inserted in the
 //                middle): stored vs logical bytes, vs whole-file storage
 // Usage: xet_bench [--mb N (default 1024)] [--runs N (default 5)] [--no-npm] [--only chunk|ingest|dedup]
+//                  [--max-threads N (default 2): ingest with 1, 2, 4, ... threads up to N]
 #include <sched.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -162,14 +163,16 @@ int main(int argc, char** argv) {
   int runs = 5;
   bool npm = true;
   std::string only;
+  int max_threads = 2;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--mb" && i + 1 < argc) mb = std::stoul(argv[++i]);
     else if (a == "--runs" && i + 1 < argc) runs = std::stoi(argv[++i]);
     else if (a == "--no-npm") npm = false;
     else if (a == "--only" && i + 1 < argc) only = argv[++i];
+    else if (a == "--max-threads" && i + 1 < argc) max_threads = std::max(1, std::stoi(argv[++i]));
     else {
-      std::fprintf(stderr, "usage: xet_bench [--mb N] [--runs N] [--no-npm] [--only chunk|ingest|dedup]\n");
+      std::fprintf(stderr, "usage: xet_bench [--mb N] [--runs N] [--no-npm] [--only chunk|ingest|dedup] [--max-threads N]\n");
       return 2;
     }
   }
@@ -253,7 +256,9 @@ int main(int argc, char** argv) {
       double dd = peer("dd if='" + file + "' of='" + copy + "' bs=8M conv=fsync status=none", true);
       std::filesystem::remove(copy);
       std::filesystem::remove(file);
-      for (unsigned threads : {1u, 2u}) {
+      std::vector<unsigned> thread_counts;
+      for (unsigned t = 1; t <= static_cast<unsigned>(max_threads); t *= 2) thread_counts.push_back(t);
+      for (unsigned threads : thread_counts) {
         cpu_set_t cpus;
         CPU_ZERO(&cpus);
         for (unsigned c = 0; c < threads; ++c) CPU_SET(c, &cpus);
@@ -293,7 +298,7 @@ int main(int argc, char** argv) {
                     disk ? ("stored " + std::to_string(static_cast<int>(100.0 * static_cast<double>(st.stored_bytes) / static_cast<double>(n) + 0.5)) +
                             "% of " + std::to_string(mb) + " MiB, " + std::to_string(st.xorbs_written) + " xorbs, fsync on")
                                .c_str()
-                         : "xorbs built, then dropped: no file system");
+                         : "records handed to a writer that drops them: no file system");
         }
       }
       CPU_ZERO(&set);
