@@ -200,8 +200,8 @@ struct HotCopies::Impl {
         ::unlink(tmp->c_str());
         std::fprintf(stderr, "hubgate: hot copies: cannot adopt %s: %s\n", sha.c_str(), a.error().message.c_str());
       } else {
-        ++materialized;
-        track(sha);
+        track(sha);      // admits the copy (evicting others over the budget) ...
+        ++materialized;  // ... before the counter says it is done
       }
     }
     {
