@@ -5,18 +5,21 @@
 // read from the chunk store in runs (one record range read per run of consecutive chunks of a
 // local xorb); fetched chunks come from their Flight, the decoded records of one upstream xorb
 // byte range, shared by every fill that needs that exact range. When the cursor reaches a
-// fetch whose flight is not started, this fill leads it: it streams the range, decodes each
-// record as soon as it is complete, appends the chunk to the flight and lets the cursor
-// advance (so readers see bytes while the range arrives). A fill that joined someone else's
+// fetch whose flight is not started, this fill leads it: it streams the range and hands each
+// complete record to a helper thread (RecordHasher) that decodes and hashes it and appends the
+// chunk to the flight, while the fill assembles the next records and lets the cursor advance
+// over the chunks that are ready (so readers see bytes while the range arrives). A fill that joined someone else's
 // flight waits on it. Flights are dropped once the fill emitted all of their chunks it needs.
 // Emitting a chunk also records its hash and size (for the file hash), where the chunk lives
 // locally (an existing local xorb, or one of the new xorbs this fill packs from the chunks the
 // store lacks), and, for fetched chunks, the index row that a verified fill will commit.
 #include "upstream/xet_fill.hpp"
 
+#include <algorithm>
 #include <cstring>
 #include <deque>
 #include <future>
+#include <limits>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -116,6 +119,82 @@ Error status_error(long s, const std::string& what) {
 
 std::uint32_t u24(const std::uint8_t* p) { return std::uint32_t(p[0]) | std::uint32_t(p[1]) << 8 | std::uint32_t(p[2]) << 16; }
 
+// Decodes and hashes one transfer's records on a helper thread, in order, and appends them to
+// the flight, while the transfer's thread assembles the next records and emits what is ready.
+// After a record fails to decode, the rest are dropped; error() reports the failure.
+class RecordHasher {
+ public:
+  explicit RecordHasher(XetByteSource::Flight& flight) : flight_(flight), thread_([this] { loop(); }) {}
+  ~RecordHasher() { finish(); }
+  RecordHasher(const RecordHasher&) = delete;
+  RecordHasher& operator=(const RecordHasher&) = delete;
+
+  void push(std::shared_ptr<DecodedChunk> d) {
+    {
+      std::lock_guard lock(mu_);
+      queue_.push_back(std::move(d));
+    }
+    cv_.notify_all();
+  }
+  std::optional<Error> error() {
+    std::lock_guard lock(mu_);
+    return error_;
+  }
+  // Waits until every pushed record is in the flight (or dropped after a failure).
+  std::optional<Error> finish() {
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+    return error_;
+  }
+
+ private:
+  void loop() {
+    std::unique_lock lock(mu_);
+    for (;;) {
+      cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
+      if (queue_.empty()) return;
+      auto d = std::move(queue_.front());
+      queue_.pop_front();
+      if (error_) continue;
+      lock.unlock();
+      auto bad = decode_and_hash(*d);
+      if (!bad) {
+        {
+          std::lock_guard fl(flight_.mu);
+          flight_.chunks.push_back(std::move(d));
+        }
+        flight_.cv.notify_all();
+      }
+      lock.lock();
+      if (bad) error_ = std::move(bad);
+    }
+  }
+  static std::optional<Error> decode_and_hash(DecodedChunk& d) {
+    const auto* h = reinterpret_cast<const std::uint8_t*>(d.record.data());
+    if (!d.raw) {
+      const std::uint32_t usize = u24(h + 5);
+      d.decoded.reserve(usize);
+      auto payload = as_bytes(d.record).subspan(xet::kRecordHeaderSize);
+      if (auto r = xet::decode_payload(payload, h[4], usize, d.decoded); !r)
+        return Error(Errc::corrupt, "xorb range: record at " + std::to_string(d.offset) + ": " + r.error().message);
+    }
+    d.hash = xet::chunk_hash(as_bytes(d.data()));
+    return std::nullopt;
+  }
+
+  XetByteSource::Flight& flight_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::shared_ptr<DecodedChunk>> queue_;
+  std::optional<Error> error_;
+  bool stop_ = false;
+  std::thread thread_;  // last: starts once the members above exist
+};
+
 }  // namespace
 
 XetByteSource::XetByteSource(Client& client, ByteSource& plain, xet::ChunkStore& chunks, XetIndex& index, Metrics* metrics,
@@ -206,9 +285,17 @@ Result<void> XetByteSource::run_xet(const FillSpec& spec, const xet::MerkleHash&
   // 3. plan
   Run run{spec, offset, sink, cancel, {}, 0, {}, {}, 0, std::nullopt, false, {}, {}, {},
           xet::XorbBuilder{xet::CompressionPolicy::automatic, false}, nullptr, {}, {}, {}, {}, 0, 0, {}};
-  HG_TRY(run.plan, plan_terms(
-                       rec, [&](const xet::MerkleHash& x, std::uint32_t i) { return index_.get(x, i); },
-                       [&](const xet::MerkleHash& c) { return chunks_.find_chunk(c).has_value(); }));
+  // Index rows are read once per upstream xorb (one query each, not one per chunk).
+  std::unordered_map<xet::MerkleHash, std::vector<XetIndexRow>, xet::MerkleHashHasher> known;
+  auto row_of = [&](const xet::MerkleHash& x, std::uint32_t i) -> std::optional<XetIndexRow> {
+    auto it = known.find(x);
+    if (it == known.end()) it = known.emplace(x, index_.range(x, 0, std::numeric_limits<std::uint32_t>::max())).first;
+    const auto& rows = it->second;  // ordered by index
+    auto r = std::lower_bound(rows.begin(), rows.end(), i, [](const XetIndexRow& row, std::uint32_t k) { return row.index < k; });
+    if (r == rows.end() || r->index != i) return std::nullopt;
+    return *r;
+  };
+  HG_TRY(run.plan, plan_terms(rec, row_of, [&](const xet::MerkleHash& c) { return chunks_.find_chunk(c).has_value(); }));
   run.flights.resize(run.plan.fetches.size());
   run.remaining.assign(run.plan.fetches.size(), 0);
   for (const auto& c : run.plan.chunks)
@@ -492,6 +579,7 @@ Result<void> XetByteSource::transfer(Run& run, const XetFetch& f, Flight& flight
   std::uint32_t decoded = 0;
   auto backoff = opt_.retry_backoff;
   bump(metrics_, &Metrics::xet_xorb_ranges);
+  RecordHasher hasher(flight);
   for (int attempt = 1;; ++attempt) {
     if (run.cancel.load()) return fail(Errc::unavailable, "cancelled");
     std::shared_ptr<DecodedChunk> cur;  // the record being assembled
@@ -555,35 +643,29 @@ Result<void> XetByteSource::transfer(Run& run, const XetFetch& f, Flight& flight
         const std::size_t need = xet::kRecordHeaderSize + csize;
         if (!take(r, need)) break;
         auto d = std::move(cur);
-        auto payload = as_bytes(d->record).subspan(xet::kRecordHeaderSize);
         d->raw = scheme == 0 && csize == usize;
-        if (!d->raw) {
-          d->decoded.reserve(usize);
-          if (auto res = xet::decode_payload(payload, scheme, usize, d->decoded); !res) {
-            bad = Error(Errc::corrupt, "xorb range: record at " + std::to_string(record) + ": " + res.error().message);
-            return false;
-          }
-        }
-        d->hash = xet::chunk_hash(as_bytes(d->data()));
         d->offset = record;
         d->length = static_cast<std::uint32_t>(need);
-        {
-          std::lock_guard lock(flight.mu);
-          flight.chunks.push_back(std::move(d));
-        }
-        flight.cv.notify_all();
+        hasher.push(std::move(d));
         record += need;
         decoded++;
         while (try_emit_next(run)) {
         }
         if (run.error) return false;
+        if (auto e = hasher.error()) {
+          bad = std::move(e);
+          return false;
+        }
       }
       return received < length;
     };
     auto resp = client_.send(req, &body, &run.cancel);
     if (bad) return fail(*bad);
     if (run.error) return fail(*run.error);
-    if (decoded == want && record == f.last + 1) return {};
+    if (decoded == want && record == f.last + 1) {
+      if (auto e = hasher.finish()) return fail(*e);
+      return {};
+    }
     Error err = !resp ? resp.error()
                 : (resp->status < 200 || resp->status >= 300)
                     ? status_error(resp->status, "GET xorb range: upstream status " + std::to_string(resp->status))
