@@ -203,7 +203,14 @@ class XetEdge(unittest.TestCase):
         self.assertEqual(cached["xorb_bytes_received"], b2 - b0)
 
     def test_corrupt_xorb_range_is_refused_and_nothing_is_kept(self):
-        data = safetensors([os.urandom(MiB) for _ in range(6)])
+        self._corrupt_fill_leaves_nothing(safetensors([os.urandom(MiB) for _ in range(6)]))
+
+    def test_corrupt_compressed_records_are_refused_and_nothing_is_kept(self):
+        # Tensors of a repeated 4 KiB block: the origin stores LZ4 records, so the flipped byte
+        # lands in a compressed payload (a record that fails to decode, or decodes wrongly).
+        self._corrupt_fill_leaves_nothing(safetensors([os.urandom(4096) * 256 for _ in range(6)]))
+
+    def _corrupt_fill_leaves_nothing(self, data):
         commit = self.push({"model.safetensors": data})
         proxy = self.start(FaultProxy(self.origin.port))
         proxy.corrupt = True
