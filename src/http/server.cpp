@@ -6,7 +6,10 @@
 // dropped but a slow one making progress is not). Beast parses the request header
 // (request_parser<empty_body>, header_limit) and is then switched to buffer_body to stream the
 // body in 64 KiB pieces into a Spool (memory, then a temp file past memory_body_limit), hashing
-// as it goes. The reply head is formatted here; bodies go out with async_write (memory),
+// as it goes. The handler runs on a separate thread pool (ServerOptions::handler_threads) while
+// the session coroutine waits, so a handler that blocks never holds up the event loops that
+// stream other replies; its connection's deadline is suspended meanwhile. The reply head is
+// formatted here; bodies go out with async_write (memory),
 // sendfile(2) on the non-blocking socket with async_wait(write) on EAGAIN (files), or a loop
 // over BodyProducer::pull (chunked when the length is unknown). Large sendfile transfers yield
 // to the executor after every 2 MiB so one fast client cannot starve others on the same thread.
@@ -177,6 +180,7 @@ struct Server::Impl {
   // readiness event is handled by the thread that saw it, with no cross-thread hand-off.
   std::vector<std::unique_ptr<net::io_context>> iocs;
   std::vector<net::executor_work_guard<net::io_context::executor_type>> guards;
+  std::unique_ptr<net::thread_pool> handlers;  // where handler() runs (ServerOptions::handler_threads)
   std::unique_ptr<tcp::acceptor> acceptor_ptr;
   std::size_t next_ioc = 0;
   std::vector<std::thread> threads;
@@ -442,11 +446,21 @@ awaitable<void> Server::Impl::session(std::shared_ptr<Conn> c) {
         }
       }
       if (body_ok) {
-        try {
-          res = handler(req);
-        } catch (const std::exception& e) {
-          res = error_reply(500, std::string("internal error: ") + e.what());
-        }
+        // On the handler pool; the connection's deadline does not run meanwhile (the handler
+        // may legitimately take long: a commit's ingest, a fill it waits for).
+        c->deadline = Clock::time_point::max();
+        res = co_await net::co_spawn(
+            handlers->get_executor(),
+            [this, &req]() -> awaitable<Response> {
+              try {
+                co_return handler(req);
+              } catch (const std::exception& e) {
+                co_return error_reply(500, std::string("internal error: ") + e.what());
+              }
+            },
+            use_awaitable);
+        touch(*c, opts.io_timeout);
+        c->timer.cancel();  // the watchdog re-arms at the new deadline
       }
     }
     if (!spooled.empty()) ::unlink(spooled.c_str());
@@ -484,6 +498,8 @@ Server::Server(ServerOptions opts, Handler handler, AccessSink sink) : impl_(std
   impl_->handler = std::move(handler);
   impl_->sink = std::move(sink);
   if (impl_->opts.threads == 0) impl_->opts.threads = std::max(1u, std::thread::hardware_concurrency());
+  if (impl_->opts.handler_threads == 0) impl_->opts.handler_threads = std::max(16u, 4 * impl_->opts.threads);
+  impl_->handlers = std::make_unique<net::thread_pool>(impl_->opts.handler_threads);
   for (unsigned i = 0; i < impl_->opts.threads; ++i) {
     impl_->iocs.push_back(std::make_unique<net::io_context>(1));
     impl_->guards.push_back(net::make_work_guard(*impl_->iocs.back()));
@@ -564,6 +580,10 @@ void Server::wait() {
   for (auto& t : impl_->threads)
     if (t.joinable()) t.join();
   impl_->threads.clear();
+  if (impl_->handlers) {
+    impl_->handlers->stop();  // handlers still running finish; nobody waits for their replies
+    impl_->handlers->join();
+  }
 }
 
 void block_termination_signals() {

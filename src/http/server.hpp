@@ -37,6 +37,9 @@ struct ServerOptions {
   std::string host = "0.0.0.0";
   std::uint16_t port = 8080;                    // 0 = pick a free port (see Server::port())
   unsigned threads = 0;                         // 0 = std::thread::hardware_concurrency()
+  // Handlers run on their own pool, apart from the event loops, so a handler that waits (an
+  // upstream round trip, a fill, a commit's ingest) never stalls other connections' transfers.
+  unsigned handler_threads = 0;                 // 0 = max(16, 4 × threads)
   std::size_t max_header_bytes = 16 * 1024;     // request line + headers; more -> 431
   std::uint64_t max_body_bytes = 1ull << 40;    // more -> 413
   std::size_t memory_body_limit = 1 << 20;      // larger bodies are spooled to `spool_dir`

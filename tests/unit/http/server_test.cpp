@@ -10,6 +10,7 @@
 #include <atomic>
 #include <cstdio>
 #include <filesystem>
+#include <future>
 #include <map>
 #include <thread>
 
@@ -299,4 +300,39 @@ TEST_F(ServerTest, ShortBodyIsRejectedAndServerKeepsServing) {
   ::close(fd2);
   // Nothing left in the spool folder.
   EXPECT_TRUE(std::filesystem::is_empty(dir));
+}
+
+// Handlers run apart from the event loop: with one event-loop thread, a handler that blocks does
+// not hold up another connection's request, and its own connection is not timed out meanwhile
+// (the wait is longer than io_timeout).
+TEST(ServerHandlers, ABlockingHandlerStallsNeitherOthersNorItsOwnReply) {
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  ServerOptions o;
+  o.host = "127.0.0.1";
+  o.port = 0;
+  o.threads = 1;
+  o.io_timeout = std::chrono::seconds(1);
+  Server server(o, [released](Request& r) {
+    if (r.path == "/block") released.wait();
+    return text_response(200, r.path);
+  });
+  ASSERT_TRUE(server.start());
+  int a = connect_to(server.port());
+  send_all(a, "GET /block HTTP/1.1\r\nHost: a\r\n\r\n");
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // /block is now in its handler
+  int b = connect_to(server.port());
+  send_all(b, "GET /fast HTTP/1.1\r\nHost: a\r\n\r\n");
+  std::string rb = read_response(b);
+  EXPECT_TRUE(rb.starts_with("HTTP/1.1 200")) << rb;
+  EXPECT_TRUE(rb.ends_with("/fast")) << rb;
+  std::this_thread::sleep_for(std::chrono::milliseconds(2000));  // past io_timeout
+  release.set_value();
+  std::string ra = read_response(a);
+  EXPECT_TRUE(ra.starts_with("HTTP/1.1 200")) << ra;
+  EXPECT_TRUE(ra.ends_with("/block")) << ra;
+  ::close(a);
+  ::close(b);
+  server.drain();
+  server.wait();
 }
