@@ -66,17 +66,6 @@ function(hubgate_fuzzer name)
   endif()
 endfunction()
 
-# The project's shared test data (signatures made by the reference model-signing, …) lives in
-# `shared/testdata` next to the repository, or inside it when a checkout carries `shared/`.
-# Override with -DHUBGATE_SHARED_TESTDATA=DIR.
-if(NOT HUBGATE_SHARED_TESTDATA)
-  foreach(candidate "${CMAKE_SOURCE_DIR}/../shared/testdata" "${CMAKE_SOURCE_DIR}/shared/testdata")
-    if(EXISTS "${candidate}" AND NOT HUBGATE_SHARED_TESTDATA)
-      get_filename_component(HUBGATE_SHARED_TESTDATA "${candidate}" ABSOLUTE)
-    endif()
-  endforeach()
-  if(NOT HUBGATE_SHARED_TESTDATA)
-    set(HUBGATE_SHARED_TESTDATA "${CMAKE_SOURCE_DIR}/../shared/testdata")
-    message(WARNING "shared test data not found next to the repository: the signing testdata tests will fail")
-  endif()
-endif()
+# Test data made by other implementations (signatures from the reference model-signing, …)
+# lives in tests/testdata/, with its README and provenance.
+set(HUBGATE_TESTDATA_DIR "${CMAKE_SOURCE_DIR}/tests/testdata")

@@ -1,4 +1,4 @@
-"""Runs every check of shared/testdata/model-signing/cases.json through the reference
+"""Runs every check of tests/testdata/model-signing/cases.json through the reference
 implementation (model_signing's Python API, configured like its CLI) and compares with the
 documented outcome. This checks the test data itself (the generated bundles were not made by
 the reference). Usage: reference_cases.py TESTDATA_DIR [--sigstore]"""

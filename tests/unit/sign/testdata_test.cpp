@@ -1,4 +1,4 @@
-// Every check of ../shared/testdata/model-signing/cases.json gives its documented result, and
+// Every check of tests/testdata/model-signing/cases.json gives its documented result, and
 // every payload golden is rebuilt exactly (resources, order, subject digest).
 #include <gtest/gtest.h>
 
