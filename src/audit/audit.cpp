@@ -74,12 +74,13 @@ const char* kind_name(Kind k) {
     case Kind::exception: return "exception";
     case Kind::warn: return "warn";
     case Kind::signature: return "signature";
+    case Kind::repo: return "repo";
   }
   return "scan";
 }
 
 std::optional<Kind> kind_from_name(std::string_view s) {
-  for (Kind k : {Kind::scan, Kind::block, Kind::exception, Kind::warn, Kind::signature}) {
+  for (Kind k : {Kind::scan, Kind::block, Kind::exception, Kind::warn, Kind::signature, Kind::repo}) {
     if (s == kind_name(k)) return k;
   }
   return std::nullopt;

@@ -1,8 +1,10 @@
-// audit::Log — the append-only decision log of the security gate.
+// audit::Log — the append-only decision log of the security gate and of repository writes.
 //
 // Every decision the gateway takes about content is one `Record`: a scan verdict, a blocked
 // download or upload, a policy exception that let something through, a warning served, a
-// signature decision (written by src/sign's gateway hook). Records are never updated or deleted
+// signature decision (written by src/sign's gateway hook). Every write to a hosted repository
+// (commit, branch, tag, settings, move, delete, pull request, ...) is a `repo` record naming the
+// token that made it. Records are never updated or deleted
 // by hubgate; `id` grows monotonically with appends.
 //
 // Storage: one SQLite database (WAL, synchronous=NORMAL: an append is durable once the WAL is
@@ -35,6 +37,7 @@ enum class Kind {
   exception,  // a policy exception let blocked content through (decision = "allowed")
   warn,       // content was served with a warning (decision = "served-with-warning")
   signature,  // a signature decision (decision = serve|SignatureRequired|SignatureInvalid|...)
+  repo,       // a repository write (decision = the action: commit, create_branch, delete_repo, ...)
 };
 const char* kind_name(Kind k);
 std::optional<Kind> kind_from_name(std::string_view s);

@@ -133,6 +133,11 @@ class Service {
                                   std::uint64_t xorb_bytes_pulled);
   Result<Stats> stats() const;
   std::string metrics_text() const;  // Prometheus text
+  // A hosted repository was renamed / deleted: its accounting rows follow / go (`repo` is the
+  // qualified id). After a delete nothing here names the repository; its chunks stay in the
+  // chunk store until garbage collection finds them unreferenced.
+  Result<void> rename_repo(const std::string& from, const std::string& to);
+  Result<void> forget_repo(const std::string& repo);
 
   xet::ChunkStore& chunks();
 

@@ -134,6 +134,18 @@ Result<void> Service::Impl::add_repo_file(const std::string& repo, const xet::Me
                     {std::int64_t(size)});
 }
 
+Result<void> Service::rename_repo(const std::string& from, const std::string& to) {
+  std::lock_guard lock(impl_->db_mu);
+  HG_TRY_VOID(exec_bound(impl_->db, "UPDATE OR REPLACE repo_files SET repo = ?2 WHERE repo = ?1", {from, to}, {}));
+  return exec_bound(impl_->db, "UPDATE OR REPLACE repo_bytes SET repo = ?2 WHERE repo = ?1", {from, to}, {});
+}
+
+Result<void> Service::forget_repo(const std::string& repo) {
+  std::lock_guard lock(impl_->db_mu);
+  HG_TRY_VOID(exec_bound(impl_->db, "DELETE FROM repo_files WHERE repo = ?1", {repo}, {}));
+  return exec_bound(impl_->db, "DELETE FROM repo_bytes WHERE repo = ?1", {repo}, {});
+}
+
 Result<void> Service::Impl::add_sha256_candidate(const std::string& sha256, const xet::MerkleHash& file) {
   std::lock_guard lock(db_mu);
   // Newest claim gets the highest seq (a repeated claim moves to the front).

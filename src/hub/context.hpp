@@ -98,6 +98,11 @@ void gate_status(Ctx& c, const repo::FileEntry& f, json& entry);
 // "repo=<qualified id>&" for signed LFS upload URLs (before sig=, which stays last) (the PUT applies that repository's policy).
 std::string lfs_upload_repo_param(const repo::RepoId& id);
 http::Response admin_audit(Ctx& c);
+// Security gate verdicts of `files` (a pull request's changes) for review: one entry per
+// non-empty file {path, sha256, level, decision: allowed|warn|blocked, message?}; `blocked` is
+// set when one is blocked. Empty without a gate.
+json gate_review(Ctx& c, const repo::RepoRecord& r, const std::string& commit,
+                 const std::vector<const repo::FileEntry*>& files, bool& blocked);
 // Xet (xet.cpp; all no-ops when HubOptions::xet is null).
 http::Response xet_token(Ctx& c, const repo::RepoId& id, std::string_view raw_rev, bool write);
 // Adds X-Xet-Hash, Link (xet-auth, xet-reconstruction-info) and X-Xet-Refresh-Route for a
@@ -108,6 +113,43 @@ std::string xet_resolve_headers(Ctx& c, http::Response& res, const repo::RepoId&
 void add_xet_hash(const Hub::Impl& h, json& entry, const repo::FileEntry& f);
 // LFS batch answer with transfer "xet" (the client offered it).
 http::Response lfs_batch_xet(Ctx& c, const repo::RepoRecord& r, const json& objects, const std::string& ref);
+
+// Ref management and history (refs.cpp).
+http::Response create_branch(Ctx& c, const repo::RepoId& id, std::string_view raw_name);
+http::Response delete_branch(Ctx& c, const repo::RepoId& id, std::string_view raw_name);
+http::Response create_tag(Ctx& c, const repo::RepoId& id, std::string_view raw_rev);
+http::Response delete_tag(Ctx& c, const repo::RepoId& id, std::string_view raw_name);
+http::Response list_commits(Ctx& c, const repo::RepoId& id, std::string_view raw_rev);
+http::Response super_squash(Ctx& c, const repo::RepoId& id, std::string_view raw_branch);
+
+// Repository administration (repos.cpp): settings, gated access, move, delete.
+http::Response repo_settings(Ctx& c, const repo::RepoId& id);
+http::Response access_requests(Ctx& c, const repo::RepoId& id, std::string_view action);
+http::Response ask_access(Ctx& c, const repo::RepoId& id);
+http::Response move_repo(Ctx& c);
+http::Response delete_repo(Ctx& c);
+// 403 GatedRepo when `r` is gated and the caller has neither write access nor an accepted
+// request; nullopt to go on.
+std::optional<http::Response> gate_access(Ctx& c, const repo::RepoRecord& r);
+// Listing and search (listing.cpp): GET /api/models|datasets|spaces.
+http::Response list_repos(Ctx& c, repo::RepoType type);
+
+// Discussions and pull requests (discussions.cpp). `rest` = segments after "discussions".
+http::Response discussions(Ctx& c, const repo::RepoId& id, const std::vector<std::string_view>& rest);
+
+// Records a repository write in the audit log (kind repo) with the token's name.
+void audit_write(Ctx& c, const repo::RepoId& id, std::string_view action, std::string_view revision,
+                 std::string reason);
+// Branch/tag names: git-like rules, kept strict.
+Result<void> validate_ref_name(std::string_view b);
+// Reads the body as a JSON object; an empty body is {}.
+Reply<json> json_body(Ctx& c);
+// 24 hex characters, stable per repository across moves (the Mongo-style `_id` clients expect).
+std::string repo_object_id(const repo::RepoRecord& r);
+// The user name of the caller ("" for anonymous): the token's name.
+std::string user_of(const Ctx& c);
+// "<base>/<path>?<query with `key` set to `value`>": a Link rel="next" target.
+std::string next_link(const Ctx& c, std::string_view key, std::string_view value);
 
 // The default .gitattributes of a new repository (the Hub's LFS patterns).
 extern const char* const kDefaultGitattributes;

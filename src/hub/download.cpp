@@ -24,10 +24,6 @@ bool truthy(const std::string& v) {
   return b.value_or(false);
 }
 
-std::string repo_object_id(const repo::RepoRecord& r) {
-  // 24 hex characters, stable per repository (Mongo-style id shape the clients expect).
-  return crypto::sha256_hex(r.id.qualified()).substr(0, 24);
-}
 
 // Splits a decoded "rev/path" by the longest existing revision (spec §0).
 Reply<std::pair<std::string, std::string>> split_rev(Ctx& c, const repo::RepoRecord& r, std::string_view raw_rest) {
@@ -80,7 +76,7 @@ http::Response repo_info(Ctx& c, const repo::RepoId& id, std::string_view raw_re
             {"author", id.ns},
             {"sha", s.commit.id},
             {"private", r->is_private},
-            {"gated", false},
+            {"gated", r->gated.empty() ? json(false) : json(r->gated)},
             {"disabled", false},
             {"lastModified", repo::iso_date(s.commit.time)},
             {"createdAt", repo::iso_date(r->created)},
@@ -223,6 +219,7 @@ http::Response list_refs(Ctx& c, const repo::RepoId& id) {
 http::Response resolve(Ctx& c, const repo::RepoId& id, std::string_view raw_rest, bool raw_blob) {
   auto r = open_repo(c, id, Need::read);
   if (!r) return r.error();
+  if (auto g = gate_access(c, *r)) return std::move(*g);  // gated: accepted users and writers only
   auto rp = split_rev(c, *r, raw_rest);
   if (!rp) return rp.error();
   const auto& [commit, path] = *rp;

@@ -122,6 +122,25 @@ std::string lfs_upload_repo_param(const repo::RepoId& id) {
   return "repo=" + http::percent_encode(id.qualified(), false) + "&";
 }
 
+json gate_review(Ctx& c, const repo::RepoRecord& r, const std::string& commit,
+                 const std::vector<const repo::FileEntry*>& files, bool& blocked) {
+  json out = json::array();
+  if (!c.hub.opts.gate || !c.hub.opts.gate->enabled()) return out;
+  gate::Gate& g = *c.hub.opts.gate;
+  for (const auto* f : files) {
+    if (f->size == 0) continue;
+    auto who = subject(c, r.id.qualified(), commit, f->path);
+    gate::Verdict v = stored_verdict(c, f->sha256, who);
+    gate::Decision d = g.evaluate(v, who.repo);
+    const char* outcome = d.outcome == gate::Outcome::block ? "blocked" : d.outcome == gate::Outcome::warn ? "warn" : "allowed";
+    if (d.outcome == gate::Outcome::block) blocked = true;
+    json e = {{"path", f->path}, {"sha256", f->sha256}, {"level", v.level()}, {"decision", outcome}};
+    if (!d.message.empty()) e["message"] = d.message;
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
 http::Response admin_audit(Ctx& c) {
   if (!c.hub.opts.audit) return error(404, "", "no audit log configured");
   if (!c.token) return error(401, "", "an admin token is required");

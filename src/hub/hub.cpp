@@ -104,6 +104,22 @@ http::Response remote(Ctx& c, std::string_view route, const repo::RepoId& id, st
   return c.hub.opts.remote(route, c.req, id.api_plural(), id.full(), rest, c.base_url);
 }
 
+// A hosted repository that was moved (POST /api/repos/move): its old id answers 307 with a
+// path-only Location to the same route under the new id, query kept, so clients keep the method,
+// the body and (same origin) the Authorization header. `route_prefix` is "/api/models/" or
+// "/datasets/"...; `rest` the raw path after the repository name ("" or "/...").
+std::optional<http::Response> moved(Ctx& c, const repo::RepoId& id, std::string_view route_prefix,
+                                    std::string_view rest) {
+  auto to = c.hub.catalog.find_moved(id);
+  if (!to || !*to) return std::nullopt;
+  std::string loc = std::string(route_prefix) + http::percent_encode((*to)->ns, false) + "/" +
+                    http::percent_encode((*to)->name, false) + std::string(rest);
+  if (!c.req.query.empty()) loc += "?" + c.req.query;
+  auto r = error(307, "", "Repository " + id.qualified() + " moved to " + (*to)->qualified());
+  r.headers.set("Location", loc);
+  return r;
+}
+
 // Routes /api/...; `segs` excludes the leading "api".
 http::Response route_api(Ctx& c, const std::vector<std::string_view>& segs, std::string& route) {
   const auto& m = c.req.method;
@@ -125,6 +141,18 @@ http::Response route_api(Ctx& c, const std::vector<std::string_view>& segs, std:
     route = "admin_audit";  // security gate decisions (hub/gate_hooks.cpp)
     return m == "GET" ? admin_audit(c) : method_not_allowed("GET");
   }
+  if (segs.size() == 2 && segs[0] == "repos" && segs[1] == "move") {
+    route = "move";
+    return m == "POST" ? move_repo(c) : method_not_allowed("POST");
+  }
+  if (segs.size() == 2 && segs[0] == "repos" && segs[1] == "delete") {
+    route = "delete";
+    return m == "DELETE" ? delete_repo(c) : method_not_allowed("DELETE");
+  }
+  if (segs.size() == 1 && repo::type_from_plural(segs[0])) {
+    route = "list";
+    return m == "GET" ? list_repos(c, *repo::type_from_plural(segs[0])) : method_not_allowed("GET");
+  }
   if (segs.size() == 4 && segs[0] == "lfs" && segs[1] == "upload") {
     route = "lfs_upload";
     return m == "PUT" ? lfs_upload(c, segs[2], segs[3]) : method_not_allowed("PUT");
@@ -133,6 +161,11 @@ http::Response route_api(Ctx& c, const std::vector<std::string_view>& segs, std:
   if (!type || segs.size() < 3) return error(404, "", "no such API endpoint");
   auto id = repo_from(*type, segs[1], segs[2]);
   if (!id) return id.error();
+  if (auto found = c.hub.catalog.find_repo(*id); found && !*found) {
+    // Hosted-repository path: a moved repository redirects before pull-through is asked.
+    if (auto mv = moved(c, *id, "/api/" + std::string(segs[0]) + "/", segs.size() > 3 ? "/" + join(segs, 3) : ""))
+      return std::move(*mv);
+  }
   const bool rem = is_remote(c, *id);  // pull-through
   if (segs.size() == 3) {
     route = "info";
@@ -173,6 +206,40 @@ http::Response route_api(Ctx& c, const std::vector<std::string_view>& segs, std:
     route = "refs";
     return m == "GET" ? list_refs(c, *id) : method_not_allowed("GET");
   }
+  if (op == "branch" && segs.size() >= 5) {
+    route = "branch";
+    if (m == "POST") return create_branch(c, *id, rest);
+    return m == "DELETE" ? delete_branch(c, *id, rest) : method_not_allowed("POST, DELETE");
+  }
+  if (op == "tag" && segs.size() >= 5) {
+    route = "tag";
+    if (m == "POST") return create_tag(c, *id, rest);
+    return m == "DELETE" ? delete_tag(c, *id, rest) : method_not_allowed("POST, DELETE");
+  }
+  if (op == "commits" && segs.size() >= 5) {
+    route = "commits";
+    return m == "GET" ? list_commits(c, *id, rest) : method_not_allowed("GET");
+  }
+  if (op == "super-squash" && segs.size() >= 5) {
+    route = "super_squash";
+    return m == "POST" ? super_squash(c, *id, rest) : method_not_allowed("POST");
+  }
+  if (op == "settings" && segs.size() == 4) {
+    route = "settings";
+    return m == "PUT" ? repo_settings(c, *id) : method_not_allowed("PUT");
+  }
+  if (op == "user-access-request" && segs.size() == 5) {
+    route = "access_requests";
+    return access_requests(c, *id, segs[4]);
+  }
+  if (op == "ask-access" && segs.size() == 4) {
+    route = "ask_access";
+    return m == "POST" ? ask_access(c, *id) : method_not_allowed("POST");
+  }
+  if (op == "discussions") {
+    route = "discussions";
+    return discussions(c, *id, std::vector<std::string_view>(segs.begin() + 4, segs.end()));
+  }
   return error(404, "", "no such API endpoint");
 }
 
@@ -196,6 +263,9 @@ http::Response route_repo(Ctx& c, std::vector<std::string_view> segs, std::strin
     auto id = repo_from(type, segs[0], segs[1]);
     if (!id) return id.error();
     if (c.req.method != "GET" && c.req.method != "HEAD") return method_not_allowed("GET, HEAD");
+    if (auto found = c.hub.catalog.find_repo(*id); found && !*found) {  // moved hosted repository
+      if (auto mv = moved(c, *id, "/" + id->url_prefix(), "/" + join(segs, 2))) return std::move(*mv);
+    }
     if (is_remote(c, *id)) return remote(c, segs[2], *id, join(segs, 3));  // pull-through
     return resolve(c, *id, join(segs, 3), segs[2] == "raw");
   }
@@ -372,7 +442,7 @@ http::Response Hub::handle(http::Request& req) {
     route = "preflight";
     http::Response r;
     r.status = 204;
-    r.headers.set("Access-Control-Allow-Methods", "GET, HEAD, POST, PUT, OPTIONS");
+    r.headers.set("Access-Control-Allow-Methods", "GET, HEAD, POST, PUT, DELETE, OPTIONS");
     r.headers.set("Access-Control-Allow-Headers",
                   "Authorization, Range, Accept, Content-Type, X-Request-Id, X-Xet-Session-Id, Accept-Encoding");
     r.headers.set("Access-Control-Max-Age", "86400");

@@ -70,8 +70,11 @@ bool matches_lfs(const std::vector<std::string>& patterns, std::string_view path
   return false;
 }
 
-// Ref names for commits: git-like rules, kept strict.
-Result<void> validate_branch(std::string_view b) {
+std::string repo_url(const Ctx& c, const repo::RepoId& id) { return c.base_url + "/" + id.url_prefix() + id.full(); }
+
+}  // namespace
+
+Result<void> validate_ref_name(std::string_view b) {
   if (b.empty() || b.size() > 255) return fail(Errc::invalid_argument, "invalid branch name: must be 1..255 bytes");
   if (b.front() == '/' || b.back() == '/' || b.find("..") != std::string_view::npos || b.find("//") != std::string_view::npos ||
       b.ends_with(".lock")) {
@@ -85,10 +88,6 @@ Result<void> validate_branch(std::string_view b) {
   }
   return {};
 }
-
-std::string repo_url(const Ctx& c, const repo::RepoId& id) { return c.base_url + "/" + id.url_prefix() + id.full(); }
-
-}  // namespace
 
 http::Response create_repo(Ctx& c) {
   auto body = c.req.body.read_all(c.hub.opts.max_json_body);
@@ -131,6 +130,7 @@ http::Response create_repo(Ctx& c) {
     }
     return error_from(rec.error());
   }
+  audit_write(c, *id, "create_repo", "", is_private ? "private" : "public");
   return json_reply(200, {{"url", repo_url(c, *id)}, {"id", id->full()}, {"name", id->full()}});
 }
 
@@ -287,7 +287,7 @@ http::Response commit(Ctx& c, const repo::RepoId& id, std::string_view raw_rev) 
   bool create_pr = truthy(http::query_get(c.query, "create_pr"));
   std::string branch = *rev == "HEAD" ? "main" : *rev;
   if (branch.starts_with("refs/heads/")) branch = branch.substr(11);
-  if (auto v = validate_branch(branch); !v) return error(400, "", v.error().message);
+  if (auto v = validate_ref_name(branch); !v) return error(400, "", v.error().message);
   auto refs = c.hub.catalog.list_refs(r->key);
   if (!refs) return error_from(refs.error());
   bool is_ref = false;
@@ -295,6 +295,9 @@ http::Response commit(Ctx& c, const repo::RepoId& id, std::string_view raw_rev) 
     if (ref.name != branch) continue;
     if (ref.kind == repo::RefKind::tag) return error(400, "", "cannot commit to tag '" + branch + "'");
     is_ref = true;
+  }
+  if (create_pr && !is_ref) {  // a pull request targets an existing branch
+    return error(404, "RevisionNotFound", "Invalid rev id: " + branch.substr(0, 200) + " is not a branch");
   }
   if (!is_ref && (repo::is_commit_prefix(branch) && branch.size() == 40)) {
     return error(400, "", "can only commit to a branch, not to commit " + branch);
@@ -315,6 +318,7 @@ http::Response commit(Ctx& c, const repo::RepoId& id, std::string_view raw_rev) 
   repo::NewCommit nc;
   nc.branch = branch;
   nc.create_pr = create_pr;
+  nc.pr_author = user_of(c);
   nc.meta.author = author_of(c.tok());
   nc.meta.time = std::int64_t(std::time(nullptr));
   bool saw_header = false;
@@ -431,6 +435,9 @@ http::Response commit(Ctx& c, const repo::RepoId& id, std::string_view raw_rev) 
   }
   auto res = c.hub.catalog.commit(r->key, nc);
   if (!res) return error_from(res.error());
+  audit_write(c, id, res->pr_number > 0 ? "create_pr" : "commit",
+              res->pr_number > 0 ? "refs/pr/" + std::to_string(res->pr_number) : branch,
+              res->commit + " " + nc.meta.title);
   // commitUrl is relative ("{p}{ns}/{name}/commit/{sha}"): huggingface_hub parses it with
   // RepoUrl() *without* the endpoint, which accepts only huggingface.co URLs or bare ids, so an
   // absolute self-hosted URL breaks every create_commit unless HF_ENDPOINT is also set.

@@ -22,6 +22,7 @@ http::Response xet_token(Ctx& c, const repo::RepoId& id, std::string_view raw_re
   if (!c.hub.opts.xet) return error(404, "", "Xet is not enabled on this server");
   auto r = open_repo(c, id, write ? Need::write : Need::read);
   if (!r) return r.error();
+  if (auto g = gate_access(c, *r)) return std::move(*g);  // gated: file bytes for accepted users only
   auto rev = http::percent_decode(raw_rev);
   if (!rev) return error(400, "", rev.error().message);
   std::string commit;

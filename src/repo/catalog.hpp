@@ -10,7 +10,17 @@
 // Commits (`commit`) are atomic: inside one write transaction the branch head is read, compared
 // with `expected_parent` (Errc::conflict when different), the new snapshot is built and stored,
 // and the ref moved. A commit to a branch that does not exist starts it from the default
-// branch's head. With `create_pr` the commit goes to a new ref "refs/pr/N" instead.
+// branch's head. With `create_pr` the commit goes to a new ref "refs/pr/N" instead, and an open
+// pull request N (a discussion) is recorded with it; a commit to "refs/pr/N" adds a `commit`
+// event to that pull request. With `root` the commit has no parent (super-squash): its ops must
+// list every file.
+//
+// Management: refs are created (Errc::already_exists unless `overwrite`) and deleted
+// (Errc::not_found); `history` walks parents from a commit, newest first; `move_repo` renames a
+// repository and remembers the old id (`find_moved` answers it until a repository takes that name
+// again or the repository is deleted); `delete_repo` removes every row of a repository (refs,
+// commits, snapshots, discussions, access requests, moved names): nothing references its content
+// afterwards. Discussions and pull requests share one counter per repository, from 1.
 // Thread-safety: all methods are thread-safe.
 #pragma once
 
@@ -31,6 +41,7 @@ struct Ref {
   std::string name;  // "main", "v1.0", "refs/pr/3"
   RefKind kind = RefKind::branch;
   std::string commit;
+  std::string message;  // tags: the annotation ("" = none)
 };
 
 struct RepoRecord {
@@ -38,6 +49,48 @@ struct RepoRecord {
   RepoId id;
   bool is_private = false;
   std::int64_t created = 0;  // unix seconds
+  std::string gated;         // "" (not gated), "auto" or "manual"
+  std::int64_t downloads = 0;
+  std::int64_t likes = 0;
+  // Filled by list_repos only: the default branch's head and its commit time (0 when none).
+  std::string sha;
+  std::int64_t last_modified = 0;
+};
+
+struct CommitPage {
+  std::vector<Commit> commits;  // newest first
+  std::int64_t total = 0;       // commits reachable from the start commit
+};
+
+// A user's access request to a gated repository. status: "pending", "accepted", "rejected".
+struct AccessRequest {
+  std::string user;
+  std::string status;
+  std::int64_t time = 0;
+  std::string reason;  // rejection reason
+  std::string fields;  // JSON object text of the gate form's answers ("" = none)
+};
+
+// A discussion or pull request. status: "open", "closed", "merged", "draft".
+struct Discussion {
+  int num = 0;
+  std::string title;
+  std::string status = "open";
+  bool is_pr = false;
+  std::string author;        // user name ("" = unknown)
+  std::int64_t created = 0;  // unix seconds
+  std::string base;          // PRs: the target ref, "refs/heads/main"
+  std::string start_commit;  // PRs: the target's head when the PR was opened (merge base)
+  std::string merge_commit;  // PRs: the commit the merge made on `base`
+};
+
+// One event of a discussion; `data` is a JSON object text interpreted by the hub.
+struct DiscussionEvent {
+  std::string id;    // 24 lowercase hex
+  std::string type;  // "comment", "status-change", "commit", "title-change"
+  std::string author;
+  std::int64_t time = 0;
+  std::string data;
 };
 
 struct NewCommit {
@@ -46,6 +99,8 @@ struct NewCommit {
   std::vector<FileOp> ops;
   CommitMeta meta;
   bool create_pr = false;
+  bool root = false;          // no parent: `ops` are the whole tree (super-squash)
+  std::string pr_author;      // user name recorded on the pull request (create_pr)
 };
 
 struct CommitResult {
@@ -67,6 +122,39 @@ class Catalog {
   virtual Result<CommitResult> commit(std::int64_t repo, const NewCommit& c) = 0;
   // Creates or moves a tag (used by tests and future APIs).
   virtual Result<void> set_ref(std::int64_t repo, const Ref& ref) = 0;
+
+  // ---- management (sqlite_manage.cpp) ----
+  // Errc::already_exists when a ref of that name and kind exists and !overwrite.
+  virtual Result<void> create_ref(std::int64_t repo, const Ref& ref, bool overwrite) = 0;
+  // Errc::not_found when there is no ref of that name and kind.
+  virtual Result<void> delete_ref(std::int64_t repo, std::string_view name, RefKind kind) = 0;
+  virtual Result<CommitPage> history(std::int64_t repo, const std::string& commit, std::int64_t offset,
+                                     std::int64_t limit) = 0;
+  // Every repository (of `type` when given), with sha/last_modified filled.
+  virtual Result<std::vector<RepoRecord>> list_repos(std::optional<RepoType> type) = 0;
+  virtual Result<void> update_repo(std::int64_t repo, std::optional<bool> is_private,
+                                   std::optional<std::string> gated) = 0;
+  // Errc::already_exists when `to` exists.
+  virtual Result<void> move_repo(std::int64_t repo, const RepoId& to) = 0;
+  // The current id of a repository once called `old` (nullopt when none).
+  virtual Result<std::optional<RepoId>> find_moved(const RepoId& old) = 0;
+  virtual Result<void> delete_repo(std::int64_t repo) = 0;
+  virtual Result<void> put_access(std::int64_t repo, const AccessRequest& a) = 0;
+  virtual Result<std::optional<AccessRequest>> find_access(std::int64_t repo, std::string_view user) = 0;
+  virtual Result<std::vector<AccessRequest>> list_access(std::int64_t repo, std::string_view status) = 0;
+
+  // ---- discussions (sqlite_discussions.cpp) ----
+  // Allocates the number; a PR (d.is_pr) gets "refs/pr/N" at `pr_head`. `first` (a comment) is
+  // stored as its first event. Returns the discussion with `num` set.
+  virtual Result<Discussion> create_discussion(std::int64_t repo, Discussion d, const DiscussionEvent& first,
+                                               const std::string& pr_head) = 0;
+  virtual Result<std::vector<Discussion>> list_discussions(std::int64_t repo) = 0;  // newest first
+  virtual Result<std::optional<Discussion>> find_discussion(std::int64_t repo, int num) = 0;
+  virtual Result<std::vector<DiscussionEvent>> list_events(std::int64_t repo, int num) = 0;  // oldest first
+  // Stores the discussion's title/status/merge_commit and appends `ev` when its id is not empty.
+  virtual Result<void> update_discussion(std::int64_t repo, const Discussion& d, const DiscussionEvent& ev) = 0;
+  // Replaces an existing event (edit, hide); Errc::not_found when absent.
+  virtual Result<void> replace_event(std::int64_t repo, int num, const DiscussionEvent& ev) = 0;
 };
 
 // `path` may be ":memory:" for tests.

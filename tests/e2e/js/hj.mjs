@@ -10,6 +10,13 @@ import {
   listFiles,
   modelInfo,
   fileDownloadInfo,
+  createBranch,
+  deleteBranch,
+  listCommits,
+  countCommits,
+  listModels,
+  listDatasets,
+  deleteRepo,
 } from "@huggingface/hub";
 import { pathToFileURL } from "node:url";
 
@@ -60,6 +67,42 @@ async function run() {
       const r = await fileDownloadInfo({ ...common, repo: p.repo, path: p.path,
         ...(p.revision ? { revision: p.revision } : {}) });
       return r === null ? null : { size: r.size, etag: r.etag, url: r.url, xet: r.xet ?? null };
+    }
+    case "createBranch": {
+      await createBranch({ ...common, repo: p.repo, branch: p.branch,
+        ...(p.revision ? { revision: p.revision } : {}), ...(p.empty ? { empty: true } : {}),
+        ...(p.overwrite ? { overwrite: true } : {}) });
+      return { ok: true };
+    }
+    case "deleteBranch": {
+      await deleteBranch({ ...common, repo: p.repo, branch: p.branch });
+      return { ok: true };
+    }
+    case "listCommits": {
+      const out = [];
+      for await (const c of listCommits({ ...common, repo: p.repo,
+        ...(p.revision ? { revision: p.revision } : {}), ...(p.batchSize ? { batchSize: p.batchSize } : {}) })) {
+        out.push({ ...c, date: c.date.toISOString() });
+      }
+      return out;
+    }
+    case "countCommits": {
+      return { count: await countCommits({ ...common, repo: p.repo, ...(p.revision ? { revision: p.revision } : {}) }) };
+    }
+    case "listModels":
+    case "listDatasets": {
+      const fn = op === "listModels" ? listModels : listDatasets;
+      const out = [];
+      for await (const m of fn({ ...common, ...(p.search ? { search: p.search } : {}),
+        ...(p.sort ? { sort: p.sort } : {}), ...(p.limit ? { limit: p.limit } : {}),
+        ...(p.additionalFields ? { additionalFields: p.additionalFields } : {}) })) {
+        out.push({ ...m, updatedAt: m.updatedAt.toISOString() });
+      }
+      return out;
+    }
+    case "deleteRepo": {
+      await deleteRepo({ ...common, repo: p.type && p.type !== "model" ? { type: p.type, name: p.repo } : p.repo });
+      return { ok: true };
     }
     default:
       throw new Error(`unknown op ${op}`);

@@ -312,3 +312,89 @@ TEST_F(HubTest, HealthMetricsAndPreflight) {
   EXPECT_EQ(o.status, 204);
   EXPECT_NE(hdr(o, "Access-Control-Allow-Headers").find("Range"), std::string::npos);
 }
+
+TEST_F(HubTest, MovedRepositoryRedirectsKeepingRouteAndQuery) {
+  create("org", "a");
+  auto mv = call("POST", "/api/repos/move", writer, R"({"fromRepo":"org/a","toRepo":"org/b","type":"model"})");
+  ASSERT_EQ(mv.status, 200) << body(mv);
+  auto r = call("POST", "/api/models/org/a/branch/dev?x=1", writer, "{}");
+  EXPECT_EQ(r.status, 307);
+  EXPECT_EQ(hdr(r, "Location"), "/api/models/org/b/branch/dev?x=1");
+  r = call("HEAD", "/org/a/resolve/main/.gitattributes", reader);
+  EXPECT_EQ(r.status, 307);
+  EXPECT_EQ(hdr(r, "Location"), "/org/b/resolve/main/.gitattributes");
+  EXPECT_EQ(js(call("GET", "/api/models/org/b", reader))["id"], "org/b");
+  // The read-only token may not move; a taken name is a conflict.
+  create("org", "c");
+  EXPECT_EQ(call("POST", "/api/repos/move", reader, R"({"fromRepo":"org/b","toRepo":"org/d"})").status, 403);
+  EXPECT_EQ(call("POST", "/api/repos/move", writer, R"({"fromRepo":"org/b","toRepo":"org/c"})").status, 409);
+  // Deleted: neither name answers, and the old one no longer redirects.
+  auto del = call("DELETE", "/api/repos/delete", writer, R"({"name":"b","organization":"org","type":"model"})");
+  ASSERT_EQ(del.status, 200) << body(del);
+  r = call("GET", "/api/models/org/a", writer);
+  EXPECT_EQ(r.status, 404);
+  EXPECT_EQ(hdr(r, "X-Error-Code"), "RepoNotFound");
+  r = call("DELETE", "/api/repos/delete", writer, R"({"name":"b","organization":"org"})");
+  EXPECT_EQ(r.status, 404);
+  EXPECT_EQ(hdr(r, "X-Error-Code"), "RepoNotFound");
+}
+
+TEST_F(HubTest, ListingShowsOnlyReadableRepositoriesWithCursorLinks) {
+  create("team", "hidden", true);
+  create("pub", "a");
+  create("pub", "b");
+  create("pub", "c");
+  auto names = [&](const http::Response& r) {
+    std::vector<std::string> out;
+    for (const auto& m : js(r)) out.push_back(m["id"]);
+    return out;
+  };
+  EXPECT_EQ(names(call("GET", "/api/models")), (std::vector<std::string>{"pub/a", "pub/b", "pub/c"}));
+  EXPECT_EQ(names(call("GET", "/api/models?author=team", scoped)), (std::vector<std::string>{"team/hidden"}));
+  EXPECT_EQ(names(call("GET", "/api/models?search=B", reader)), (std::vector<std::string>{"pub/b"}));
+  auto page = call("GET", "/api/models?author=pub&limit=2&expand=private", reader);
+  EXPECT_EQ(names(page), (std::vector<std::string>{"pub/a", "pub/b"}));
+  EXPECT_EQ(js(page)[0].size(), 3u);  // _id, id, private
+  EXPECT_EQ(hdr(page, "Link"), "<http://hub.test/api/models?author=pub&limit=2&expand=private&cursor=2>; rel=\"next\"");
+  auto last = call("GET", "/api/models?author=pub&limit=2&expand=private&cursor=2", reader);
+  EXPECT_EQ(names(last), (std::vector<std::string>{"pub/c"}));
+  EXPECT_EQ(hdr(last, "Link"), "");
+  EXPECT_EQ(js(call("GET", "/api/datasets")).size(), 0u);
+}
+
+TEST_F(HubTest, CommitHistoryPagesWithTotal) {
+  create("org", "h");
+  commit("org/h", {file_line("a.txt", "1")});
+  commit("org/h", {file_line("b.txt", "2")});
+  auto r = call("GET", "/api/models/org/h/commits/main?limit=2", reader);
+  ASSERT_EQ(r.status, 200) << body(r);
+  EXPECT_EQ(hdr(r, "X-Total-Count"), "3");
+  EXPECT_EQ(hdr(r, "Link"), "<http://hub.test/api/models/org/h/commits/main?limit=2&p=1>; rel=\"next\"");
+  auto j = js(r);
+  ASSERT_EQ(j.size(), 2u);
+  EXPECT_EQ(j[0]["authors"][0]["user"], "alice");
+  EXPECT_TRUE(j[0]["date"].get<std::string>().ends_with("Z"));
+  auto last = js(call("GET", "/api/models/org/h/commits/main?limit=2&p=1", reader));
+  ASSERT_EQ(last.size(), 1u);
+  EXPECT_EQ(last[0]["title"], "initial commit");
+  EXPECT_EQ(hdr(call("GET", "/api/models/org/h/commits/nope", reader), "X-Error-Code"), "RevisionNotFound");
+}
+
+TEST_F(HubTest, GatedRepositoryServesAcceptedUsersOnly) {
+  create("org", "g");
+  commit("org/g", {file_line("w.txt", "weights")});
+  ASSERT_EQ(call("PUT", "/api/models/org/g/settings", writer, R"({"gated":"manual"})").status, 200);
+  auto r = call("GET", "/org/g/resolve/main/w.txt", reader);
+  EXPECT_EQ(r.status, 403);
+  EXPECT_EQ(hdr(r, "X-Error-Code"), "GatedRepo");
+  EXPECT_EQ(call("GET", "/org/g/resolve/main/w.txt", writer).status, 200);
+  EXPECT_EQ(js(call("POST", "/api/models/org/g/ask-access", reader, "{}"))["status"], "pending");
+  EXPECT_EQ(call("GET", "/org/g/resolve/main/w.txt", reader).status, 403);
+  ASSERT_EQ(call("POST", "/api/models/org/g/user-access-request/handle", writer,
+                 R"({"user":"carol","status":"accepted"})").status, 200);
+  EXPECT_EQ(call("GET", "/org/g/resolve/main/w.txt", reader).status, 200);
+  auto acc = js(call("GET", "/api/models/org/g/user-access-request/accepted", writer));
+  ASSERT_EQ(acc.size(), 1u);
+  EXPECT_EQ(acc[0]["user"]["user"], "carol");
+  EXPECT_EQ(call("GET", "/api/models/org/g/user-access-request/accepted", reader).status, 403);
+}

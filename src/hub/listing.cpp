@@ -1,0 +1,305 @@
+// Listing and search of hosted repositories (spec hub-repo-api.md §5): GET /api/models,
+// /api/datasets, /api/spaces with author, search, filter, pipeline_tag, gated, sort, direction,
+// limit, full, cardData, expand / expand[], and cursor pagination through `Link`.
+//
+// Only repositories the caller may read are listed (private ones need a token whose patterns
+// match). Tags, pipeline_tag, library_name and cardData come from the README's YAML front matter
+// at the default branch's head (a small subset of YAML: `key: value`, `key: [a, b]` and `- item`
+// lists), cached by commit. Downloads and likes are not counted by hubgate (always 0), so sorting
+// on them keeps the id order. The cursor is the offset into the sorted list; the next-page link
+// repeats every other query parameter.
+#include <algorithm>
+#include <cctype>
+#include <cstdio>
+#include <map>
+#include <mutex>
+
+#include "hub/context.hpp"
+#include "http/url.hpp"
+#include "util/atomic_file.hpp"
+#include "util/parse.hpp"
+
+namespace hubgate::hub {
+
+namespace {
+
+struct Card {
+  json data = json::object();  // front matter: strings and arrays of strings
+  std::vector<std::string> tags;
+  std::string pipeline_tag, library_name;
+};
+
+std::string unquote(std::string_view v) {
+  while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+  while (!v.empty() && (v.back() == ' ' || v.back() == '\t' || v.back() == '\r')) v.remove_suffix(1);
+  if (v.size() >= 2 && (v.front() == '"' || v.front() == '\'') && v.back() == v.front()) v = v.substr(1, v.size() - 2);
+  return std::string(v);
+}
+
+json parse_front_matter(std::string_view text) {
+  json out = json::object();
+  if (!text.starts_with("---")) return out;
+  text.remove_prefix(3);
+  std::string key;
+  while (!text.empty()) {
+    auto nl = text.find('\n');
+    std::string_view line = text.substr(0, nl);
+    text = nl == std::string_view::npos ? std::string_view{} : text.substr(nl + 1);
+    if (line.starts_with("---")) break;
+    std::string_view t = line;
+    while (!t.empty() && (t.front() == ' ' || t.front() == '\t')) t.remove_prefix(1);
+    if (t.empty() || t.front() == '#') continue;
+    if (t.starts_with("- ") && !key.empty()) {
+      if (!out[key].is_array()) out[key] = json::array();
+      out[key].push_back(unquote(t.substr(2)));
+      continue;
+    }
+    if (line.front() == ' ' || line.front() == '\t') continue;  // nested mappings: not kept
+    auto colon = line.find(':');
+    if (colon == std::string_view::npos) continue;
+    key = unquote(line.substr(0, colon));
+    std::string v = unquote(line.substr(colon + 1));
+    if (v.empty()) continue;
+    if (v.front() == '[' && v.back() == ']') {
+      json arr = json::array();
+      std::string_view items = std::string_view(v).substr(1, v.size() - 2);
+      while (!items.empty()) {
+        auto comma = items.find(',');
+        std::string item = unquote(items.substr(0, comma));
+        if (!item.empty()) arr.push_back(item);
+        if (comma == std::string_view::npos) break;
+        items.remove_prefix(comma + 1);
+      }
+      out[key] = arr;
+    } else {
+      out[key] = v;
+    }
+  }
+  return out;
+}
+
+std::vector<std::string> strings(const json& j) {
+  std::vector<std::string> out;
+  if (j.is_string()) out.push_back(j.get<std::string>());
+  if (j.is_array())
+    for (const auto& e : j)
+      if (e.is_string()) out.push_back(e.get<std::string>());
+  return out;
+}
+
+Card card_from(const json& fm, repo::RepoType type) {
+  Card c;
+  c.data = fm;
+  auto add = [&](std::string t) {
+    if (!t.empty() && std::find(c.tags.begin(), c.tags.end(), t) == c.tags.end()) c.tags.push_back(std::move(t));
+  };
+  if (fm.contains("library_name") && fm["library_name"].is_string()) {
+    c.library_name = fm["library_name"].get<std::string>();
+    add(c.library_name);
+  }
+  if (fm.contains("pipeline_tag") && fm["pipeline_tag"].is_string()) {
+    c.pipeline_tag = fm["pipeline_tag"].get<std::string>();
+    add(c.pipeline_tag);
+  }
+  if (fm.contains("tags"))
+    for (auto& t : strings(fm["tags"])) add(t);
+  bool ds = type == repo::RepoType::dataset;
+  for (const char* k : {"task_categories", "task_ids", "size_categories"})
+    if (fm.contains(k))
+      for (auto& t : strings(fm[k])) add(std::string(k) + ":" + t);
+  if (fm.contains("language"))
+    for (auto& t : strings(fm["language"])) add(ds ? "language:" + t : t);
+  if (fm.contains("datasets"))
+    for (auto& t : strings(fm["datasets"])) add("dataset:" + t);
+  if (fm.contains("base_model"))
+    for (auto& t : strings(fm["base_model"])) add("base_model:" + t);
+  if (fm.contains("license"))
+    for (auto& t : strings(fm["license"])) add("license:" + t);
+  return c;
+}
+
+struct Entry {
+  repo::RepoRecord rec;
+  std::shared_ptr<const repo::Snapshot> snap;
+  std::shared_ptr<const Card> card;
+};
+
+// Card of a commit, cached (commit ids are content addresses: the cache is never stale).
+std::shared_ptr<const Card> load_card(Ctx& c, const repo::RepoRecord& r, const repo::Snapshot& s) {
+  static std::mutex mu;
+  static std::map<std::string, std::shared_ptr<const Card>> cache;
+  std::string key = std::to_string(int(r.id.type)) + ":" + s.commit.id;
+  {
+    std::lock_guard lk(mu);
+    if (auto it = cache.find(key); it != cache.end()) return it->second;
+  }
+  json fm = json::object();
+  if (const auto* f = s.find("README.md"); f && f->size < (1 << 20)) {
+    if (auto b = c.hub.store.open(f->sha256)) {
+      std::string text;
+      if (b->data) {
+        text = *b->data;
+      } else if (auto t = read_file(b->path)) {
+        text = *t;
+      }
+      fm = parse_front_matter(text);
+    }
+  }
+  auto card = std::make_shared<const Card>(card_from(fm, r.id.type));
+  std::lock_guard lk(mu);
+  if (cache.size() > 4096) cache.clear();
+  cache[key] = card;
+  return card;
+}
+
+std::vector<std::string> multi(const Ctx& c, std::initializer_list<const char*> keys) {
+  std::vector<std::string> out;
+  for (const char* k : keys)
+    for (const auto& v : http::query_all(c.query, k)) {
+      std::string_view rest = v;
+      while (!rest.empty()) {
+        auto comma = rest.find(',');
+        if (comma) out.emplace_back(rest.substr(0, comma));
+        if (comma == std::string_view::npos) break;
+        rest.remove_prefix(comma + 1);
+      }
+    }
+  return out;
+}
+
+bool truthy(std::string_view v) { return v == "1" || v == "true" || v == "True"; }
+
+std::string lower(std::string s) {
+  for (auto& ch : s) ch = char(std::tolower(static_cast<unsigned char>(ch)));
+  return s;
+}
+
+json gated_json(const std::string& g) { return g.empty() ? json(false) : json(g); }
+
+}  // namespace
+
+http::Response list_repos(Ctx& c, repo::RepoType type) {
+  auto all = c.hub.catalog.list_repos(type);
+  if (!all) return error_from(all.error());
+  const std::string author = http::query_get(c.query, "author");
+  const auto searches = http::query_all(c.query, "search");
+  const auto filters = multi(c, {"filter"});
+  const std::string pipeline = http::query_get(c.query, "pipeline_tag");
+  const std::string gated_q = http::query_get(c.query, "gated");
+  const std::string sort = http::query_get(c.query, "sort");
+  const bool ascending = http::query_get(c.query, "direction") == "1";
+  const bool full = truthy(http::query_get(c.query, "full"));
+  const bool card_data = truthy(http::query_get(c.query, "cardData"));
+  const auto expand = multi(c, {"expand", "expand[]"});
+  std::size_t limit = 1000;
+  if (auto l = http::query_get(c.query, "limit"); !l.empty()) {
+    auto v = parse_u64(l);
+    if (!v) return error(400, "", "limit must be a non-negative integer");
+    limit = std::size_t(std::clamp<std::uint64_t>(*v, 1, 1000));
+  }
+  std::size_t offset = 0;
+  if (auto cur = http::query_get(c.query, "cursor"); !cur.empty()) {
+    auto v = parse_u64(cur);
+    if (!v) return error(400, "", "malformed cursor");
+    offset = std::size_t(*v);
+  }
+  const bool need_card = !filters.empty() || !pipeline.empty() || full || card_data || expand.empty() ||
+                         std::any_of(expand.begin(), expand.end(), [](const std::string& e) {
+                           return e == "tags" || e == "pipeline_tag" || e == "library_name" || e == "cardData";
+                         });
+  const bool need_snap = need_card || full ||
+                         std::any_of(expand.begin(), expand.end(),
+                                     [](const std::string& e) { return e == "siblings" || e == "usedStorage"; });
+
+  std::vector<Entry> hits;
+  for (auto& rec : *all) {
+    if (!auth::can_read(c.tok(), rec.id.qualified(), rec.is_private)) continue;
+    if (!author.empty() && rec.id.ns != author) continue;
+    bool ok = true;
+    for (const auto& s : searches)
+      if (lower(rec.id.full()).find(lower(s)) == std::string::npos) ok = false;
+    if (!gated_q.empty() && truthy(gated_q) == rec.gated.empty()) ok = false;
+    if (!ok) continue;
+    Entry e{rec, nullptr, nullptr};
+    if (need_snap && !rec.sha.empty()) {
+      auto s = c.hub.catalog.snapshot(rec.key, rec.sha);
+      if (!s) return error_from(s.error());
+      e.snap = *s;
+      if (need_card) e.card = load_card(c, rec, **s);
+    }
+    if (!e.card) e.card = std::make_shared<const Card>();
+    for (const auto& f : filters)
+      if (std::find(e.card->tags.begin(), e.card->tags.end(), f) == e.card->tags.end())
+        ok = false;
+    if (!pipeline.empty() && e.card->pipeline_tag != pipeline) ok = false;
+    if (ok) hits.push_back(std::move(e));
+  }
+  auto key = [&](const Entry& e) -> std::int64_t {
+    if (sort == "lastModified") return e.rec.last_modified;
+    if (sort == "createdAt") return e.rec.created;
+    if (sort == "downloads" || sort == "downloadsAllTime") return e.rec.downloads;
+    if (sort == "likes") return e.rec.likes;
+    return 0;
+  };
+  std::stable_sort(hits.begin(), hits.end(), [&](const Entry& a, const Entry& b) {
+    if (sort.empty() || sort == "id") {
+      return ascending || sort.empty() ? a.rec.id.full() < b.rec.id.full() : a.rec.id.full() > b.rec.id.full();
+    }
+    auto ka = key(a), kb = key(b);
+    if (ka != kb) return ascending ? ka < kb : ka > kb;
+    return a.rec.id.full() < b.rec.id.full();
+  });
+
+  const bool is_model = type == repo::RepoType::model;
+  json out = json::array();
+  for (std::size_t i = offset; i < hits.size() && i < offset + limit; ++i) {
+    const Entry& e = hits[i];
+    const auto& r = e.rec;
+    std::uint64_t used = 0;
+    json siblings = json::array();
+    if (e.snap)
+      for (const auto& f : e.snap->files) {
+        used += f.size;
+        siblings.push_back({{"rfilename", f.path}});
+      }
+    json all_fields = {{"author", r.id.ns},
+                       {"private", r.is_private},
+                       {"gated", gated_json(r.gated)},
+                       {"disabled", false},
+                       {"downloads", r.downloads},
+                       {"downloadsAllTime", r.downloads},
+                       {"likes", r.likes},
+                       {"trendingScore", 0},
+                       {"tags", e.card->tags},
+                       {"createdAt", repo::iso_date(r.created)},
+                       {"lastModified", repo::iso_date(r.last_modified ? r.last_modified : r.created)},
+                       {"sha", r.sha},
+                       {"siblings", siblings},
+                       {"usedStorage", used},
+                       {"cardData", e.card->data}};
+    if (is_model) {
+      all_fields["modelId"] = r.id.full();
+      if (!e.card->pipeline_tag.empty()) all_fields["pipeline_tag"] = e.card->pipeline_tag;
+      if (!e.card->library_name.empty()) all_fields["library_name"] = e.card->library_name;
+    }
+    json item = {{"_id", repo_object_id(r)}, {"id", r.id.full()}};
+    if (!expand.empty()) {
+      for (const auto& x : expand)
+        if (all_fields.contains(x)) item[x] = all_fields[x];
+    } else {
+      for (const char* k : {"author", "private", "gated", "disabled", "downloads", "likes", "trendingScore", "tags",
+                            "createdAt", "lastModified", "modelId", "pipeline_tag", "library_name"})
+        if (all_fields.contains(k)) item[k] = all_fields[k];
+      if (full)
+        for (const char* k : {"sha", "siblings", "usedStorage"}) item[k] = all_fields[k];
+      if (full || card_data) item["cardData"] = all_fields["cardData"];
+    }
+    out.push_back(std::move(item));
+  }
+  auto res = json_reply(200, out);
+  if (offset + limit < hits.size())
+    res.headers.set("Link", "<" + next_link(c, "cursor", std::to_string(offset + limit)) + ">; rel=\"next\"");
+  return res;
+}
+
+}  // namespace hubgate::hub
