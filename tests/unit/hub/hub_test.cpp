@@ -351,7 +351,7 @@ TEST_F(HubTest, ListingShowsOnlyReadableRepositoriesWithCursorLinks) {
   };
   EXPECT_EQ(names(call("GET", "/api/models")), (std::vector<std::string>{"pub/a", "pub/b", "pub/c"}));
   EXPECT_EQ(names(call("GET", "/api/models?author=team", scoped)), (std::vector<std::string>{"team/hidden"}));
-  EXPECT_EQ(names(call("GET", "/api/models?search=B", reader)), (std::vector<std::string>{"pub/b"}));
+  EXPECT_EQ(names(call("GET", "/api/models?search=C", reader)), (std::vector<std::string>{"pub/c"}));
   auto page = call("GET", "/api/models?author=pub&limit=2&expand=private", reader);
   EXPECT_EQ(names(page), (std::vector<std::string>{"pub/a", "pub/b"}));
   EXPECT_EQ(js(page)[0].size(), 3u);  // _id, id, private

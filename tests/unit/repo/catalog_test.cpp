@@ -131,8 +131,9 @@ TEST_F(CatalogTest, RefsCreateDeleteAndSharedNames) {
   EXPECT_EQ(again.error().code, Errc::already_exists);
   EXPECT_EQ(again.error().message, "Reference refs/heads/dev already exists");
   // A tag may share a branch's name; the branch wins for a bare name.
-  auto first = cat->resolve(rec.key, "HEAD");
-  auto root = (*cat->snapshot(rec.key, **first))->commit.parent;
+  auto c2 = cat->commit(rec.key, nc({put_text("b.txt", "2")}, "two", 101));
+  ASSERT_TRUE(c2);
+  std::string root = c2->commit;  // the tag's target (not the branch's)
   ASSERT_TRUE(cat->create_ref(rec.key, Ref{"dev", RefKind::tag, root, "a release"}, false));
   EXPECT_EQ(**cat->resolve(rec.key, "dev"), c1->commit);
   EXPECT_EQ(**cat->resolve(rec.key, "refs/tags/dev"), root);
@@ -217,7 +218,9 @@ TEST_F(CatalogTest, MoveRemembersOldNameAndDeleteForgetsEverything) {
 }
 
 TEST_F(CatalogTest, DiscussionsSharePrNumbers) {
-  auto head = **cat->resolve(rec.key, "main");
+  auto c1 = cat->commit(rec.key, nc({put_text("a.txt", "1")}, "one", 100));
+  ASSERT_TRUE(c1);
+  std::string head = c1->commit;
   Discussion d;
   d.title = "question";
   d.author = "alice";
