@@ -551,3 +551,43 @@ def test_every_write_is_audited(hub):
         assert recs[0]["client"] == "e2e-writer" and recs[0]["kind"] == "repo"
     assert [r["revision"] for r in audit(hub, "create_branch") if r["repo"] == "e2e/audited"] == ["b1"]
     assert json.loads(json.dumps(audit(hub, "commit")))  # commits are recorded too
+
+
+def test_pull_request_merge_needs_the_signature_policy(tmp_path):
+    """A PR whose head fails the repository's signature policy shows the verdict and is not merged."""
+    import subprocess
+
+    keys = tmp_path / "keys"
+    keys.mkdir()
+    subprocess.run(["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256",
+                    "-out", str(keys / "k.pem")], check=True, capture_output=True)
+    subprocess.run(["openssl", "pkey", "-in", str(keys / "k.pem"), "-pubout", "-out", str(keys / "k.pub")],
+                   check=True, capture_output=True)
+    policy = keys / "policy.json"
+    policy.write_text(json.dumps({"policies": [{"repos": "signedrepo/*", "signers": [{"public_key": "k.pub"}]}]}))
+    data = tmp_path / "data"
+    data.mkdir()
+    token = hg.create_token(data, "e2e-signer", write=True)
+    srv = hg.start_server(data, ["--upstream", "none", "--signing-policy", str(policy)])
+    try:
+        a = HfApi(endpoint=srv.url, token=token)
+        a.create_repo("signedrepo/m")
+        a.create_repo("free/m")
+        for repo in ("signedrepo/m", "free/m"):
+            a.upload_file(path_or_fileobj=b"unsigned weights\n", path_in_repo="w.txt", repo_id=repo, create_pr=True)
+        raw = srv.get("/api/models/signedrepo/m/discussions/1", token=token).json()
+        assert raw["hubgate"]["mergeable"] is False
+        assert raw["hubgate"]["signature"]["status"] != "verified" and raw["hubgate"]["signature"]["policy"] == "signedrepo/*"
+        r = srv.request("POST", "/api/models/signedrepo/m/discussions/1/merge", body=b"{}",
+                        headers={"Authorization": f"Bearer {token}"})
+        assert r.status == 403 and r.header("X-Error-Code") == "BlockedBySecurityPolicy", r.body
+        assert r.json()["hubgate"]["mergeable"] is False
+        assert srv.get("/api/models/signedrepo/m/discussions/1", token=token).json()["status"] == "open"
+        # Outside the policy the same PR merges.
+        raw = srv.get("/api/models/free/m/discussions/1", token=token).json()
+        assert raw["hubgate"]["mergeable"] is True and raw["hubgate"]["signature"]["status"] == "not-required"
+        r = srv.request("POST", "/api/models/free/m/discussions/1/merge", body=b"{}",
+                        headers={"Authorization": f"Bearer {token}"})
+        assert r.status == 200, r.body
+    finally:
+        assert srv.stop() == 0
