@@ -133,6 +133,9 @@ http::Response delete_repo(Ctx& c);
 std::optional<http::Response> gate_access(Ctx& c, const repo::RepoRecord& r);
 // Listing and search (listing.cpp): GET /api/models|datasets|spaces.
 http::Response list_repos(Ctx& c, repo::RepoType type);
+// Sets tags, cardData, pipeline_tag and library_name (models) of a repo-info object from the
+// README front matter of `s` (cached by commit).
+void add_card_fields(Ctx& c, const repo::RepoRecord& r, const repo::Snapshot& s, json& j);
 
 // Discussions and pull requests (discussions.cpp). `rest` = segments after "discussions".
 http::Response discussions(Ctx& c, const repo::RepoId& id, const std::vector<std::string_view>& rest);

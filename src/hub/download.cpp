@@ -89,11 +89,8 @@ http::Response repo_info(Ctx& c, const repo::RepoId& id, std::string_view raw_re
   if (c.hub.opts.signatures) {  // the verdict is cached: resolve_rev has just computed it
     if (auto sig = signature_verdict(c, *r, s.commit.id); sig && *sig) j["hubgateSignature"] = signature_json(**sig);
   }
-  if (id.type == repo::RepoType::model) {
-    j["modelId"] = id.full();
-    j["pipeline_tag"] = nullptr;
-    j["library_name"] = nullptr;
-  }
+  if (id.type == repo::RepoType::model) j["modelId"] = id.full();
+  add_card_fields(c, *r, s, j);  // README front matter: tags, cardData, pipeline_tag, library_name
   return json_reply(200, j);
 }
 

@@ -178,6 +178,16 @@ json gated_json(const std::string& g) { return g.empty() ? json(false) : json(g)
 
 }  // namespace
 
+void add_card_fields(Ctx& c, const repo::RepoRecord& r, const repo::Snapshot& s, json& j) {
+  auto card = load_card(c, r, s);
+  j["tags"] = card->tags;
+  j["cardData"] = card->data.empty() ? json(nullptr) : card->data;
+  if (r.id.type == repo::RepoType::model) {
+    j["pipeline_tag"] = card->pipeline_tag.empty() ? json(nullptr) : json(card->pipeline_tag);
+    j["library_name"] = card->library_name.empty() ? json(nullptr) : json(card->library_name);
+  }
+}
+
 http::Response list_repos(Ctx& c, repo::RepoType type) {
   auto all = c.hub.catalog.list_repos(type);
   if (!all) return error_from(all.error());

@@ -254,6 +254,8 @@ def test_list_models_filters(hub, listed, team_token):
     assert alpha.pipeline_tag == "text-generation" and alpha.library_name == "transformers"
     assert "lora" in alpha.tags and {s.rfilename for s in alpha.siblings} == {".gitattributes", "README.md"}
     assert alpha.sha == a.model_info("lister/alpha").sha and alpha.last_modified is not None
+    info = a.model_info("lister/alpha")  # repo info carries the same card fields
+    assert info.tags == alpha.tags and info.pipeline_tag == "text-generation" and info.card_data.license == "mit"
     newest = list(a.list_models(author="lister", sort="lastModified", direction=-1))
     assert sorted(m.id for m in newest) == listed
     assert [m.last_modified for m in newest] == sorted((m.last_modified for m in newest), reverse=True)
