@@ -186,9 +186,10 @@ TEST(AuditTime, ParsesFormats) {
 }
 
 TEST(AuditKind, NamesRoundTrip) {
-  for (Kind k : {Kind::scan, Kind::block, Kind::exception, Kind::warn, Kind::signature}) {
+  for (Kind k : {Kind::scan, Kind::block, Kind::exception, Kind::warn, Kind::signature, Kind::repo}) {
     EXPECT_EQ(kind_from_name(kind_name(k)), k);
   }
+  EXPECT_STREQ(kind_name(Kind::repo), "repo");
   EXPECT_FALSE(kind_from_name("nope"));
 }
 
