@@ -493,6 +493,20 @@ def test_pull_request_review_and_merge(hub):
         a.merge_pull_request("e2e/prs", 1)  # already merged
 
 
+def test_npm_commit_as_pull_request(hub, tmp_path):
+    a = new_repo(hub, "e2e/npm-pr", files={"base.txt": "b\n"})
+    (tmp_path / "up").mkdir()
+    (tmp_path / "up" / "lora.txt").write_text("adapter\n")
+    r = node(hub, "uploadFolder", repo="e2e/npm-pr", folder=str(tmp_path / "up"), message="npm fine-tune",
+             isPullRequest=True)
+    assert r["pullRequestUrl"].endswith("/e2e/npm-pr/discussions/1")
+    assert "lora.txt" not in a.list_repo_files("e2e/npm-pr")
+    assert "lora.txt" in a.list_repo_files("e2e/npm-pr", revision="refs/pr/1")
+    pr = a.get_discussion_details("e2e/npm-pr", 1)
+    assert pr.is_pull_request and pr.status == "open" and pr.title == "npm fine-tune"
+    assert [e.summary for e in pr.events if e.type == "commit"] == ["npm fine-tune"]
+
+
 def test_discussions_and_draft_pull_requests(hub):
     a = new_repo(hub, "e2e/talk", files={"t.txt": "t\n"})
     d = a.create_discussion("e2e/talk", title="A question", description="How was this trained?")

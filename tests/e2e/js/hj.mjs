@@ -36,7 +36,7 @@ async function run() {
       const r = await uploadFiles({ ...common, repo: { type: p.type ?? "model", name: p.repo },
         files: [{ path: ".", content: pathToFileURL(p.folder) }],
         commitTitle: p.message ?? "upload from @huggingface/hub",
-        ...(p.branch ? { branch: p.branch } : {}) });
+        ...(p.branch ? { branch: p.branch } : {}), ...(p.isPullRequest ? { isPullRequest: true } : {}) });
       return r ?? null;
     }
     case "snapshotDownload": {
