@@ -30,15 +30,23 @@ struct Entry {
   std::shared_ptr<const Card> card;
 };
 
-// Card of a commit, cached (commit ids are content addresses: the cache is never stale).
+// Cards by commit (commit ids are content addresses: an entry is never stale). A listing
+// finds the cards of unchanged repositories here without loading their snapshots.
+std::mutex card_mu;
+std::map<std::string, std::shared_ptr<const Card>> card_cache;
+
+std::string card_key(const repo::RepoRecord& r, const std::string& commit) {
+  return std::to_string(int(r.id.type)) + ":" + commit;
+}
+
+std::shared_ptr<const Card> cached_card(const repo::RepoRecord& r, const std::string& commit) {
+  std::lock_guard lk(card_mu);
+  auto it = card_cache.find(card_key(r, commit));
+  return it == card_cache.end() ? nullptr : it->second;
+}
+
 std::shared_ptr<const Card> load_card(Ctx& c, const repo::RepoRecord& r, const repo::Snapshot& s) {
-  static std::mutex mu;
-  static std::map<std::string, std::shared_ptr<const Card>> cache;
-  std::string key = std::to_string(int(r.id.type)) + ":" + s.commit.id;
-  {
-    std::lock_guard lk(mu);
-    if (auto it = cache.find(key); it != cache.end()) return it->second;
-  }
+  if (auto hit = cached_card(r, s.commit.id)) return hit;
   json fm = json::object();
   if (const auto* f = s.find("README.md"); f && f->size < (1 << 20)) {
     if (auto b = c.hub.store.open(f->sha256)) {
@@ -52,9 +60,9 @@ std::shared_ptr<const Card> load_card(Ctx& c, const repo::RepoRecord& r, const r
     }
   }
   auto card = std::make_shared<const Card>(card_from(fm, r.id.type));
-  std::lock_guard lk(mu);
-  if (cache.size() > 4096) cache.clear();
-  cache[key] = card;
+  std::lock_guard lk(card_mu);
+  if (card_cache.size() > 65536) card_cache.clear();
+  card_cache[card_key(r, s.commit.id)] = card;
   return card;
 }
 
@@ -123,9 +131,9 @@ http::Response list_repos(Ctx& c, repo::RepoType type) {
                          std::any_of(expand.begin(), expand.end(), [](const std::string& e) {
                            return e == "tags" || e == "pipeline_tag" || e == "library_name" || e == "cardData";
                          });
-  const bool need_snap = need_card || full ||
-                         std::any_of(expand.begin(), expand.end(),
-                                     [](const std::string& e) { return e == "siblings" || e == "usedStorage"; });
+  const bool need_files = full || std::any_of(expand.begin(), expand.end(), [](const std::string& e) {
+                             return e == "siblings" || e == "usedStorage";
+                           });
 
   std::vector<Entry> hits;
   for (auto& rec : *all) {
@@ -137,11 +145,14 @@ http::Response list_repos(Ctx& c, repo::RepoType type) {
     if (!gated_q.empty() && truthy(gated_q) == rec.gated.empty()) ok = false;
     if (!ok) continue;
     Entry e{rec, nullptr, nullptr};
-    if (need_snap && !rec.sha.empty()) {
-      auto s = c.hub.catalog.snapshot(rec.key, rec.sha);
-      if (!s) return error_from(s.error());
-      e.snap = *s;
-      if (need_card) e.card = load_card(c, rec, **s);
+    if (need_card && !rec.sha.empty()) {
+      e.card = cached_card(rec, rec.sha);
+      if (!e.card) {
+        auto s = c.hub.catalog.snapshot(rec.key, rec.sha);
+        if (!s) return error_from(s.error());
+        e.snap = *s;
+        e.card = load_card(c, rec, **s);
+      }
     }
     if (!e.card) e.card = std::make_shared<const Card>();
     for (const auto& f : filters)
@@ -169,8 +180,13 @@ http::Response list_repos(Ctx& c, repo::RepoType type) {
   const bool is_model = type == repo::RepoType::model;
   json out = json::array();
   for (std::size_t i = offset; i < hits.size() && i < offset + limit; ++i) {
-    const Entry& e = hits[i];
+    Entry& e = hits[i];
     const auto& r = e.rec;
+    if (need_files && !e.snap && !r.sha.empty()) {  // files only for the page's items
+      auto s = c.hub.catalog.snapshot(r.key, r.sha);
+      if (!s) return error_from(s.error());
+      e.snap = *s;
+    }
     std::uint64_t used = 0;
     json siblings = json::array();
     if (e.snap)
