@@ -90,6 +90,49 @@ std::string lower(std::string s) {
 
 json gated_json(const std::string& g) { return g.empty() ? json(false) : json(g); }
 
+// An edge's listing after its hosted repositories: one page of upstream's listing (through
+// HubOptions::remote, route "list"), without the ids hosted here (local wins). Upstream's cursor
+// travels as "u:<cursor>". When upstream cannot be asked the listing ends here (an empty page
+// with X-Hubgate-Upstream: unavailable); upstream's 401/403 are passed on.
+http::Response upstream_page(Ctx& c, repo::RepoType type, const std::string& cursor) {
+  std::string query;
+  for (const auto& [k, v] : c.query) {
+    if (k == "cursor") continue;
+    query += (query.empty() ? "" : "&") + http::percent_encode(k, false) + "=" + http::percent_encode(v, false);
+  }
+  if (!cursor.empty()) query += (query.empty() ? "" : "&") + std::string("cursor=") + http::percent_encode(cursor, false);
+  repo::RepoId none{type, "", ""};
+  auto up = c.hub.opts.remote("list", c.req, none.api_plural(), "", query, c.base_url);
+  if (up.status == 401 || up.status == 403) return up;
+  const auto* text = std::get_if<std::string>(&up.body);
+  json items = up.status == 200 && text ? json::parse(*text, nullptr, false) : json();
+  if (!items.is_array()) {
+    auto res = json_reply(200, json::array());
+    res.headers.set("X-Hubgate-Upstream", "unavailable");
+    return res;
+  }
+  json out = json::array();
+  for (auto& item : items) {
+    auto slash = item["id"].get<std::string>().find('/');
+    if (slash != std::string::npos) {
+      std::string id = item["id"].get<std::string>();
+      auto rid = repo::make_repo_id(type, id.substr(0, slash), id.substr(slash + 1));
+      if (rid) {
+        auto found = c.hub.catalog.find_repo(*rid);
+        if (found && *found) continue;  // listed with the hosted repositories
+      }
+    }
+    out.push_back(std::move(item));
+  }
+  auto res = json_reply(200, out);
+  if (auto next = up.headers.get("X-Hubgate-Upstream-Cursor")) {
+    auto decoded = http::percent_decode(*next);
+    if (decoded && !decoded->empty())
+      res.headers.set("Link", "<" + next_link(c, "cursor", "u:" + *decoded) + ">; rel=\"next\"");
+  }
+  return res;
+}
+
 }  // namespace
 
 void add_card_fields(Ctx& c, const repo::RepoRecord& r, const repo::Snapshot& s, json& j) {
@@ -122,7 +165,9 @@ http::Response list_repos(Ctx& c, repo::RepoType type) {
     limit = std::size_t(std::clamp<std::uint64_t>(*v, 1, 1000));
   }
   std::size_t offset = 0;
-  if (auto cur = http::query_get(c.query, "cursor"); !cur.empty()) {
+  if (auto cur = http::query_get(c.query, "cursor"); cur.starts_with("u:")) {
+    return upstream_page(c, type, cur.substr(2));  // the hosted pages are done: upstream's
+  } else if (!cur.empty()) {
     auto v = parse_u64(cur);
     if (!v) return error(400, "", "malformed cursor");
     offset = std::size_t(*v);
@@ -231,6 +276,8 @@ http::Response list_repos(Ctx& c, repo::RepoType type) {
   auto res = json_reply(200, out);
   if (offset + limit < hits.size())
     res.headers.set("Link", "<" + next_link(c, "cursor", std::to_string(offset + limit)) + ">; rel=\"next\"");
+  else if (c.hub.opts.remote)  // an edge: upstream's repositories follow the hosted ones
+    res.headers.set("Link", "<" + next_link(c, "cursor", "u:") + ">; rel=\"next\"");
   return res;
 }
 

@@ -411,12 +411,52 @@ http::Response Edge::json_passthrough(Result<Answer<JsonReply>> r, const std::st
   return res;
 }
 
+http::Response Edge::list(const http::Request& req, const std::string& plural, std::string_view query) {
+  if (opt_.offline) return error_response(503, "UpstreamUnavailable", "offline: no upstream listing");
+  HttpRequest hr;
+  hr.url = opt_.upstream + "/api/" + plural + (query.empty() ? "" : "?" + std::string(query));
+  if (auto a = req.headers.get("Authorization")) hr.headers.emplace_back("Authorization", std::string(*a));
+  hr.headers.emplace_back("Accept-Encoding", "identity");
+  auto resp = client_->send(hr);
+  if (!resp) return error_response(503, "UpstreamUnavailable", "upstream listing: " + resp.error().message);
+  if (resp->status == 401 || resp->status == 403)
+    return error_response(int(resp->status), "", "upstream refused the listing (" + std::to_string(resp->status) + ")");
+  if (resp->status != 200)
+    return error_response(503, "UpstreamUnavailable", "upstream listing answered " + std::to_string(resp->status));
+  auto j = json::parse(resp->body, nullptr, false);
+  if (!j.is_array()) return error_response(503, "UpstreamUnavailable", "upstream listing is not a JSON array");
+  json out = json::array();
+  for (auto& item : j) {
+    if (!item.is_object() || !item.contains("id") || !item["id"].is_string()) continue;
+    RepoRef ref{plural, item["id"].get<std::string>()};
+    if (!resolver_->permits(ref)) continue;
+    item["cached"] = resolver_->knows(ref);
+    out.push_back(std::move(item));
+  }
+  auto res = http::json_response(200, out.dump(-1, ' ', false, json::error_handler_t::replace));
+  if (const auto* link = resp->header("link"); link && link->find("rel=\"next\"") != std::string::npos) {
+    auto lt = link->find('<'), gt = link->find('>');
+    std::string url = lt != std::string::npos && gt != std::string::npos && lt < gt ? link->substr(lt + 1, gt - lt - 1) : "";
+    auto q = url.find('?');
+    std::string_view rest = q == std::string::npos ? std::string_view{} : std::string_view(url).substr(q + 1);
+    while (!rest.empty()) {
+      auto amp = rest.find('&');
+      std::string_view kv = rest.substr(0, amp);
+      if (kv.starts_with("cursor=")) res.headers.set("X-Hubgate-Upstream-Cursor", std::string(kv.substr(7)));
+      if (amp == std::string_view::npos) break;
+      rest.remove_prefix(amp + 1);
+    }
+  }
+  return res;
+}
+
 http::Response Edge::handle(std::string_view route, http::Request& req, const std::string& type_plural,
                             const std::string& repo_id, std::string_view raw_rest, const std::string& base_url) {
   RepoRef repo{type_plural, repo_id};
   std::string auth(req.headers.get("Authorization").value_or(""));
   if (route == "resolve" || route == "raw") return resolve(req, repo, raw_rest, route == "raw", base_url);
   if (route == "xet_read_token") return xet_read_token(req, repo, raw_rest, base_url);
+  if (route == "list") return list(req, type_plural, raw_rest);  // repository listings (hub/listing.cpp)
   if (route == "info") {
     auto rev = http::percent_decode(raw_rest);
     if (!rev) return error_response(400, "", rev.error().message);

@@ -141,6 +141,10 @@ class Edge {
   // Xet for the edge's clients (edge_xet.cpp).
   bool serves_xet() const { return opt_.xet_fill && static_cast<bool>(opt_.issue_xet_token); }
   http::Response xet_read_token(http::Request& req, const RepoRef& repo, std::string_view raw_rest, const std::string& base_url);
+  // route "list": one page of upstream's GET /api/{plural}?{query} with the client's
+  // Authorization; items the filter does not permit are dropped, the others get `cached`; the
+  // upstream's next cursor (still percent-encoded) comes back in X-Hubgate-Upstream-Cursor.
+  http::Response list(const http::Request& req, const std::string& plural, std::string_view query);
   void remember_xet_file(const RepoRef& repo, const std::string& commit, const std::string& path, const std::string& xet_hash);
   void remember_xet_listing(const RepoRef& repo, const std::string& commit, const std::string& json_body);
   bool add_xet_headers(http::Response& res, const RepoRef& repo, const FileMeta& meta, const std::string& base_url);

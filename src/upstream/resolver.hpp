@@ -121,6 +121,9 @@ class Resolver {
   std::string file_url(const RepoRef& repo, const std::string& rev, const std::string& path) const;
   bool permits(const RepoRef& repo) const { return opt_.filter.permits(repo.type, repo.id); }
   bool offline() const { return opt_.offline; }
+  // True when the default branch of `repo` was resolved here before (its metadata, and files
+  // asked for, are cached): listings mark such repositories `cached`.
+  bool knows(const RepoRef& repo) { return refs_.get(repo.key(), "main").has_value(); }
 
  private:
   // GET/POST a JSON document pinned to `commit`, cached forever under `cache_key`.

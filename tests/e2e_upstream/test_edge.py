@@ -162,6 +162,47 @@ class OriginEdge(unittest.TestCase):
         self.assertIn("1 files", r.stdout)
 
 
+    def test_listing_on_the_edge_adds_upstream_repositories(self):
+        run_hubgate("push", os.path.join(self.tmp, "src"), "org/dup", "--endpoint", self.origin.url, "--token", self.token)
+        edge = self.edge()
+        edge_token = run_hubgate("token", "create", "--data-dir", edge.data_dir, "--name", "edger",
+                                 "--write").stdout.strip()
+        for name in ("local", "dup"):  # hosted by the edge itself; org/dup shadows the origin's
+            req = urllib.request.Request(edge.url + "/api/repos/create", method="POST",
+                                         data=json.dumps({"name": name, "organization": "org"}).encode(),
+                                         headers={"Authorization": "Bearer " + edge_token})
+            urllib.request.urlopen(req, timeout=30).read()
+
+        def pages(token=None):
+            items, url = [], edge.url + "/api/models?author=org&limit=1"
+            while url:
+                status, headers, body = get(url, {"Authorization": "Bearer " + token} if token else {})
+                self.assertEqual(status, 200, body)
+                items += json.loads(body)
+                link = headers.get("Link")
+                url = link[1:link.index(">")] if link else None
+                if url:
+                    self.assertTrue(url.startswith(edge.url + "/api/models?"), url)
+            return items
+
+        items = pages()
+        self.assertEqual([m["id"] for m in items], ["org/dup", "org/local", "org/model"])
+        self.assertEqual([m.get("cached") for m in items], [None, None, False])  # hosted ones carry no flag
+        # The origin's token sees the private repository too; huggingface_hub pages through.
+        code = ("import sys;from huggingface_hub import HfApi;"
+                "print(','.join(m.id for m in HfApi(endpoint=sys.argv[1], token=sys.argv[2]).list_models(author='org')))")
+        r = __import__("subprocess").run([sys.executable, "-c", code, edge.url, self.token], capture_output=True,
+                                         text=True, timeout=120, env=dict(os.environ, HF_HUB_DISABLE_TELEMETRY="1"))
+        self.assertEqual(r.returncode, 0, r.stderr[-3000:])
+        self.assertEqual(r.stdout.strip().splitlines()[-1], "org/dup,org/local,org/model,org/secret")
+        # Once the edge has served org/model, the listing marks it cached.
+        status, _, body = get(edge.url + "/org/model/resolve/main/config.json")
+        self.assertEqual((status, body), (200, CONFIG))
+        self.assertEqual([m.get("cached") for m in pages() if m["id"] == "org/model"], [True])
+        # Without the upstream, the listing ends after the hosted repositories.
+        self.origin.stop()
+        self.assertEqual([m["id"] for m in pages()], ["org/dup", "org/local"])
+
     def test_three_tier_chain_crosses_each_link_once(self):
         """edge -> regional -> origin, all hubgate: snapshot_download through the edge twice gets
         identical bytes; each file crossed the origin->regional and regional->edge links once."""
