@@ -1,7 +1,9 @@
 // hub::Hub: the Hugging Face Hub HTTP API for repositories hubgate hosts itself
-// (spec/hub-api.md §§0–6, 8, 9): repo info, tree, paths-info, resolve/raw downloads, repo
-// creation, preupload, the LFS batch API with self-authorizing signed PUT URLs, NDJSON commits,
-// whoami, refs; plus /healthz and /metrics.
+// (spec/hub-api.md §§0–6, 8, 9; hub-repo-api.md): repo info, tree, paths-info, resolve/raw
+// downloads, repo creation, preupload, the LFS batch API with self-authorizing signed PUT URLs,
+// NDJSON commits, whoami, refs; branches, tags, history, listing, settings and gated access,
+// move (old ids answer 307), delete, super-squash, discussions and pull requests; plus /healthz
+// and /metrics.
 //
 // `handle()` maps one request to one response and is called concurrently from the server's
 // threads; everything it uses (Catalog, BlobStore, TokenStore, Signer, Metrics) is thread-safe.
@@ -47,8 +49,10 @@ struct HubOptions {
   std::function<std::uint64_t()> open_connections;  // for /metrics
 
   // Pull-through (src/upstream/, upstream::Edge::handle): answers info/tree/paths_info/resolve/raw
-  // for a repository that is not hosted here. Empty = no upstream. Arguments: route, request,
-  // API plural, "ns/name", the raw rest of the path after the route keyword, base URL. When set,
+  // for a repository that is not hosted here, and "list" (one page of upstream's repository
+  // listing; "ns/name" empty, the rest = the query to send). Empty = no upstream. Arguments:
+  // route, request, API plural, "ns/name", the raw rest of the path after the route keyword,
+  // base URL. When set,
   // a Bearer token this hub does not know is passed on (it may be an upstream token) instead of
   // being refused; locally it counts as anonymous.
   std::function<http::Response(std::string_view, http::Request&, const std::string&, const std::string&,
