@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Configure and build hubgate into build/ (Release-with-debug-info, dev warnings on).
 # Extra arguments go to cmake's configure step, e.g. -DHUBGATE_SANITIZE=ON.
+# HUBGATE_TARGET=NAME builds only that target (default: all).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 build=${HUBGATE_BUILD_DIR:-$here/build}
@@ -8,4 +9,4 @@ build=${HUBGATE_BUILD_DIR:-$here/build}
 export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$here}
 export CCACHE_NOHASHDIR=${CCACHE_NOHASHDIR:-1}
 cmake -S "$here" -B "$build" -G Ninja "$@" >/dev/null
-cmake --build "$build" -j"${HUBGATE_JOBS:-2}"
+cmake --build "$build" -j"${HUBGATE_JOBS:-2}" ${HUBGATE_TARGET:+--target "$HUBGATE_TARGET"}

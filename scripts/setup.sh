@@ -47,7 +47,10 @@ if [ -n "$reqs" ] && [ "$(cat $reqs | sha256sum)" != "$(cat "$stamp" 2>/dev/null
   cat $reqs | sha256sum > "$stamp"
 fi
 
-# npm peers, pinned by lockfiles: every tests/**/package-lock.json.
+# npm peers, pinned by lockfiles: every tests/**/package-lock.json. onnxruntime-node (under
+# @huggingface/transformers) ships its CPU binaries in the npm package; its install script would
+# also download CUDA ones from outside the registry: skip that (the package's .npmrc says so too).
+export ONNXRUNTIME_NODE_INSTALL_CUDA=skip
 for lock in $(find "$here/tests" -name package-lock.json -not -path '*/node_modules/*' | sort); do
   dir=$(dirname "$lock")
   lockstamp="$dir/node_modules/.lock.sha256"

@@ -4,6 +4,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 "$here/scripts/setup.sh"
-"$here/scripts/build.sh"
+# Tests and benchmarks on, whatever an earlier `scripts/serve.sh` configured in the same folder.
+"$here/scripts/build.sh" -DHUBGATE_TESTS=ON -DHUBGATE_BENCH=ON
 cd "${HUBGATE_BUILD_DIR:-$here/build}"
 ctest --output-on-failure -j2 --timeout 900 "$@"

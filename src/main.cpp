@@ -28,8 +28,16 @@ struct Command {
   int (*run)(int argc, char** argv);
 };
 
-int version(int, char**) {
-  std::puts("hubgate 0.1.0");
+int version(int argc, char** argv) {
+  if (argc > 1 && (std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0)) {
+    std::puts("usage: hubgate version (also: hubgate --version)\nprints hubgate's version.");
+    return 0;
+  }
+  if (argc > 1) {
+    std::fprintf(stderr, "hubgate version: unexpected argument '%s'\n", argv[1]);
+    return 2;
+  }
+  std::puts("hubgate " HUBGATE_VERSION);
   return 0;
 }
 
@@ -61,6 +69,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   std::string_view name = argv[1];
+  if (name == "--version" || name == "-V") return version(1, argv);
   if (name == "-h" || name == "--help" || name == "help") {
     usage(stdout);
     return 0;

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Plain-HTTP download of one hosted LFS file: from its whole-file copy (sendfile) vs
-reconstructed from the Xet chunk store (no copy, `--hot-copies-max-bytes 0`), same data
+reconstructed from the Xet chunk store (no copy, `--hot-copies-max-bytes 0`: records stored as
+they are go out with sendfile from the xorb files, compressed ones are decoded), same data
 directory, same machine, same run. curl to /dev/null; prints medians and the ratio.
 
 usage: .venv/bin/python bench/hot_copies/bench_plain.py --hubgate build/hubgate
@@ -37,7 +38,7 @@ def main() -> None:
         folder.mkdir()
         hg.write_random(folder / "w.bin", size, 1)
         want = hg.sha256_file(folder / "w.bin")
-        srv = hg.start_server(data)
+        srv = hg.start_server(data, ["--hot-copies-max-bytes", "unlimited"])  # the commit's copy stays
         tok = hg.create_token(data, "bench", write=True)
         hh(srv, tok, tmp / "h", "create_repo", {"repo": "bench/hot"}, xet=True, timeout=600)
         hh(srv, tok, tmp / "h", "upload_folder", {"repo": "bench/hot", "folder": str(folder)}, xet=True, timeout=600)

@@ -27,8 +27,12 @@ int stats_main(int argc, char** argv) {
     } else if (a == "--json") {
       as_json = true;
     } else {
-      std::fprintf(stderr, "usage: hubgate xet stats [--data-dir DIR] [--json]\n");
-      return a == "--help" ? 0 : 2;
+      const bool asked = a == "--help" || a == "-h";
+      if (!asked) std::fprintf(stderr, "hubgate xet stats: unknown option '%s'\n", a.c_str());
+      std::fputs("usage: hubgate xet stats [--data-dir DIR] [--json]\n"
+                 "Xet accounting of a server's data directory: logical vs stored bytes, dedup ratio.\n",
+                 asked ? stdout : stderr);
+      return asked ? 0 : 2;
     }
   }
   if (!std::filesystem::is_directory(dir + "/xet/objects")) {

@@ -1,10 +1,12 @@
 // HotCopies: plain reads from whole-file copies or from the chunk store, and the copy budget.
 //
 // Plain read from chunks: a ChunkProducer walks [first, first + length) in `read_window` steps;
-// each step is one ChunkStore::read (plan + the xorb records of the overlapping chunks + LZ4
-// decode) run on the worker pool, so no event-loop thread blocks on disk or decompression. One
-// window is read ahead while the previous one is being sent, so at most two windows per response
-// are in memory. A failed read is delivered as an error chunk: the server closes the connection
+// each step is one ChunkStore::read_pieces run on the worker pool, so no event-loop thread blocks
+// on disk or decompression. Records stored as they are (no compression: most weights) become
+// slices of the xorb files that the server sends with sendfile(2), like a whole-file copy — no
+// byte passes through user space; compressed records are read and decoded. One window is
+// planned ahead while the previous one is being sent, so at most two windows of decoded bytes
+// per response are in memory. A failed read is delivered as an error chunk: the server closes the connection
 // and the client sees a short body.
 //
 // Budget: a mutex-protected store::CopyLru holds the tracked copies; victims are taken under the
@@ -260,12 +262,31 @@ class ChunkProducer final : public http::BodyProducer, public std::enable_shared
     m_.readers->post([self = shared_from_this()] { self->read_next(); });
   }
 
+  // Bytes [next_, next_ + n) as the chunk's parts: slices of the xorb files for records stored
+  // as they are (sent with sendfile), decoded bytes for the others.
+  Result<void> read_window(std::uint64_t n, http::Chunk& c) {
+    std::vector<xet::ReadPiece> pieces;
+    HG_TRY_VOID(m_.xet.chunks().read_pieces(rec_, next_, n, pieces));
+    for (auto& p : pieces) {
+      if (p.path.empty()) {
+        c.parts.emplace_back(std::move(p.bytes));
+        continue;
+      }
+      if (p.path != open_path_) {
+        HG_TRY(open_file_, http::FileHandle::open(p.path));
+        open_path_ = p.path;
+      }
+      c.parts.emplace_back(http::FileBody{open_file_, p.offset, p.length});
+    }
+    return {};
+  }
+
   void read_next() {
     http::Chunk c;
     std::uint64_t n = std::min(m_.opts.read_window, left_);
     if (n > 0) {
-      if (auto r = m_.xet.chunks().read(rec_, next_, n, c.data); !r) {
-        c.data.clear();
+      if (auto r = read_window(n, c); !r) {
+        c.parts.clear();
         c.error = r.error();
         ++m_.chunk_read_errors;
         std::fprintf(stderr, "hubgate: plain read of Xet file %s from chunks failed: %s\n", rec_.file_hash.hex().c_str(),
@@ -299,6 +320,8 @@ class ChunkProducer final : public http::BodyProducer, public std::enable_shared
   HotCopies::Impl& m_;
   xet::FileRecord rec_;
   std::uint64_t next_, left_;  // touched only by the one running read
+  std::string open_path_;      // the xorb file of the last slice, kept open across windows
+  std::shared_ptr<http::FileHandle> open_file_;
   std::mutex mu_;
   bool reading_ = false, finished_ = false;
   std::optional<http::Chunk> ready_;
@@ -389,7 +412,24 @@ Result<HotCopies::Body> HotCopies::body(const std::string& sha, std::uint64_t si
 
 void HotCopies::admit(const std::string& sha) {
   if (!is_lower_hex(sha, 64)) return;
-  impl_->track(sha);
+  Impl& m = *impl_;
+  if (m.opts.max_bytes) {  // a bounded cache: filled by plain reads, not by commits
+    {
+      std::lock_guard lk(m.mu);
+      if (m.lru.contains(sha)) return;  // already a cached copy that plain reads filled: keep it
+    }
+    auto have = m.store.stat(sha);
+    if (!have || !*have || !m.evictable(sha, **have)) return;
+    if (auto r = m.store.remove(sha); !r) {
+      ++m.remove_errors;
+      std::fprintf(stderr, "hubgate: hot copies: cannot remove %s: %s\n", sha.c_str(), r.error().message.c_str());
+    } else if (*r) {
+      ++m.evicted;
+      m.evicted_bytes += **have;
+    }
+    return;
+  }
+  m.track(sha);
 }
 
 Result<std::string> HotCopies::temp_copy(const std::string& sha) {

@@ -6,7 +6,8 @@
 // - `body()` answers a byte range of an object from its copy when there is one (sendfile), else by
 //   reconstructing the range from the chunk store, streamed (`read_window` bytes per step, read on
 //   `read_threads` worker threads, one window read ahead). A read error ends the body short.
-// - Budget (`max_bytes`; nullopt = unlimited, the default: every copy is kept, as before): copies
+// - Budget (`max_bytes`; nullopt = unlimited: every copy is kept; `hubgate serve` sets a bounded
+//   default): copies
 //   whose Xet file exists in the chunk store are tracked in least-recently-used order
 //   (store::CopyLru) and removed past the budget. A copy without a Xet file (inline files, LFS
 //   uploads not yet committed) is never tracked nor removed. Removal unlinks the file: a response
@@ -16,7 +17,12 @@
 // - A plain read served from chunks re-materializes the file in the background (one file at a
 //   time, sha256 verified before it is adopted) when it fits the budget: it is hot again.
 // - `admit()` is called after a commit named an object (Service::finalize_lfs_object made sure a
-//   copy exists and the security gate scanned it): the copy is tracked, then the budget enforced.
+//   copy exists and the security gate scanned it). With a budget the copies are a read cache
+//   filled on demand by plain reads: the commit's copy is removed (counted as evicted) when the
+//   chunk store can rebuild it, so a Xet upload stores its new chunks once, not a second whole
+//   file. Without a budget (unlimited) the copy is tracked and kept.
+// - Plain reads from chunks send records stored as they are as slices of the xorb files
+//   (sendfile(2), ChunkStore::read_pieces); only compressed records pass through memory.
 //
 // Thread-safety: all public methods may be called concurrently. The object must outlive every
 // body producer it returned (serve destroys it after the HTTP server has stopped).

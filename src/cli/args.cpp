@@ -7,6 +7,7 @@ Result<Args> parse_args(int argc, char** argv, const std::set<std::string>& with
   Args a;
   for (int i = 1; i < argc; ++i) {
     std::string s = argv[i];
+    if (s == "-h" && booleans.count("--help")) s = "--help";  // the usual short form
     if (s.size() > 2 && s.starts_with("--")) {
       std::string name = s, value;
       bool inline_value = false;

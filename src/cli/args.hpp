@@ -1,5 +1,6 @@
 // Minimal command-line parsing for hubgate's subcommands: "--name value", "--name=value",
-// boolean "--flag", and positional arguments. Unknown options are errors. Thread-safety: values.
+// boolean "--flag", and positional arguments. Unknown options are errors ("unknown option
+// --name"); "-h" means "--help" for commands that take it. Thread-safety: values.
 #pragma once
 
 #include <map>

@@ -2,6 +2,7 @@
 // data directory (<data>/store blobs, <data>/meta.db repositories, <data>/auth.db tokens,
 // <data>/secret URL-signing key, <data>/xet Xet chunk store), starts http::Server with hub::Hub as handler, writes one
 // access-log line per request, and drains gracefully on SIGINT/SIGTERM.
+#include <sys/statvfs.h>
 #include <sys/stat.h>
 
 #include <chrono>
@@ -61,7 +62,9 @@ storage (README.md "Hot copies"):
   --hot-copies-max-bytes N  budget for whole-file copies of files the Xet chunk store holds;
                        least recently used copies past it are removed and plain downloads of them
                        are served from the chunks (TOML: [storage] hot_copies_max_bytes).
-                       Default: unlimited (every copy kept); 0 = keep none
+                       Copies are a read cache filled by plain (non-Xet) downloads. Default: a
+                       tenth of the data directory's file system; 0 = keep none; 'unlimited' =
+                       keep every copy, also the one each commit makes
 
 signature policy (OpenSSF model signing; README.md "Signature policy"):
   --signing-policy FILE  JSON policy: repository globs -> required signers; revisions of covered
@@ -84,7 +87,9 @@ struct Config {
   std::string signing_inline_json;  // [[signing.policies]] as JSON {"policies": [...]}
   std::string countersign_key;      // [signing] countersign_key = FILE (PEM EC private key)
   std::string config_dir;           // base for relative paths in [[signing.policies]]
-  std::optional<std::uint64_t> hot_copies_max_bytes;  // [storage] hot_copies_max_bytes; nullopt = unlimited
+  // [storage] hot_copies_max_bytes; nullopt = the default (kDefaultHotCopiesShare of the disk)
+  std::optional<std::uint64_t> hot_copies_max_bytes;
+  bool hot_copies_unlimited = false;  // "unlimited": every copy is kept
 };
 
 Result<void> load_toml(const std::string& path, Config& cfg) {
@@ -119,6 +124,10 @@ Result<void> load_toml(const std::string& path, Config& cfg) {
       if (auto v = (*st)["hot_copies_max_bytes"].value<std::int64_t>()) {
         if (*v < 0) return fail(Errc::invalid_argument, path + ": [storage] hot_copies_max_bytes must be >= 0");
         cfg.hot_copies_max_bytes = std::uint64_t(*v);
+      } else if (auto u = (*st)["hot_copies_max_bytes"].value<std::string>()) {
+        if (*u != "unlimited")
+          return fail(Errc::invalid_argument, path + ": [storage] hot_copies_max_bytes must be a byte count or \"unlimited\"");
+        cfg.hot_copies_unlimited = true;
       }
     }
     if (auto v = t["threads"].value<std::int64_t>()) {
@@ -273,6 +282,11 @@ int serve_main(int argc, char** argv) {
     std::fputs(cli::kGateUsage, stdout);
     return 0;
   }
+  if (!args->positional.empty()) {
+    std::fprintf(stderr, "hubgate serve: unexpected argument '%s' (serve takes only options; see --help)\n",
+                 args->positional[0].c_str());
+    return 2;
+  }
   Config cfg;
   if (args->has("--config")) {
     if (auto r = load_toml(args->get("--config"), cfg); !r) {
@@ -303,12 +317,14 @@ int serve_main(int argc, char** argv) {
   }
   if (args->has("--countersign-key")) cfg.countersign_key = args->get("--countersign-key");
   if (args->has("--hot-copies-max-bytes")) {
-    auto n = parse_u64(args->get("--hot-copies-max-bytes"));
-    if (!n) {
-      std::fprintf(stderr, "hubgate serve: --hot-copies-max-bytes wants a non-negative integer\n");
+    auto v = args->get("--hot-copies-max-bytes");
+    auto n = parse_u64(v);
+    if (!n && v != "unlimited") {
+      std::fprintf(stderr, "hubgate serve: --hot-copies-max-bytes wants a non-negative integer or 'unlimited'\n");
       return 2;
     }
-    cfg.hot_copies_max_bytes = *n;
+    cfg.hot_copies_unlimited = !n;
+    cfg.hot_copies_max_bytes = n;
   }
   if (args->has("--threads")) {
     auto n = parse_u64(args->get("--threads"));
@@ -412,6 +428,12 @@ int serve_main(int argc, char** argv) {
   if (!xet) return fatal(xet.error());
   cas::HotCopiesOptions hot_opts;  // whole-file copies as a bounded cache over the chunk store
   hot_opts.max_bytes = cfg.hot_copies_max_bytes;
+  if (!cfg.hot_copies_max_bytes && !cfg.hot_copies_unlimited) {
+    // Default: a tenth of the file system that holds the data directory.
+    struct statvfs fs {};
+    std::uint64_t disk = ::statvfs(cfg.data_dir.c_str(), &fs) == 0 ? std::uint64_t(fs.f_blocks) * fs.f_frsize : 0;
+    hot_opts.max_bytes = disk ? disk / 10 : (8ull << 30);
+  }
   hot_opts.tmp_dir = (*store)->tmp_dir();
   auto hot = cas::HotCopies::open(hot_opts, **xet, **store);
   if (!hot) return fatal(hot.error());

@@ -94,12 +94,22 @@ struct FileBody {
 // `data`, then (when set) a slice of an open file, which goes out with sendfile(2) like a
 // FileBody: a producer whose bytes already sit in a file (a cache fill) hands them over
 // without copying them through user space.
+// After `file`, `parts` follow in order, each bytes or a file slice (sendfile(2)): a body
+// reconstructed from stored records is mostly slices of the files that hold them.
 struct Chunk {
   std::string data;
   bool end = false;
   std::optional<Error> error;
   std::optional<FileBody> file;
-  std::uint64_t size() const { return data.size() + (file ? file->length : 0); }
+  std::vector<std::variant<std::string, FileBody>> parts;
+  std::uint64_t size() const {
+    std::uint64_t n = data.size() + (file ? file->length : 0);
+    for (const auto& p : parts) {
+      if (const auto* s = std::get_if<std::string>(&p)) n += s->size();
+      else n += std::get<FileBody>(p).length;
+    }
+    return n;
+  }
 };
 
 // Incremental body source. `pull` asks for the next chunk; the producer calls `deliver` exactly

@@ -53,21 +53,28 @@ Result<ByteRange> parse_one(std::string_view spec, std::uint64_t size) {
 
 Result<ByteRange> parse_range(std::string_view value, std::uint64_t size) {
   value = trim(value);
+  // The range unit is case-insensitive (RFC 9110 §14.1); only "bytes" is known here.
   constexpr std::string_view prefix = "bytes=";
-  if (value.size() < prefix.size() || value.substr(0, prefix.size()) != prefix) {
-    return fail(Errc::invalid_argument, "malformed Range: only 'bytes=' ranges are supported");
-  }
+  auto lower = [](char ch) { return ch >= 'A' && ch <= 'Z' ? char(ch - 'A' + 'a') : ch; };
+  bool unit_ok = value.size() >= prefix.size();
+  for (std::size_t i = 0; unit_ok && i < prefix.size(); ++i) unit_ok = lower(value[i]) == prefix[i];
+  if (!unit_ok) return fail(Errc::invalid_argument, "malformed Range: only 'bytes=' ranges are supported");
   value.remove_prefix(prefix.size());
   if (value.find(',') != std::string_view::npos) {
     std::size_t count = 0;
+    bool any_satisfiable = false;
     while (!value.empty()) {
       auto comma = value.find(',');
-      HG_TRY_VOID(parse_one(value.substr(0, comma), size));
+      auto item = trim(value.substr(0, comma));
       value = comma == std::string_view::npos ? std::string_view{} : value.substr(comma + 1);
+      if (item.empty()) continue;  // "bytes=0-1, ,5-6": empty list elements are allowed (§5.6.1)
+      HG_TRY(ByteRange one, parse_one(item, size));
+      any_satisfiable |= one.kind == ByteRange::Kind::satisfiable;
       if (++count > 64) return fail(Errc::invalid_argument, "malformed Range: too many ranges");
     }
+    if (count == 0) return fail(Errc::invalid_argument, "malformed Range: empty range set");
     ByteRange r;
-    r.kind = ByteRange::Kind::multiple;
+    r.kind = any_satisfiable ? ByteRange::Kind::multiple : ByteRange::Kind::unsatisfiable;
     return r;
   }
   return parse_one(value, size);
@@ -81,12 +88,14 @@ Result<RangeSelection> select_range(std::optional<std::string_view> header, std:
   RangeSelection sel;
   sel.length = size;
   if (size == 0) {
-    if (header) HG_TRY_VOID(parse_range(*header, size));
     sel.content_range = "bytes */0";
     return sel;
   }
   if (!header) return sel;
-  HG_TRY(ByteRange br, parse_range(*header, size));
+  auto parsed = parse_range(*header, size);
+  // RFC 9110 §14.2: a Range field that is not a valid byte-range set is ignored (200, whole).
+  if (!parsed) return sel;
+  const ByteRange& br = *parsed;
   switch (br.kind) {
     case ByteRange::Kind::unsatisfiable:
       sel.status = 416;

@@ -4,8 +4,12 @@
 // representation of `size` bytes:
 //   - kind::satisfiable: serve [first, last] inclusive with 206;
 //   - kind::unsatisfiable: 416 with `Content-Range: bytes */size`;
-//   - kind::multiple: several ranges; hubgate answers 200 with the whole body (allowed by RFC);
-//   - Errc::invalid_argument: syntactically malformed (hubgate answers 400).
+//   - kind::multiple: several ranges, at least one satisfiable; hubgate answers 200 with the
+//     whole body (allowed by RFC 9110 §14.2); several ranges none of which is satisfiable are
+//     kind::unsatisfiable;
+//   - Errc::invalid_argument: not a valid byte-range set (another unit, bad numbers, a last
+//     position before the first); a download ignores such a field (200, whole body).
+// The unit is matched case-insensitively.
 // Numbers are parsed strictly (digits only, no overflow). Pure; thread-safe.
 #pragma once
 
@@ -32,11 +36,11 @@ Result<ByteRange> parse_range(std::string_view value, std::uint64_t size);
 std::string content_range(const ByteRange& r, std::uint64_t size);
 
 // What a download answers for an optional Range header over `size` bytes:
-//   - no header, or several ranges: 200 with [0, size);
+//   - no header, an invalid one (RFC 9110 §14.2: ignored), or several ranges: 200 with [0, size);
 //   - one satisfiable range: 206 with that slice and `Content-Range: bytes a-b/size`;
 //   - unsatisfiable: 416 with `Content-Range: bytes */size`;
 //   - zero-length representation: 200, empty, with `Content-Range: bytes */0` (hub-api.md §1).
-// Errc::invalid_argument when the header is malformed (answer 400).
+// Never fails today; the Result leaves room for a caller-visible refusal.
 struct RangeSelection {
   int status = 200;
   std::uint64_t first = 0;

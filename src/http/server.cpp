@@ -31,6 +31,7 @@
 
 #include "crypto/sha.hpp"
 #include "http/asio.hpp"
+#include "http/url.hpp"
 #include "util/hex.hpp"
 
 namespace hubgate::http {
@@ -49,6 +50,23 @@ namespace {
 // continuing (nginx's sendfile_max_chunk model): sockets are refilled round-robin long before
 // they run dry, instead of each being filled to EAGAIN and then waiting for a write edge.
 constexpr std::uint64_t kSendfileChunk = 2u << 20;
+
+// TCP_CORK for a scope: the kernel sends only full segments until it is released.
+struct Cork {
+  explicit Cork(int fd) : fd_(fd) {
+    int on = 1;
+    ::setsockopt(fd_, IPPROTO_TCP, TCP_CORK, &on, sizeof on);
+  }
+  ~Cork() {
+    int off = 0;
+    ::setsockopt(fd_, IPPROTO_TCP, TCP_CORK, &off, sizeof off);
+  }
+  Cork(const Cork&) = delete;
+  Cork& operator=(const Cork&) = delete;
+
+ private:
+  int fd_;
+};
 
 std::string json_escape(std::string_view s) {
   std::string out;
@@ -196,7 +214,8 @@ struct Server::Impl {
   awaitable<void> session(std::shared_ptr<Conn> c);
   awaitable<void> watchdog(std::shared_ptr<Conn> c);
   // sendfile(2) of one file slice; false when the peer is gone or the file is shorter.
-  awaitable<bool> send_file(Conn& c, const FileBody& f, std::uint64_t& sent);
+  // `cork`: set TCP_CORK for the transfer (false when the caller already holds a Cork).
+  awaitable<bool> send_file(Conn& c, const FileBody& f, std::uint64_t& sent, bool cork = true);
   awaitable<bool> write_response(Conn& c, const Request& req, Response& res, bool keep_alive,
                                  std::uint64_t& sent);
   void touch(Conn& c, std::chrono::seconds t) { c.deadline = Clock::now() + t; }
@@ -299,6 +318,19 @@ awaitable<bool> Server::Impl::write_response(Conn& c, const Request& req, Respon
           sent += ch.data.size();
         }
         if (ch.file && !co_await send_file(c, *ch.file, sent)) co_return false;
+        if (!ch.parts.empty()) {
+          Cork cork(c.sock.native_handle());  // full segments across the parts (nginx's tcp_nopush)
+          for (const auto& part : ch.parts) {
+            if (const auto* f = std::get_if<FileBody>(&part)) {
+              if (!co_await send_file(c, *f, sent, false)) co_return false;
+            } else {
+              const auto& bytes = std::get<std::string>(part);
+              co_await net::async_write(c.sock, net::buffer(bytes), net::redirect_error(use_awaitable, ec));
+              if (ec) co_return false;
+              sent += bytes.size();
+            }
+          }
+        }
         if (chunked) {
           co_await net::async_write(c.sock, net::buffer("\r\n", 2), net::redirect_error(use_awaitable, ec));
           if (ec) co_return false;
@@ -316,20 +348,13 @@ awaitable<bool> Server::Impl::write_response(Conn& c, const Request& req, Respon
   co_return true;
 }
 
-awaitable<bool> Server::Impl::send_file(Conn& c, const FileBody& f, std::uint64_t& sent) {
+awaitable<bool> Server::Impl::send_file(Conn& c, const FileBody& f, std::uint64_t& sent, bool cork) {
   boost::system::error_code ec;
   int sfd = c.sock.native_handle();
   c.sock.native_non_blocking(true, ec);
-  // Cork while streaming the file (full segments, like nginx's tcp_nopush); uncorked below.
-  int on = 1;
-  ::setsockopt(sfd, IPPROTO_TCP, TCP_CORK, &on, sizeof on);
-  struct Uncork {
-    int fd;
-    ~Uncork() {
-      int off = 0;
-      ::setsockopt(fd, IPPROTO_TCP, TCP_CORK, &off, sizeof off);
-    }
-  } uncork{sfd};
+  // Cork while streaming the file (full segments, like nginx's tcp_nopush); uncorked at the end.
+  std::optional<Cork> corked;
+  if (cork) corked.emplace(sfd);
   off_t off = off_t(f.offset);
   std::uint64_t left = f.length;
   std::uint64_t since_yield = 0;
@@ -400,10 +425,17 @@ awaitable<void> Server::Impl::session(std::shared_ptr<Conn> c) {
       auto& m = hp.get();
       req.method = std::string(m.method_string());
       req.target = std::string(m.target());
+      auto absolute = split_absolute_form(req.target);  // "GET http://host/path": RFC 9112 §3.2.2
+      if (absolute) req.target = absolute->origin_form;
       auto q = req.target.find('?');
       req.path = req.target.substr(0, q);
       if (q != std::string::npos) req.query = req.target.substr(q + 1);
-      for (const auto& f : m) req.headers.add(std::string(f.name_string()), std::string(f.value()));
+      for (const auto& f : m) {
+        // With an absolute-form target, its authority replaces the Host field (§3.2.2).
+        if (absolute && f.name() == bhttp::field::host) continue;
+        req.headers.add(std::string(f.name_string()), std::string(f.value()));
+      }
+      if (absolute) req.headers.add("Host", absolute->authority);
       keep_alive = m.keep_alive();
 
       bool body_ok = true;

@@ -1,5 +1,7 @@
 #include "http/url.hpp"
 
+#include <cctype>
+
 namespace hubgate::http {
 
 namespace {
@@ -90,6 +92,24 @@ std::string percent_encode(std::string_view s, bool keep_slash) {
     }
   }
   return out;
+}
+
+std::optional<AbsoluteTarget> split_absolute_form(std::string_view target) {
+  auto colon = target.find("://");
+  if (colon == std::string_view::npos || colon == 0) return std::nullopt;
+  std::string scheme(target.substr(0, colon));
+  for (auto& ch : scheme) ch = char(std::tolower(static_cast<unsigned char>(ch)));
+  if (scheme != "http" && scheme != "https") return std::nullopt;
+  std::string_view rest = target.substr(colon + 3);
+  auto end = rest.find_first_of("/?#");
+  AbsoluteTarget t;
+  t.authority = std::string(rest.substr(0, end));
+  if (auto at = t.authority.rfind('@'); at != std::string::npos) t.authority.erase(0, at + 1);  // userinfo
+  if (t.authority.empty()) return std::nullopt;
+  std::string_view tail = end == std::string_view::npos ? std::string_view{} : rest.substr(end);
+  if (auto hash = tail.find('#'); hash != std::string_view::npos) tail = tail.substr(0, hash);
+  t.origin_form = tail.empty() || tail.front() != '/' ? "/" + std::string(tail) : std::string(tail);
+  return t;
 }
 
 }  // namespace hubgate::http

@@ -5,6 +5,7 @@
 // (`decode_form_component`), never in paths. Pure functions; thread-safe.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -25,6 +26,15 @@ Result<std::vector<std::pair<std::string, std::string>>> parse_query(std::string
 // First value of `key`, or "".
 std::string query_get(const std::vector<std::pair<std::string, std::string>>& q, std::string_view key);
 std::vector<std::string> query_all(const std::vector<std::pair<std::string, std::string>>& q, std::string_view key);
+
+// A request target in absolute-form ("http://host:8080/a?b", RFC 9112 §3.2.2), which every
+// server must accept, split into its authority ("host:8080") and origin-form ("/a?b"; "/" when
+// the URL has no path). nullopt when `target` is not absolute-form (origin-form, "*", …).
+struct AbsoluteTarget {
+  std::string authority;
+  std::string origin_form;
+};
+std::optional<AbsoluteTarget> split_absolute_form(std::string_view target);
 
 // Encodes everything except unreserved characters (and '/' when keep_slash).
 std::string percent_encode(std::string_view s, bool keep_slash);

@@ -120,6 +120,37 @@ std::optional<http::Response> moved(Ctx& c, const repo::RepoId& id, std::string_
   return r;
 }
 
+// Single-segment ids ("gpt2", "bert-base-uncased") are the Hub's canonical names: it answers
+// them, like renamed repositories, with a 307 to the current "ns/name". Repositories hosted here
+// always have a namespace, so such an id is the upstream's to answer (the edge learns and
+// forwards the redirect); a hub without an upstream has no such repository.
+//
+// `/api/{type}/{a}` and `/api/{type}/{a}/{op}/…` with a route keyword as {op} — unless the
+// two-segment reading (`{a}/{op}` as ns/name followed by a route keyword) is also a route.
+bool is_api_route_keyword(std::string_view s) {
+  return s == "revision" || s == "tree" || s == "paths-info" || s == "xet-read-token";
+}
+bool is_single_segment_api(const std::vector<std::string_view>& segs) {
+  if (segs.size() == 2) return !segs[1].empty();
+  if (segs.size() < 4 || !is_api_route_keyword(segs[2])) return false;
+  for (std::string_view op : {"refs", "commit", "preupload", "branch", "tag", "commits", "super-squash", "settings",
+                              "user-access-request", "ask-access", "discussions", "xet-write-token"})
+    if (segs[3] == op) return false;  // "{ns}/{name}" with a repository route: the two-segment reading
+  return !is_api_route_keyword(segs[3]);
+}
+http::Response single_segment(Ctx& c, repo::RepoType t, std::string_view raw_name, std::string_view route,
+                              std::string rest) {
+  auto name = http::percent_decode(raw_name);
+  if (!name) return error(400, "", name.error().message);
+  if (auto v = repo::validate_repo_segment(*name, "repository name"); !v) return error(400, "", v.error().message);
+  if (!c.hub.opts.remote)
+    return error(c.token ? 404 : 401, "RepoNotFound", "Repository not found: " + *name);
+  if (route == "paths_info" ? c.req.method != "POST" : (c.req.method != "GET" && c.req.method != "HEAD"))
+    return method_not_allowed(route == "paths_info" ? "POST" : "GET, HEAD");
+  repo::RepoId plural{t, "", ""};  // only for the type's URL plural
+  return c.hub.opts.remote(route, c.req, plural.api_plural(), *name, rest, c.base_url);
+}
+
 // Routes /api/...; `segs` excludes the leading "api".
 http::Response route_api(Ctx& c, const std::vector<std::string_view>& segs, std::string& route) {
   const auto& m = c.req.method;
@@ -158,6 +189,12 @@ http::Response route_api(Ctx& c, const std::vector<std::string_view>& segs, std:
     return m == "PUT" ? lfs_upload(c, segs[2], segs[3]) : method_not_allowed("PUT");
   }
   auto type = segs.empty() ? std::nullopt : repo::type_from_plural(segs[0]);
+  if (type && is_single_segment_api(segs)) {
+    // "/api/models/gpt2[/revision/main]": a canonical (namespace-less) id.
+    std::string_view op = segs.size() >= 3 ? segs[2] : std::string_view{};
+    route = op.empty() || op == "revision" ? "info" : op == "paths-info" ? "paths_info" : op == "tree" ? "tree" : "xet_read_token";
+    return single_segment(c, *type, segs[1], route, join(segs, 3));
+  }
   if (!type || segs.size() < 3) return error(404, "", "no such API endpoint");
   auto id = repo_from(*type, segs[1], segs[2]);
   if (!id) return id.error();
@@ -248,6 +285,12 @@ http::Response route_repo(Ctx& c, std::vector<std::string_view> segs, std::strin
   if (!segs.empty() && (segs[0] == "datasets" || segs[0] == "spaces")) {
     type = segs[0] == "datasets" ? repo::RepoType::dataset : repo::RepoType::space;
     segs.erase(segs.begin());
+  }
+  if (segs.size() >= 3 && (segs[1] == "resolve" || segs[1] == "raw") && segs[2] != "resolve" && segs[2] != "raw") {
+    // "/gpt2/resolve/main/config.json": a canonical (namespace-less) id.
+    route = std::string(segs[1]);
+    if (c.req.method != "GET" && c.req.method != "HEAD") return method_not_allowed("GET, HEAD");
+    return single_segment(c, type, segs[0], route, join(segs, 2));
   }
   if (segs.size() < 3) return error(404, "", "not found");
   std::string_view name = segs[1];

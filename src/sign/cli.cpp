@@ -134,7 +134,8 @@ unsigned threads_from(const Args& a) {
   return v && *v <= 1024 ? static_cast<unsigned>(*v) : 0;
 }
 
-int usage_sign() {
+// Usage goes to stdout with exit status 0 when asked for (--help), else to stderr with 2.
+int usage_sign(bool asked = false) {
   std::fputs(
       "usage: hubgate sign key MODEL_PATH --private-key KEY [--password P] [options]\n"
       "       hubgate sign certificate MODEL_PATH --private-key KEY --signing-certificate CERT\n"
@@ -142,11 +143,11 @@ int usage_sign() {
       "options: --signature PATH (default model.sig)  --ignore-paths PATH (repeatable)\n"
       "         --no-ignore-git-paths  --allow-symlinks  --method files|shards  --hash sha256|blake3|blake2b\n"
       "         --shard-size N (default 1000000000)  --threads N\n",
-      stderr);
-  return 2;
+      asked ? stdout : stderr);
+  return asked ? 0 : 2;
 }
 
-int usage_verify() {
+int usage_verify(bool asked = false) {
   std::fputs(
       "usage: hubgate verify key MODEL_PATH --signature SIG --public-key KEY [options]\n"
       "       hubgate verify certificate MODEL_PATH --signature SIG --certificate-chain CERT [...] [options]\n"
@@ -155,8 +156,8 @@ int usage_verify() {
       "options: --ignore-paths PATH (repeatable)  --ignore-unsigned-files  --no-ignore-git-paths\n"
       "         --allow-symlinks  --threads N\n"
       "exit status 0 only when the signature and every file verify.\n",
-      stderr);
-  return 2;
+      asked ? stdout : stderr);
+  return asked ? 0 : 2;
 }
 
 }  // namespace
@@ -168,7 +169,8 @@ int sign_main(int argc, char** argv) {
     std::fprintf(stderr, "hubgate sign: %s\n", err.c_str());
     return usage_sign();
   }
-  if (a.has("help") || a.positional.size() != 2) return usage_sign();
+  if (a.has("help")) return usage_sign(true);
+  if (a.positional.size() != 2) return usage_sign();
   const std::string& mode = a.positional[0];
   fs::path model = a.positional[1];
   if (mode != "key" && mode != "certificate") return usage_sign();
@@ -221,7 +223,8 @@ int verify_main(int argc, char** argv) {
     std::fprintf(stderr, "hubgate verify: %s\n", err.c_str());
     return usage_verify();
   }
-  if (a.has("help") || a.positional.size() != 2) return usage_verify();
+  if (a.has("help")) return usage_verify(true);
+  if (a.positional.size() != 2) return usage_verify();
   const std::string& mode = a.positional[0];
   fs::path model = a.positional[1];
   if (!a.has("signature")) {
@@ -286,16 +289,18 @@ int verify_main(int argc, char** argv) {
 int digest_main(int argc, char** argv) {
   Args a;
   std::string err;
-  if (!parse_args(argc, argv, 1, a, err) || a.has("help") || a.positional.size() != 1) {
+  const bool parsed = parse_args(argc, argv, 1, a, err);
+  if (!parsed || a.has("help") || a.positional.size() != 1) {
     if (!err.empty()) std::fprintf(stderr, "hubgate digest: %s\n", err.c_str());
+    const bool asked = parsed && a.has("help");
     std::fputs(
         "usage: hubgate digest MODEL_PATH [--method files|shards] [--hash sha256|blake3|blake2b]\n"
         "                      [--shard-size N] [--ignore-paths P ...] [--no-ignore-git-paths]\n"
         "                      [--allow-symlinks] [--threads N] [--resources]\n"
         "prints the model digest (sha256 over the resource digests, the statement's subject);\n"
         "--resources also lists every resource.\n",
-        stderr);
-    return 2;
+        asked ? stdout : stderr);
+    return asked ? 0 : 2;
   }
   fs::path model = a.positional[0];
   auto ser = serialization_from(a);

@@ -27,16 +27,16 @@ namespace hubgate::upstream {
 
 using json = nlohmann::json;
 
-namespace {
-
 http::Response error_response(int status, std::string_view code, const std::string& msg) {
   auto res = http::json_response(status, json{{"error", msg}}.dump(-1, ' ', false, json::error_handler_t::replace));
   std::string m;
-  for (char ch : msg) m += (ch == '\r' || ch == '\n') ? ' ' : ch;
+  for (char ch : msg) m += (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f) ? ' ' : ch;
   res.headers.set("X-Error-Message", m.substr(0, 1000));
   if (!code.empty()) res.headers.set("X-Error-Code", std::string(code));
   return res;
 }
+
+namespace {
 
 http::Response from_error(const Error& e) {
   switch (e.code) {
@@ -453,6 +453,18 @@ http::Response Edge::list(const http::Request& req, const std::string& plural, s
 http::Response Edge::handle(std::string_view route, http::Request& req, const std::string& type_plural,
                             const std::string& repo_id, std::string_view raw_rest, const std::string& base_url) {
   RepoRef repo{type_plural, repo_id};
+  // Canonical names and renames first (edge_moved.cpp): the client is sent to the current id.
+  if (auto moved = redirect_if_moved(route, req, repo, raw_rest)) return std::move(*moved);
+  auto res = handle_repo(route, req, repo, raw_rest, base_url);
+  // An upstream answer revealed a rename (Refusal::moved_to): the mapping is known now.
+  if (res.status == 307) {
+    if (auto moved = redirect_if_moved(route, req, repo, raw_rest)) return std::move(*moved);
+  }
+  return res;
+}
+
+http::Response Edge::handle_repo(std::string_view route, http::Request& req, const RepoRef& repo,
+                                 std::string_view raw_rest, const std::string& base_url) {
   std::string auth(req.headers.get("Authorization").value_or(""));
   if (route == "resolve" || route == "raw") return resolve(req, repo, raw_rest, route == "raw", base_url);
   if (route == "xet_read_token") return xet_read_token(req, repo, raw_rest, base_url);

@@ -118,8 +118,9 @@ class Edge {
   static Result<std::unique_ptr<Edge>> create(EdgeOptions options);
   ~Edge();
 
-  // route: "info" | "tree" | "paths_info" | "resolve" | "raw". `type_plural` is
-  // models|datasets|spaces, `repo` is "ns/name", `raw_rest` the still-encoded path after the
+  // route: "info" | "tree" | "paths_info" | "resolve" | "raw" | "xet_read_token". `type_plural`
+  // is models|datasets|spaces, `repo` is "ns/name" (or a single-segment id such as "gpt2", which
+  // is answered with a 307 to its current name, as the Hub does), `raw_rest` the still-encoded path after the
   // route keyword (for info: the revision or empty), `base_url` the edge's own base URL.
   http::Response handle(std::string_view route, http::Request& req, const std::string& type_plural,
                         const std::string& repo, std::string_view raw_rest, const std::string& base_url);
@@ -136,6 +137,13 @@ class Edge {
 
  private:
   explicit Edge(EdgeOptions o) : opt_(std::move(o)) {}
+  http::Response handle_repo(std::string_view route, http::Request& req, const RepoRef& repo, std::string_view raw_rest,
+                             const std::string& base_url);
+  // Canonical names and renames (edge_moved.cpp): a 307 to the same route under the repository's
+  // current id when it has moved (Resolver::canonical), upstream's refusal for a single-segment
+  // id it does not know, nullopt to go on.
+  std::optional<http::Response> redirect_if_moved(std::string_view route, const http::Request& req,
+                                                  const RepoRef& repo, std::string_view raw_rest);
   http::Response resolve(http::Request& req, const RepoRef& repo, std::string_view raw_rest, bool raw,
                          const std::string& base_url);
   // Xet for the edge's clients (edge_xet.cpp).
@@ -183,6 +191,10 @@ class Edge {
   std::unordered_map<std::string, std::string> xet_paths_;
   std::map<std::string, std::pair<std::string, std::int64_t>> xet_auth_;
 };
+
+// A Hub-shaped error answer: JSON {"error": msg}, `X-Error-Message` (control characters
+// blanked, at most 1000 bytes) and `X-Error-Code` when `code` is not empty.
+http::Response error_response(int status, std::string_view code, const std::string& msg);
 
 // Splits a still-encoded "rev/path" for a repository whose refs the edge does not know: the
 // first segment (decoded; `refs%2Fpr%2F1` is one segment) is the revision, except a raw

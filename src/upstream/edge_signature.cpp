@@ -32,15 +32,6 @@ namespace {
 constexpr std::size_t kMaxTreePages = 1000;
 constexpr auto kFileWait = std::chrono::seconds(120);
 
-http::Response refusal_response(int status, std::string_view code, const std::string& msg) {
-  auto res = http::json_response(status, json{{"error", msg}}.dump(-1, ' ', false, json::error_handler_t::replace));
-  std::string m;
-  for (char ch : msg) m += (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f) ? ' ' : ch;
-  res.headers.set("X-Error-Message", m.substr(0, 1000));
-  if (!code.empty()) res.headers.set("X-Error-Code", std::string(code));
-  return res;
-}
-
 bool lower_hex(const std::string& s, std::size_t n) {
   if (s.size() != n) return false;
   for (char c : s)
@@ -156,27 +147,27 @@ std::optional<http::Response> Edge::check_signature(const RepoRef& repo, const s
   if (!v) {
     const Error& e = v.error();
     int status = e.code == Errc::unavailable ? 503 : e.code == Errc::permission_denied ? 403 : 502;
-    auto res = refusal_response(status, e.code == Errc::unavailable ? "UpstreamUnavailable" : "",
+    auto res = error_response(status, e.code == Errc::unavailable ? "UpstreamUnavailable" : "",
                                 "signature verification of " + name + "@" + commit + " failed: " + e.message);
     res.headers.set("X-Repo-Commit", commit);
     return res;
   }
   if (verdict) *verdict = *v;
   if ((*v)->decision.serve) return std::nullopt;
-  auto res = refusal_response(403, (*v)->decision.error_code, (*v)->decision.message);
+  auto res = error_response(403, (*v)->decision.error_code, (*v)->decision.message);
   res.headers.set("X-Repo-Commit", commit);
   return res;
 }
 
 http::Response Edge::countersignature(const RepoRef& repo, const std::string& rev, const std::string& auth) {
   auto c = resolver_->commit_of(repo, rev, auth);
-  if (!c) return refusal_response(c.error().code == Errc::unavailable ? 503 : 502, "", c.error().message);
-  if (c->refusal) return refusal_response(c->refusal->status, c->refusal->error_code, c->refusal->message);
+  if (!c) return error_response(c.error().code == Errc::unavailable ? 503 : 502, "", c.error().message);
+  if (c->refusal) return error_response(c->refusal->status, c->refusal->error_code, c->refusal->message);
   const std::string& commit = *c->value;
   std::shared_ptr<const sign::GateVerdict> v;
   if (auto refused = check_signature(repo, commit, auth, &v)) return std::move(*refused);
   if (!v || v->countersignature.empty()) {
-    auto res = refusal_response(404, "EntryNotFound",
+    auto res = error_response(404, "EntryNotFound",
                                 std::string(sign::kCountersignaturePath) + ": " + repo.id + "@" + commit +
                                     " was not verified under a signing policy, so it is not countersigned");
     res.headers.set("X-Repo-Commit", commit);
@@ -193,7 +184,7 @@ std::optional<http::Response> Edge::check_signed_file(const sign::GateVerdict& v
   const sign::GateFile* f = v.find(meta.path);
   bool same = f && (meta.sha256 ? *meta.sha256 == f->sha256 : (!f->git_oid.empty() && meta.git_oid == f->git_oid));
   if (same) return std::nullopt;
-  auto res = refusal_response(403, "SignatureInvalid",
+  auto res = error_response(403, "SignatureInvalid",
                               "signature check failed: upstream metadata of '" + meta.path + "' at " + meta.commit +
                                   " differs from the verified listing");
   res.headers.set("X-Repo-Commit", meta.commit);

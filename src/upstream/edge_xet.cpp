@@ -31,15 +31,6 @@ namespace {
 
 constexpr std::int64_t kAuthTtlS = 4 * 3600;  // longer than the CAS token TTL (default 1 h)
 
-http::Response xet_error(int status, std::string_view code, const std::string& msg) {
-  auto res = http::json_response(status, json{{"error", msg}}.dump(-1, ' ', false, json::error_handler_t::replace));
-  std::string m;
-  for (char ch : msg) m += (ch == '\r' || ch == '\n') ? ' ' : ch;
-  res.headers.set("X-Error-Message", m.substr(0, 1000));
-  if (!code.empty()) res.headers.set("X-Error-Code", std::string(code));
-  return res;
-}
-
 std::string nonce() {
   static thread_local std::mt19937_64 rng{std::random_device{}()};
   char buf[33];
@@ -81,14 +72,14 @@ bool Edge::add_xet_headers(http::Response& res, const RepoRef& repo, const FileM
 }
 
 http::Response Edge::xet_read_token(http::Request& req, const RepoRef& repo, std::string_view raw_rest, const std::string& base_url) {
-  if (!serves_xet()) return xet_error(404, "", "Xet is not served for remote repositories here");
+  if (!serves_xet()) return error_response(404, "", "Xet is not served for remote repositories here");
   auto rev = http::percent_decode(raw_rest);
-  if (!rev) return xet_error(400, "", rev.error().message);
+  if (!rev) return error_response(400, "", rev.error().message);
   std::string auth(req.headers.get("Authorization").value_or(""));
   auto ans = resolver_->commit_of(repo, *rev, auth);
-  if (!ans) return xet_error(ans.error().code == Errc::unavailable ? 503 : 502, "", ans.error().message);
+  if (!ans) return error_response(ans.error().code == Errc::unavailable ? 503 : 502, "", ans.error().message);
   if (ans->refusal) {
-    auto res = xet_error(ans->refusal->status, ans->refusal->error_code, ans->refusal->message);
+    auto res = error_response(ans->refusal->status, ans->refusal->error_code, ans->refusal->message);
     if (!ans->refusal->retry_after.empty()) res.headers.set("Retry-After", ans->refusal->retry_after);
     return res;
   }

@@ -36,6 +36,15 @@ Refusal outage_refusal(const HttpResponse& r) {
 }
 }  // namespace
 
+Refusal moved_refusal(const RepoRef& repo, const std::string& to) {
+  Refusal f;
+  f.status = 307;
+  f.error_code = "RepoMoved";
+  f.message = repo.id + " is now " + to;
+  f.moved_to = to;
+  return f;
+}
+
 std::string encode_segment(std::string_view s) {
   static constexpr char hex[] = "0123456789ABCDEF";
   std::string out;
@@ -193,7 +202,7 @@ std::optional<Refusal> Resolver::judge(const RepoRef& repo, const std::string& a
 
 Result<Answer<FileMeta>> Resolver::file(const RepoRef& repo, const std::string& rev, const std::string& path,
                                         const std::string& authorization) {
-  if (!permits(repo)) return Answer<FileMeta>{std::nullopt, Refusal{404, "RepoNotFound", "Repository not served by this gateway", "", ""}, false};
+  if (!permits(repo)) return Answer<FileMeta>{std::nullopt, Refusal{404, "RepoNotFound", "Repository not served by this gateway", "", "", ""}, false};
   bool is_commit = is_commit_id(rev);
   std::optional<std::string> commit;
   bool fresh = false;
@@ -228,6 +237,8 @@ Result<Answer<FileMeta>> Resolver::file(const RepoRef& repo, const std::string& 
   // Follow relative redirects (repo renames) only; cross-host ones are CDN redirects whose
   // headers already carry the metadata.
   for (int hop = 0; resp && hop < 3 && resp->status >= 300 && resp->status < 400; ++hop) {
+    if (auto moved = note_redirect(repo, *resp))  // renamed: the client is sent to the new name
+      return Answer<FileMeta>{std::nullopt, moved_refusal(repo, *moved), false};
     const auto* loc = resp->header("location");
     if (!loc || !loc->starts_with("/") || loc->starts_with("//")) break;
     req.url = opt_.base_url + *loc;
@@ -271,7 +282,7 @@ Result<Answer<FileMeta>> Resolver::file(const RepoRef& repo, const std::string& 
 
 Result<Answer<std::string>> Resolver::commit_of(const RepoRef& repo, const std::string& rev,
                                                 const std::string& authorization) {
-  if (!permits(repo)) return Answer<std::string>{std::nullopt, Refusal{404, "RepoNotFound", "Repository not served by this gateway", "", ""}, false};
+  if (!permits(repo)) return Answer<std::string>{std::nullopt, Refusal{404, "RepoNotFound", "Repository not served by this gateway", "", "", ""}, false};
   bool is_commit = is_commit_id(rev);
   std::optional<std::string> known;
   bool fresh = false;
@@ -293,13 +304,17 @@ Result<Answer<std::string>> Resolver::commit_of(const RepoRef& repo, const std::
   if (opt_.offline) return fallback(Error(Errc::unavailable, "offline: no known commit for " + repo.key() + "@" + rev));
   std::string url = opt_.base_url + "/api/" + repo.type + "/" + repo.id;
   if (!rev.empty()) url += "/revision/" + encode_segment(rev);
-  auto resp = client_.send(request("GET", url, authorization));
+  HttpRequest req = request("GET", url, authorization);
+  req.follow_redirects = false;  // a rename is told to the client (307), not followed here
+  auto resp = client_.send(req);
   if (!resp) return fallback(resp.error());
   if (is_outage(*resp)) {
     auto r = fallback(unavailable_status(*resp));
     if (!r && resp->status == 429) return Answer<std::string>{std::nullopt, outage_refusal(*resp), false};
     return r;
   }
+  if (auto moved = note_redirect(repo, *resp))
+    return Answer<std::string>{std::nullopt, moved_refusal(repo, *moved), false};
   if (auto refusal = judge(repo, authorization, *resp)) return Answer<std::string>{std::nullopt, refusal, false};
   auto j = json::parse(resp->body, nullptr, false);
   if (!j.is_object() || !j.contains("sha") || !j["sha"].is_string() || !is_commit_id(j["sha"].get<std::string>()))

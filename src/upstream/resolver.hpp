@@ -72,6 +72,7 @@ struct Refusal {
   std::string message;
   std::string repo_commit;      // X-Repo-Commit when upstream sent one (EntryNotFound)
   std::string retry_after;      // for 429
+  std::string moved_to;         // 307: the repository's current id (renamed, canonical name)
 };
 
 template <class T>
@@ -115,6 +116,21 @@ class Resolver {
   Result<Answer<JsonReply>> paths_info(const RepoRef& repo, const std::string& rev, const std::string& body,
                                        const std::string& content_type, const std::string& authorization);
 
+  // Canonical names and renames (resolver_moved.cpp). The Hub answers a request for a renamed
+  // repository, or for a single-segment id ("gpt2"), with a 3xx whose relative Location names
+  // the repository's current id. `canonical` gives that id when `repo` has moved (value), no
+  // value when it has not, or upstream's refusal: a single-segment id that this edge has no
+  // fresh mapping for is asked upstream (`GET /api/{type}/{id}`, redirects not followed);
+  // a two-segment id is answered from what earlier answers taught (`note_redirect`), without
+  // an upstream request. Mappings are kept like branch mappings: fresh for `ref_ttl`, persisted
+  // (`moved\t<type>/<id>` -> `<new id> <unix ms>`), the last known one used when upstream cannot
+  // be asked (stale) or the edge is offline.
+  Result<Answer<std::string>> canonical(const RepoRef& repo, const std::string& authorization);
+  // The repository an upstream 3xx answer for `repo` points at, when its relative Location names
+  // another repository of the same type; the mapping is recorded. nullopt otherwise (a CDN
+  // redirect, the same repository).
+  std::optional<std::string> note_redirect(const RepoRef& repo, const HttpResponse& resp);
+
   // Where and how to fetch the bytes of `meta` (gateway token if configured, else the client's).
   FillSpec fill_spec(const RepoRef& repo, const FileMeta& meta, const std::string& authorization) const;
   // Absolute upstream URL for the bytes of a file (for direct range fetches).
@@ -147,6 +163,12 @@ class Resolver {
   RefCache refs_;
   AccessCache access_;
 };
+
+// The 307 refusal that sends a client from `repo` to the repository now called `to`.
+Refusal moved_refusal(const RepoRef& repo, const std::string& to);
+// The repository id ("ns/name") that a relative upstream Location names for repositories of
+// `type` (`/api/{type}/ns/name…` or `/{prefix}ns/name/…`); nullopt when it names none.
+std::optional<std::string> repo_in_location(std::string_view type, std::string_view location);
 
 // Percent-encodes a revision for a URL path segment (`/` -> %2F).
 std::string encode_segment(std::string_view s);

@@ -13,6 +13,9 @@
 // walking the record headers of a footer-less xorb.
 #include "xet/chunk_store.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstring>
 #include <functional>
@@ -548,6 +551,81 @@ Result<void> ChunkStore::read(const FileRecord& file, std::uint64_t offset, std:
     out.append(data, from, n);
     skip -= from;
     left -= n;
+  }
+  if (left != 0) return fail(Errc::corrupt, "chunk store: reconstruction is short by " + std::to_string(left) + " bytes");
+  return {};
+}
+
+Result<void> ChunkStore::read_pieces(const FileRecord& file, std::uint64_t offset, std::uint64_t length,
+                                     std::vector<ReadPiece>& out) const {
+  HG_TRY(auto p, plan(file, offset, length));
+  std::uint64_t skip = p.offset_into_first_range, left = p.length;
+  // Keeps the [from, from + n) part of a piece of `size` bytes; false when nothing of it is wanted.
+  auto trim = [&](std::uint64_t size, std::uint64_t& from, std::uint64_t& n) {
+    from = std::min(skip, size);
+    n = std::min(size - from, left);
+    skip -= from;
+    left -= n;
+    return n > 0;
+  };
+  for (const auto& t : p.terms) {
+    if (left == 0) break;
+    const std::string path = objects_->local_path(ObjectKind::xorb, t.xorb);
+    HG_TRY(auto ends, record_ends(t.xorb));
+    std::vector<std::uint32_t> unpacked;  // chunk sizes, from the index
+    {
+      std::lock_guard lock(mu_);
+      auto it = xorbs_.find(t.xorb);
+      if (it == xorbs_.end() || t.chunk_end > it->second.unpacked_ends.size() || t.chunk_end > ends.size())
+        return fail(Errc::corrupt, "chunk store: xorb " + t.xorb.hex() + " records disagree with the index");
+      for (std::uint32_t i = t.chunk_start; i < t.chunk_end; ++i)
+        unpacked.push_back(it->second.unpacked_ends[i] - (i == 0 ? 0 : it->second.unpacked_ends[i - 1]));
+    }
+    int fd = path.empty() ? -1 : ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {  // not a local file: read and decode the term's records
+      std::string data;
+      HG_TRY(auto range, xorb_byte_range(t.xorb, t.chunk_start, t.chunk_end));
+      HG_TRY(auto records, objects_->get_range(ObjectKind::xorb, t.xorb, range.first, range.second - range.first));
+      HG_TRY_VOID(decode_records(as_bytes(records), data, nullptr));
+      if (data.size() != t.unpacked_length)
+        return fail(Errc::corrupt, "chunk store: xorb " + t.xorb.hex() + " records disagree with the index");
+      std::uint64_t from, n;
+      if (trim(data.size(), from, n)) out.push_back({"", 0, 0, data.substr(from, n)});
+      continue;
+    }
+    struct Close {
+      int fd;
+      ~Close() { ::close(fd); }
+    } close_fd{fd};
+    for (std::uint32_t i = t.chunk_start; i < t.chunk_end && left > 0; ++i) {
+      const std::uint64_t rec_start = i == 0 ? 0 : ends[i - 1], rec_end = ends[i];
+      const std::uint32_t size = unpacked[i - t.chunk_start];
+      if (skip >= size) {  // the whole chunk lies before the range
+        skip -= size;
+        continue;
+      }
+      std::uint8_t h[kRecordHeaderSize];
+      if (rec_end < rec_start + kRecordHeaderSize ||
+          ::pread(fd, h, sizeof h, static_cast<off_t>(rec_start)) != static_cast<ssize_t>(sizeof h))
+        return fail(Errc::corrupt, "chunk store: cannot read record " + std::to_string(i) + " of xorb " + t.xorb.hex());
+      const std::uint32_t payload = std::uint32_t(h[1]) | std::uint32_t(h[2]) << 8 | std::uint32_t(h[3]) << 16;
+      const std::uint32_t unpacked_size = std::uint32_t(h[5]) | std::uint32_t(h[6]) << 8 | std::uint32_t(h[7]) << 16;
+      if (h[0] != 0 || unpacked_size != size || rec_start + kRecordHeaderSize + payload != rec_end)
+        return fail(Errc::corrupt, "chunk store: record " + std::to_string(i) + " of xorb " + t.xorb.hex() + " disagrees with the index");
+      std::uint64_t from, n;
+      if (h[4] == static_cast<std::uint8_t>(Compression::none) && payload == size) {
+        trim(size, from, n);
+        out.push_back({path, rec_start + kRecordHeaderSize + from, n, {}});
+        continue;
+      }
+      std::string packed(payload, '\0');
+      if (::pread(fd, packed.data(), payload, static_cast<off_t>(rec_start + kRecordHeaderSize)) != static_cast<ssize_t>(payload))
+        return fail(Errc::corrupt, "chunk store: cannot read record " + std::to_string(i) + " of xorb " + t.xorb.hex());
+      std::string data;
+      HG_TRY_VOID(decode_payload(as_bytes(packed), h[4], size, data));
+      trim(size, from, n);
+      out.push_back({"", 0, 0, data.substr(from, n)});
+    }
   }
   if (left != 0) return fail(Errc::corrupt, "chunk store: reconstruction is short by " + std::to_string(left) + " bytes");
   return {};

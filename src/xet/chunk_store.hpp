@@ -88,6 +88,16 @@ struct ReadPlan {
   std::vector<PlannedTerm> terms;
 };
 
+// A piece of a range read (`ChunkStore::read_pieces`): either a slice [offset, offset+length) of
+// the file `path` holding a xorb, whose bytes are the file's bytes as they are (a record stored
+// with scheme `none`), or `bytes` decoded from a compressed record.
+struct ReadPiece {
+  std::string path;  // empty: the piece is `bytes`
+  std::uint64_t offset = 0, length = 0;
+  std::string bytes;
+  std::uint64_t size() const { return path.empty() ? bytes.size() : length; }
+};
+
 struct GcStats {
   std::uint64_t xorbs_kept = 0, xorbs_removed = 0, shards_removed = 0, bytes_removed = 0;
 };
@@ -131,6 +141,13 @@ class ChunkStore {
                                                                   std::uint32_t chunk_end) const;
   // Appends bytes [offset, offset+length) of the file to `out`, reading only the needed records.
   Result<void> read(const FileRecord& file, std::uint64_t offset, std::uint64_t length, std::string& out) const;
+
+  // The same bytes as `read`, as pieces in order (appended to `out`): a record stored as it is
+  // in a xorb that the object store keeps as a local file becomes a slice of that file (only the
+  // record's 8-byte header is read), so a server can sendfile(2) it; other records are read and
+  // decoded. Slices are never merged (record headers lie between records).
+  Result<void> read_pieces(const FileRecord& file, std::uint64_t offset, std::uint64_t length,
+                           std::vector<ReadPiece>& out) const;
 
   Result<GcStats> collect_garbage(std::span<const MerkleHash> live_files);
 

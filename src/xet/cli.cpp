@@ -201,7 +201,9 @@ void usage(std::FILE* out) {
       "usage: hubgate xet <command> ...\n"
       "  chunk [--hj-compat] FILE  chunk boundaries and hashes (one line per chunk: end length hash)\n"
       "  hash FILE...    Xet file hash, sha256 and size of each file\n"
-      "  dedup PATH...   bytes stored after chunk dedup + compression, per file and overall\n",
+      "  dedup PATH...   bytes stored after chunk dedup + compression, per file and overall\n"
+      "  stats [--data-dir DIR] [--json]  Xet accounting of a server's data directory\n"
+      "'hubgate xet <command> --help' describes a command.\n",
       out);
 }
 
@@ -216,6 +218,16 @@ int xet_main(int argc, char** argv) {
   if (cmd == "-h" || cmd == "--help") {
     usage(stdout);
     return 0;
+  }
+  if (argc >= 3 && (std::string_view(argv[2]) == "--help" || std::string_view(argv[2]) == "-h")) {
+    const char* text = cmd == "chunk" ? "usage: hubgate xet chunk [--hj-compat] FILE\n"
+                       : cmd == "hash" ? "usage: hubgate xet hash FILE...\n"
+                       : cmd == "dedup" ? "usage: hubgate xet dedup PATH...\n"
+                                        : nullptr;
+    if (text) {
+      std::fputs(text, stdout);
+      return 0;
+    }
   }
   if (cmd == "chunk") return cmd_chunk(argc - 1, argv + 1);
   if (cmd == "hash") return cmd_hash(argc - 1, argv + 1);

@@ -62,6 +62,9 @@ class ObjectStore {
   virtual Result<std::optional<std::uint64_t>> size(ObjectKind kind, const MerkleHash& key) = 0;
   virtual Result<void> remove(ObjectKind kind, const MerkleHash& key) = 0;  // absent is not an error
   virtual Result<std::vector<MerkleHash>> list(ObjectKind kind) = 0;
+  // The local file that holds a stored object, for stores that keep objects as files (readers
+  // may then pread it or sendfile(2) slices of it); "" for stores that do not (the default).
+  virtual std::string local_path(ObjectKind /*kind*/, const MerkleHash& /*key*/) const { return ""; }
 };
 
 class LocalObjectStore final : public ObjectStore {
@@ -77,6 +80,7 @@ class LocalObjectStore final : public ObjectStore {
   Result<void> remove(ObjectKind kind, const MerkleHash& key) override;
   Result<std::vector<MerkleHash>> list(ObjectKind kind) override;
   std::string path_of(ObjectKind kind, const MerkleHash& key) const;
+  std::string local_path(ObjectKind kind, const MerkleHash& key) const override { return path_of(kind, key); }
 
  private:
   explicit LocalObjectStore(std::string root) : root_(std::move(root)) {}

@@ -217,8 +217,10 @@ def create_token(data_dir: Path, name: str, write: bool = False, repos: str | No
     return lines[-1]
 
 
-def start_server(data_dir: Path, extra_args: list[str] | None = None) -> Server:
-    """Start `hubgate serve` on a free loopback port and wait until /healthz answers 200."""
+def start_server(data_dir: Path, extra_args: list[str] | None = None,
+                 upstream: str = "none") -> Server:
+    """Start `hubgate serve` on a free loopback port and wait until /healthz answers 200.
+    `upstream` is another server's URL for a pull-through edge in front of it."""
     data_dir.mkdir(parents=True, exist_ok=True)
     log_path = data_dir.parent / f"{data_dir.name}.server.log"
     access_log = data_dir.parent / f"{data_dir.name}.access.log"
@@ -226,7 +228,7 @@ def start_server(data_dir: Path, extra_args: list[str] | None = None) -> Server:
     for _attempt in range(3):  # a free port may be taken between the probe and the bind
         port = free_port()
         args = [hubgate_bin(), "serve", "--listen", f"127.0.0.1:{port}", "--data-dir",
-                str(data_dir), "--upstream", "none", "--public-url", f"http://127.0.0.1:{port}",
+                str(data_dir), "--upstream", upstream, "--public-url", f"http://127.0.0.1:{port}",
                 "--log-level", "info", "--access-log", str(access_log)] + (extra_args or [])
         logf = open(log_path, "ab")
         proc = subprocess.Popen(args, stdout=logf, stderr=subprocess.STDOUT,

@@ -161,3 +161,37 @@ def test_paths_info_json_body(hub, commit):
     assert [e["path"] for e in j] == ["dir/b.bin", "t.txt"]
     assert j[0]["lfs"]["oid"] == hg.sha256_bytes(BIN)
     assert j[1]["oid"] == hg.git_blob_sha1(TEXT)
+
+
+@pytest.mark.parametrize("value", ["bytes=5-1", "bytes=x-3", "items=0-1", "bytes=", "bytes=0-1,zz", "bytes=--2"])
+def test_invalid_range_is_ignored(hub, commit, value):
+    """RFC 9110 §14.2: a Range field that is not a valid byte-range set is ignored: 200, whole."""
+    r = get(hub, f"/{REPO}/resolve/main/t.txt", Range=value)
+    assert r.status == 200, (value, r.status, r.body[:200])
+    assert r.body == TEXT
+    assert r.header("content-range") is None
+    r = get(hub, f"/{REPO}/resolve/main/dir/b.bin", Range=value)
+    assert (r.status, r.body) == (200, BIN)
+
+
+@pytest.mark.parametrize("value", [f"bytes={len(BIN)}-", f"bytes={len(BIN) + 5}-{len(BIN) + 9}",
+                                   f"bytes={len(BIN)}-, {len(BIN) * 2}-{len(BIN) * 3}", "bytes=-0"])
+def test_unsatisfiable_range_is_416(hub, commit, value):
+    r = get(hub, f"/{REPO}/resolve/main/dir/b.bin", Range=value)
+    assert r.status == 416, (value, r.status)
+    assert r.header("content-range") == f"bytes */{len(BIN)}"
+
+
+def test_range_unit_is_case_insensitive(hub, commit):
+    r = get(hub, f"/{REPO}/resolve/main/dir/b.bin", Range="Bytes=10-19")
+    assert r.status == 206 and r.body == BIN[10:20]
+
+
+def test_absolute_form_request_target(hub, commit):
+    """RFC 9112 §3.2.2: servers accept absolute-form (path, query, ranges as in origin-form)."""
+    r = get(hub, f"http://hub.example:8080/{REPO}/resolve/main/t.txt")
+    assert (r.status, r.body) == (200, TEXT)
+    r = get(hub, f"HTTP://hub.example:8080/api/models/{REPO}?x=1")
+    assert r.status == 200 and r.json()["id"] == REPO
+    r = get(hub, f"http://hub.example:8080/{REPO}/resolve/main/dir%2Fb.bin", Range="bytes=2-5")
+    assert (r.status, r.body) == (206, BIN[2:6])

@@ -3,12 +3,16 @@
 With `--hot-copies-max-bytes 0` no sha256 blob of a Xet-backed file stays in <data>/store after
 its commit, whether it came through hf_xet or LFS basic; plain HTTP (curl full and ranged, incl.
 ranges across xorb boundaries, HEAD, hf_hub_download without Xet) is served from the chunk store
-with identical bytes and headers. With a small budget, copies are evicted least recently used
-first and a plain read of an evicted file makes it hot again in the background (/metrics)."""
+with identical bytes and headers. With a small budget, copies are a read cache: a commit keeps
+none, a plain read of a file without a copy fills one in the background, least recently used
+copies leave first (/metrics). With the defaults, a second revision of a model grows the data
+directory by its changed chunks only."""
 
 from __future__ import annotations
 
 import hashlib
+import os
+import random
 import re
 import subprocess
 import time
@@ -142,6 +146,9 @@ def test_no_copies_plain_http_from_chunks(no_copies):
 
 
 def test_budget_evicts_lru_and_rematerializes(tmp_path_factory):
+    """With a budget, copies are a read cache: a commit keeps none of its own; each plain read of a
+    file without a copy is served from the chunks and fills the cache in the background, least
+    recently used copies leaving when the budget is full."""
     size = 5 * MB
     srv, tok, tmp = server_with("hotlru", ["--hot-copies-max-bytes", str(2 * size + MB)])
     try:
@@ -154,35 +161,86 @@ def test_budget_evicts_lru_and_rematerializes(tmp_path_factory):
         hh(srv, tok, tmp / "h", "create_repo", {"repo": "alice/lru"}, xet=False)
         hh(srv, tok, tmp / "h", "upload_folder", {"repo": "alice/lru", "folder": str(folder)}, xet=False)
         m0 = hot_metrics(srv)
-        assert m0["hubgate_hot_copies_evicted_total"] == 1
-        assert m0["hubgate_hot_copy_bytes"] == 2 * size and m0["hubgate_hot_copies"] == 2
-        gone = [n for n in names if not blob_path(srv, shas[n]).exists()]
-        assert len(gone) == 1
-        x = gone[0]
-        y, z = [n for n in names if n != x]
+        assert m0["hubgate_hot_copies_evicted_total"] == 3  # the commit's copies, dropped
+        assert m0["hubgate_hot_copy_bytes"] == 0 and m0["hubgate_hot_copies"] == 0
+        assert not any(blob_path(srv, shas[n]).exists() for n in names)
 
         def get(n):
             code, body = curl_bytes(f"{srv.url}/alice/lru/resolve/main/{n}", tok)
             assert code == 200 and hashlib.sha256(body).hexdigest() == shas[n]
 
-        get(y)  # y, then z: y becomes the least recently used copy
-        get(z)
-        get(x)  # from chunks; rebuilt in the background, which evicts y
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and hot_metrics(srv)["hubgate_hot_copies_materialized_total"] < 1:
-            time.sleep(0.1)
+        def materialized(k):
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and hot_metrics(srv)["hubgate_hot_copies_materialized_total"] < k:
+                time.sleep(0.1)
+            assert hot_metrics(srv)["hubgate_hot_copies_materialized_total"] == k
+
+        get("a.bin")  # from chunks, then a copy is filled in the background
+        materialized(1)
+        get("b.bin")
+        materialized(2)
+        assert blob_path(srv, shas["a.bin"]).exists() and blob_path(srv, shas["b.bin"]).exists()
+        get("a.bin")  # from the copy: b is now the least recently used
+        get("c.bin")  # from chunks; its copy evicts b
+        materialized(3)
         m1 = hot_metrics(srv)
-        assert m1["hubgate_hot_copies_materialized_total"] == 1
-        assert m1["hubgate_hot_copies_evicted_total"] == 2
-        assert m1['hubgate_plain_reads_total{source="copy"}'] == 2
-        assert m1['hubgate_plain_reads_total{source="chunks"}'] == 1
-        assert blob_path(srv, shas[x]).exists() and blob_path(srv, shas[z]).exists()
-        assert not blob_path(srv, shas[y]).exists()
-        get(x)  # hot again
-        get(y)  # from chunks again
+        assert m1["hubgate_hot_copies_evicted_total"] == 4
+        assert m1['hubgate_plain_reads_total{source="copy"}'] == 1
+        assert m1['hubgate_plain_reads_total{source="chunks"}'] == 3
+        assert blob_path(srv, shas["a.bin"]).exists() and blob_path(srv, shas["c.bin"]).exists()
+        assert not blob_path(srv, shas["b.bin"]).exists()
+        get("c.bin")  # hot
+        get("b.bin")  # from chunks again
         m2 = hot_metrics(srv)
-        assert m2['hubgate_plain_reads_total{source="copy"}'] == 3
-        assert m2['hubgate_plain_reads_total{source="chunks"}'] == 2
+        assert m2['hubgate_plain_reads_total{source="copy"}'] == 2
+        assert m2['hubgate_plain_reads_total{source="chunks"}'] == 4
+    finally:
+        rc = srv.stop()
+        hg.remove_tempdir(tmp)
+    assert rc == 0
+
+
+def dir_bytes(path) -> int:
+    total = 0
+    for root, _, files in os.walk(path):
+        for f in files:
+            if not f.endswith(".log"):
+                total += os.path.getsize(os.path.join(root, f))
+    return total
+
+
+def test_default_settings_store_a_second_revision_as_its_changed_chunks(tmp_path_factory):
+    """A 64 MB file, then a revision with 10 % of it changed (8 regions), each uploaded and
+    downloaded with hf_xet: the data directory grows by little more than the changed bytes —
+    no whole-file copy of either revision stays behind."""
+    srv, tok, tmp = server_with("growth", [])
+    try:
+        size = 64 * MB
+        v1 = tmp / "v1"
+        v1.mkdir()
+        hg.write_random(v1 / "weights.bin", size, 41)
+        hh(srv, tok, tmp / "h", "create_repo", {"repo": "alice/growth"}, xet=True)
+        hh(srv, tok, tmp / "h", "upload_folder", {"repo": "alice/growth", "folder": str(v1)}, xet=True)
+        out = hh(srv, tok, tmp / "d1", "hf_hub_download", {"repo": "alice/growth", "path": "weights.bin"}, xet=True)
+        assert hg.sha256_file(out["file"]) == hg.sha256_file(v1 / "weights.bin")
+        before = dir_bytes(srv.data_dir)
+
+        data = bytearray((v1 / "weights.bin").read_bytes())
+        rng = random.Random(42)
+        region = size // 10 // 8
+        for i in range(8):
+            at = i * (size // 8) + 1_000_000
+            data[at:at + region] = rng.randbytes(region)
+        v2 = tmp / "v2"
+        v2.mkdir()
+        (v2 / "weights.bin").write_bytes(bytes(data))
+        hh(srv, tok, tmp / "h", "upload_folder", {"repo": "alice/growth", "folder": str(v2)}, xet=True)
+        out = hh(srv, tok, tmp / "d2", "hf_hub_download", {"repo": "alice/growth", "path": "weights.bin"}, xet=True)
+        assert hg.sha256_file(out["file"]) == hashlib.sha256(bytes(data)).hexdigest()
+        grown = dir_bytes(srv.data_dir) - before
+        print(f"data dir grew by {grown} bytes = {grown / size:.3f} x the file")
+        assert 8 * region <= grown <= 0.15 * size, grown
+        assert hot_metrics(srv)["hubgate_hot_copy_bytes"] == 0
     finally:
         rc = srv.stop()
         hg.remove_tempdir(tmp)

@@ -19,6 +19,10 @@ LFS files redirect (302) to a second "CDN" listener on another port, like the Hu
 counts an `Authorization` header reaching it as a leak. Repos: `org/model` (public, two commits;
 `main` points at commit 0 until moved), `org/private` (needs `Authorization: Bearer good`), `org/gated` (info and tree public; resolve
 answers 401/403 `X-Error-Code: GatedRepo` except to `Authorization: Bearer accepted`).
+Renamed and canonical names answer as the Hub does, a 307 whose relative Location names the
+current repository (query kept): `old-org/model` (moved to `org/model`) and the single-segment
+`model-canonical` (-> `org/model`), for `/api/models/{id}[/…]` and `/{id}/resolve/…`; every
+such answer is counted in `redirects`.
 Usage: fake_upstream.py --port-file FILE [--big-size BYTES]. Listens on 127.0.0.1 only.
 """
 import argparse
@@ -89,6 +93,8 @@ class State:
             "org/private": Repo("org/private", [("c" * 39 + "2", {"secret.bin": pattern(5000, 3), "config.json": b"{}\n"})], private=True),
             "org/gated": Repo("org/gated", [("d" * 39 + "3", {"weights.bin": pattern(30000, 4), "config.json": b"{}\n"})], gated=True),
         }
+        self.aliases = {"old-org/model": "org/model", "model-canonical": "org/model"}
+        self.redirects = 0
         self.faults = {}
         self.lfs_redirect = True
         self.lock = threading.Lock()
@@ -176,7 +182,11 @@ class Handler(BaseHTTPRequestHandler):
             with STATE.lock:
                 return self.send_json(200, {"body_requests": STATE.body_requests, "head_requests": STATE.head_requests,
                                             "api_requests": STATE.api_requests, "auth_leaks": STATE.auth_leaks,
-                                            "bytes_sent": STATE.bytes_sent})
+                                            "bytes_sent": STATE.bytes_sent, "redirects": STATE.redirects})
+        if self.redirect_alias(parts, url):
+            return
+        if parts[:2] == ["api", "models"] and len(parts) == 3:
+            return self.error(404, "RepoNotFound", "Repository not found")  # an unknown bare name
         if parts[:2] == ["api", "models"] and len(parts) >= 4:
             with STATE.lock:
                 STATE.api_requests += 1
@@ -184,6 +194,27 @@ class Handler(BaseHTTPRequestHandler):
         if len(parts) >= 5 and parts[2] == "resolve":
             return self.resolve("/".join(parts[0:2]), parts[3], "/".join(parts[4:]))
         self.error(404, "NotFound", "no route " + url.path)
+
+    def redirect_alias(self, parts, url):
+        """307 for an old or single-segment id, with the path re-rooted at the current id."""
+        if parts[:2] == ["api", "models"]:
+            head, rest = 2, parts[2:]
+        else:
+            head, rest = 0, parts
+        for n in (2, 1):
+            alias = "/".join(rest[:n])
+            if len(rest) >= n and alias in STATE.aliases and (head == 2 or (len(rest) > n and rest[n] == "resolve")):
+                target = STATE.aliases[alias]
+                tail = [urllib.parse.quote(p, safe="") for p in rest[n:]]
+                loc = "/" + "/".join(parts[:head] + [target] + tail) + ("?" + url.query if url.query else "")
+                with STATE.lock:
+                    STATE.redirects += 1
+                self.send_response(307)
+                self.send_header("Location", loc)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return True
+        return False
 
     def control(self):
         n = int(self.headers.get("Content-Length", "0"))
@@ -197,7 +228,7 @@ class Handler(BaseHTTPRequestHandler):
                 STATE.lfs_redirect = req["lfs_redirect"]
             if req.get("reset_stats"):
                 STATE.body_requests, STATE.head_requests = {}, {}
-                STATE.api_requests = STATE.auth_leaks = STATE.bytes_sent = 0
+                STATE.api_requests = STATE.auth_leaks = STATE.bytes_sent = STATE.redirects = 0
         self.send_json(200, {"ok": True})
 
     def api(self, name, rest, query):

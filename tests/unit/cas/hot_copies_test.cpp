@@ -39,6 +39,16 @@ std::string drain(http::BodyProducer& p, bool& failed) {
       return out;
     }
     out += c.data;
+    for (const auto& part : c.parts) {
+      if (const auto* bytes = std::get_if<std::string>(&part)) {
+        out += *bytes;
+        continue;
+      }
+      const auto& f = std::get<http::FileBody>(part);  // a slice of a xorb file
+      std::string slice(f.length, '\0');
+      EXPECT_EQ(::pread(f.file->fd(), slice.data(), f.length, off_t(f.offset)), ssize_t(f.length));
+      out += slice;
+    }
     if (c.end) return out;
   }
   ADD_FAILURE() << "producer never ended";
@@ -159,6 +169,51 @@ TEST_F(HotTest, UnlimitedKeepsCopiesAndServesThem) {
   EXPECT_EQ(metric(t, "hubgate_plain_reads_total{source=\"copy\"}"), 1u);
   EXPECT_EQ(metric(t, "hubgate_hot_copy_bytes"), data.size());
   EXPECT_EQ(t.find("hubgate_hot_copy_budget_bytes"), std::string::npos);
+}
+
+// Incompressible data is stored as it is: a plain read from chunks is slices of the xorb files
+// (sendfile), not bytes copied through memory; compressible data is decoded.
+TEST_F(HotTest, RawRecordsAreServedAsFileSlices) {
+  auto hot = open(0, mem);
+  auto b = hot->body(sha, data.size(), 1000, 2'000'000, false);
+  ASSERT_TRUE(b && b->from_chunks);
+  auto& p = *std::get<std::shared_ptr<http::BodyProducer>>(b->body);
+  std::promise<http::Chunk> pr;
+  p.pull([&pr](http::Chunk c) { pr.set_value(std::move(c)); });
+  http::Chunk c = pr.get_future().get();
+  ASSERT_FALSE(c.error);
+  ASSERT_FALSE(c.parts.empty());
+  for (const auto& part : c.parts) EXPECT_TRUE(std::holds_alternative<http::FileBody>(part));
+  EXPECT_EQ(c.size(), 100'003u);
+
+  std::string text;
+  for (int i = 0; text.size() < 2'000'000; ++i) text += "layer." + std::to_string(i) + ".weight = 0.0;\n";
+  auto r = xet->chunks().ingest_bytes(as_bytes(std::string_view(text)));
+  ASSERT_TRUE(r);
+  std::vector<xet::ReadPiece> pieces;
+  ASSERT_TRUE(xet->chunks().read_pieces(*r, 17, text.size() - 40, pieces));
+  std::string got;
+  for (const auto& piece : pieces) {
+    EXPECT_TRUE(piece.path.empty());  // LZ4 records: decoded
+    got += piece.bytes;
+  }
+  EXPECT_EQ(got, text.substr(17, text.size() - 40));
+}
+
+TEST_F(HotTest, BoundedBudgetDropsCommittedCopiesAndRefillsThemOnRead) {
+  auto ds = store::DiskStore::open_at((dir / "store").string());
+  ASSERT_TRUE(ds);
+  auto hot = open(10 * data.size(), **ds);
+  ASSERT_EQ(*(*ds)->put(data), sha);
+  hot->admit(sha);  // a commit's copy: the chunks hold the file, so it goes
+  EXPECT_FALSE(*(*ds)->stat(sha));
+  auto b = hot->body(sha, data.size(), 0, data.size(), false);
+  ASSERT_TRUE(b && b->from_chunks);
+  hot->wait_idle();  // the plain read filled the cache
+  EXPECT_TRUE(*(*ds)->stat(sha));
+  b = hot->body(sha, data.size(), 0, 10, false);
+  ASSERT_TRUE(b);
+  EXPECT_FALSE(b->from_chunks);
 }
 
 TEST_F(HotTest, ReadFromChunksRematerializesWhenItFits) {

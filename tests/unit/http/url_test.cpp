@@ -37,3 +37,22 @@ TEST(Url, Encode) {
   EXPECT_EQ(percent_encode("dir/a b.txt", true), "dir/a%20b.txt");
   EXPECT_EQ(*percent_decode(percent_encode("x/\xff?&=", false)), "x/\xff?&=");
 }
+
+TEST(AbsoluteForm, SplitsAuthorityAndOriginForm) {
+  auto t = split_absolute_form("http://hub.local:8080/api/models/a/b?x=1");
+  ASSERT_TRUE(t);
+  EXPECT_EQ(t->authority, "hub.local:8080");
+  EXPECT_EQ(t->origin_form, "/api/models/a/b?x=1");
+  auto bare = split_absolute_form("HTTPS://user:pw@h");
+  ASSERT_TRUE(bare);
+  EXPECT_EQ(bare->authority, "h");
+  EXPECT_EQ(bare->origin_form, "/");
+  auto query_only = split_absolute_form("http://h?q=1#frag");
+  ASSERT_TRUE(query_only);
+  EXPECT_EQ(query_only->origin_form, "/?q=1");
+  EXPECT_FALSE(split_absolute_form("/api/models"));
+  EXPECT_FALSE(split_absolute_form("*"));
+  EXPECT_FALSE(split_absolute_form("ftp://h/x"));
+  EXPECT_FALSE(split_absolute_form("http:///x"));
+  EXPECT_FALSE(split_absolute_form("/resolve/main/http://x"));
+}

@@ -287,3 +287,81 @@ TEST_F(ResolverTest, RateLimitedWithoutCacheIsRelayed) {
   EXPECT_EQ(c->refusal->status, 429);
   EXPECT_EQ(c->refusal->retry_after, "30");
 }
+
+// Canonical (single-segment) and renamed ids: the fake upstream redirects `model-canonical` and
+// `old-org/model` to `org/model` with relative 307s, as the Hub does.
+TEST(RepoInLocation, NamesOnlyRepositoryRoutes) {
+  EXPECT_EQ(repo_in_location("models", "/api/models/org/model"), "org/model");
+  EXPECT_EQ(repo_in_location("models", "/api/models/org/model/revision/main?x=1"), "org/model");
+  EXPECT_EQ(repo_in_location("models", "/org/model/resolve/main/config.json"), "org/model");
+  EXPECT_EQ(repo_in_location("datasets", "/datasets/org/data/resolve/main/a.csv"), "org/data");
+  EXPECT_EQ(repo_in_location("datasets", "/api/datasets/org/data"), "org/data");
+  EXPECT_EQ(repo_in_location("models", "/org%2Dx/model/raw/main/a"), "org-x/model");
+  // Not a repository: CDN (absolute), the Hub's resolve cache, CAS paths, other types.
+  EXPECT_FALSE(repo_in_location("models", "https://cdn.example/org/model/resolve/main/x"));
+  EXPECT_FALSE(repo_in_location("models", "//cdn.example/org/model/resolve/main/x"));
+  EXPECT_FALSE(repo_in_location("models", "/api/resolve-cache/models/org/model/abc/config.json"));
+  EXPECT_FALSE(repo_in_location("models", "/cas/v1/reconstructions/abc"));
+  EXPECT_FALSE(repo_in_location("models", "/datasets/org/data/resolve/main/a.csv"));
+  EXPECT_FALSE(repo_in_location("models", "/api/datasets/org/data"));
+  EXPECT_FALSE(repo_in_location("models", "/org/model"));
+  EXPECT_FALSE(repo_in_location("models", "/api/models/org"));
+  EXPECT_FALSE(repo_in_location("models", "/api/models/org/../x"));
+}
+
+TEST_F(ResolverTest, SingleSegmentIdIsAskedOnceAndCachedLikeARef) {
+  auto r = make(g_up->url());
+  const RepoRef bare{"models", "model-canonical"};
+  auto a = r->canonical(bare, "");
+  ASSERT_TRUE(a) << a.error().message;
+  ASSERT_TRUE(a->value);
+  EXPECT_EQ(*a->value, "org/model");
+  EXPECT_FALSE(a->stale);
+  const auto asked = g_up->stats()["redirects"].get<int>();
+  EXPECT_EQ(asked, 1);
+  EXPECT_EQ(*r->canonical(bare, "")->value, "org/model");  // fresh: not asked again
+  EXPECT_EQ(g_up->stats()["redirects"].get<int>(), 1);
+  // Past the TTL with upstream gone: the last known mapping, marked stale.
+  now += 120000;
+  auto gone = make(dead());
+  auto s = gone->canonical(bare, "");
+  ASSERT_TRUE(s && s->value);
+  EXPECT_EQ(*s->value, "org/model");
+  EXPECT_TRUE(s->stale);
+  // Offline and never learned: an error, not a guess.
+  auto off = make(dead(), /*offline=*/true);
+  EXPECT_FALSE(off->canonical(RepoRef{"models", "other-canonical"}, ""));
+  // Unknown upstream: upstream's refusal.
+  auto unknown = r->canonical(RepoRef{"models", "no-such-model"}, "");
+  ASSERT_TRUE(unknown);
+  ASSERT_TRUE(unknown->refusal);
+  EXPECT_EQ(unknown->refusal->status, 404);
+  // Two-segment ids are not asked about: renames are learned in passing.
+  auto plain = r->canonical(kRepo, "");
+  ASSERT_TRUE(plain);
+  EXPECT_FALSE(plain->value);
+  EXPECT_FALSE(plain->refusal);
+}
+
+TEST_F(ResolverTest, RenamedRepoIsLearnedFromUpstreamsRedirect) {
+  auto r = make(g_up->url());
+  const RepoRef old{"models", "old-org/model"};
+  auto f = r->file(old, "main", "config.json", "");
+  ASSERT_TRUE(f) << f.error().message;
+  ASSERT_TRUE(f->refusal);
+  EXPECT_EQ(f->refusal->status, 307);
+  EXPECT_EQ(f->refusal->moved_to, "org/model");
+  auto c = r->canonical(old, "");
+  ASSERT_TRUE(c && c->value);
+  EXPECT_EQ(*c->value, "org/model");
+  // The info route learns it the same way (a fresh store that knows nothing yet).
+  auto fresh = std::move(*MetaStore::open_dir(dir.str() + "/meta2"));
+  ResolverOptions o;
+  o.base_url = g_up->url();
+  o.clock = [this] { return now; };
+  Resolver r3(o, client, *fresh, &metrics);
+  auto info = r3.commit_of(old, "main", "");
+  ASSERT_TRUE(info);
+  ASSERT_TRUE(info->refusal);
+  EXPECT_EQ(info->refusal->moved_to, "org/model");
+}
