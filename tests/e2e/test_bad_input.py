@@ -96,14 +96,27 @@ def test_bad_request_target(hub, target, target_path):
     assert_still_serving(hub)
 
 
+# RFC 9110 §14.2: a Range field that is not a valid byte-range set is ignored (the whole file,
+# 200); a valid one none of whose ranges is satisfiable is 416 (never the file).
 BAD_RANGES = ["bytes=abc", "bytes=5-2", "bytes=--1", "items=0-1", "bytes=1-2-3", "bytes=-",
-              "bytes=99999999999999999999999-", "bytes=0x10-0x20", "bytes= -", "bytes=-0"]
+              "bytes=99999999999999999999999-", "bytes=0x10-0x20", "bytes= -"]
+UNSATISFIABLE_RANGES = ["bytes=-0", "bytes=99999999-", "bytes=99999999-, 99999999999-"]
 
 
 @pytest.mark.parametrize("rng", BAD_RANGES)
-def test_malformed_range(hub, target, rng):
+def test_malformed_range_is_ignored(hub, target, rng):
+    r = raw_get(hub, f"/{REPO}/resolve/main/dir/w.bin", f"Range: {rng}\r\n".encode())
+    assert r.status == 200, (rng, r.status)
+    assert r.header("content-range") is None
+    assert int(r.header("content-length")) == len(r.body) > 1000
+    assert_still_serving(hub)
+
+
+@pytest.mark.parametrize("rng", UNSATISFIABLE_RANGES)
+def test_unsatisfiable_range(hub, target, rng):
     r = raw_get(hub, f"/{REPO}/resolve/main/dir/w.bin", f"Range: {rng}\r\n".encode())
     assert_clear_4xx(r, rng)
+    assert r.status == 416 and r.header("content-range").startswith("bytes */")
     assert len(r.body) < 1000  # never the file
     assert_still_serving(hub)
 
