@@ -452,6 +452,7 @@ http::Response Edge::list(const http::Request& req, const std::string& plural, s
 
 http::Response Edge::handle(std::string_view route, http::Request& req, const std::string& type_plural,
                             const std::string& repo_id, std::string_view raw_rest, const std::string& base_url) {
+  if (route == "list") return list(req, type_plural, raw_rest);  // repository listings (hub/listing.cpp)
   RepoRef repo{type_plural, repo_id};
   // Canonical names and renames first (edge_moved.cpp): the client is sent to the current id.
   if (auto moved = redirect_if_moved(route, req, repo, raw_rest)) return std::move(*moved);
@@ -468,7 +469,6 @@ http::Response Edge::handle_repo(std::string_view route, http::Request& req, con
   std::string auth(req.headers.get("Authorization").value_or(""));
   if (route == "resolve" || route == "raw") return resolve(req, repo, raw_rest, route == "raw", base_url);
   if (route == "xet_read_token") return xet_read_token(req, repo, raw_rest, base_url);
-  if (route == "list") return list(req, type_plural, raw_rest);  // repository listings (hub/listing.cpp)
   if (route == "info") {
     auto rev = http::percent_decode(raw_rest);
     if (!rev) return error_response(400, "", rev.error().message);
