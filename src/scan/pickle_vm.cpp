@@ -4,10 +4,13 @@
 // "metastack") and a memo. Values are small tagged records; containers share their element
 // vector (shared_ptr) so that memo round-trips alias like the real objects, and keep at most
 // kMaxItems elements (enough to resolve callables and small argument tuples). Strings keep at
-// most kMaxStr bytes. Every read is bounds-checked; FRAME lengths are checked like the C
-// unpickler does (the frame must be present) and opcodes that cross a frame boundary, or a FRAME
-// before the previous frame ended, are recorded as a divergence between the C and Python
-// unpicklers. Errors stop the walk and are returned with their offset.
+// most kMaxStr bytes. Every read is bounds-checked and goes through `read`/`line`, which model
+// the chosen loader's buffering (VmOptions::reading): c_buffer reads linearly; c_file keeps the
+// extent of the C unpickler's input buffer (`buf_end_`) and, when a read does not fit in what is
+// left of it, restarts at the buffer's end like `_Unpickler_ReadFromFile`; python tracks the
+// current frame and fails when a read crosses its end. Opcodes that cross a frame boundary, a
+// FRAME before the previous frame ended, and frames longer than the data are counted in the Run
+// (the readings may differ from there). Errors stop the walk and are returned with their offset.
 #include "scan/pickle_vm.hpp"
 
 #include <cstring>
@@ -225,7 +228,7 @@ class Vm {
   std::size_t pos_ = 0;
   std::size_t op_start_ = 0;
   std::size_t frame_end_ = 0;  // 0: not in a frame
-  bool frame_reported_ = false;
+  std::size_t buf_end_ = 0;    // c_file: end of the C unpickler's input buffer (pos_ <= buf_end_)
   std::vector<Value> stack_;
   std::vector<std::size_t> marks_;
   std::map<std::uint64_t, Value> memo_;
@@ -242,24 +245,43 @@ class Vm {
     run_.anomalies.push_back(Anomaly{s, std::move(rule), std::move(subject), std::move(msg), op_start_});
   }
 
-  void check_frame(std::size_t end) {
-    if (frame_end_ != 0 && pos_ < frame_end_ && end > frame_end_ && !frame_reported_) {
-      frame_reported_ = true;
-      anomaly(Severity::suspicious, "pickle.frame-divergence", "",
-              "opcode crosses the end of its FRAME: CPython's C unpickler accepts it, the Python one rejects it");
+  bool python() const { return opt_.reading == Reading::python; }
+  bool c_file() const { return opt_.reading == Reading::c_file; }
+
+  void diverge() {
+    if (!run_.divergence) run_.divergence = op_start_;
+  }
+
+  // Frame bookkeeping for a read of [pos_, end): counts crossings; the Python reading fails there.
+  bool check_frame(std::size_t end) {
+    if (frame_end_ != 0 && pos_ < frame_end_ && end > frame_end_) {
+      ++run_.frame_crossings;
+      diverge();
+      if (python()) {
+        fail("pickle exhausted before end of frame (an opcode crosses the end of its FRAME)");
+        return false;
+      }
     }
-    if (frame_end_ != 0 && end >= frame_end_) frame_end_ = end == frame_end_ ? 0 : frame_end_;
-    if (frame_end_ != 0 && pos_ >= frame_end_) frame_end_ = 0;
+    if (frame_end_ != 0 && end >= frame_end_) frame_end_ = 0;
+    return true;
+  }
+
+  // c_file: a read of n bytes that does not fit in the rest of the input buffer is served from
+  // the file position, which is the buffer's end (the rest of the buffer is dropped).
+  void rebuffer(std::uint64_t n) {
+    if (c_file() && n > buf_end_ - pos_) pos_ = buf_end_;
   }
 
   std::optional<ByteView> read(std::uint64_t n) {
+    if (!check_frame(n > data_.size() - pos_ ? data_.size() + 1 : pos_ + n)) return std::nullopt;
+    rebuffer(n);
     if (n > data_.size() - pos_) {
       fail("pickle data was truncated (need " + std::to_string(n) + " bytes at offset " + std::to_string(pos_) + ")");
       return std::nullopt;
     }
-    check_frame(pos_ + n);
     ByteView v = data_.subspan(pos_, n);
     pos_ += n;
+    if (pos_ > buf_end_) buf_end_ = pos_;
     return v;
   }
   template <class T>
@@ -272,6 +294,15 @@ class Vm {
   }
   // A '\n'-terminated line without the newline.
   std::optional<std::string_view> line() {
+    // c_file: a line not ending inside the buffer is read with readline() after the buffer.
+    if (c_file() && pos_ < buf_end_ && !std::memchr(data_.data() + pos_, '\n', buf_end_ - pos_)) {
+      if (frame_end_ != 0 && pos_ < frame_end_) {
+        ++run_.frame_crossings;
+        diverge();
+        frame_end_ = 0;
+      }
+      pos_ = buf_end_;
+    }
     std::size_t limit = std::min(data_.size() - pos_, kMaxLine);
     const void* nl = std::memchr(data_.data() + pos_, '\n', limit);
     if (!nl) {
@@ -989,16 +1020,38 @@ void Vm::step() {
     case 0x95: {
       auto n = read_le<std::uint64_t>();
       if (!n) break;
-      if (frame_end_ != 0 && pos_ - 9 < frame_end_ && !frame_reported_) {
-        frame_reported_ = true;
-        anomaly(Severity::suspicious, "pickle.frame-divergence", "",
-                "FRAME starts before the previous frame ended: CPython's C unpickler accepts it, the Python one rejects it");
+      if (frame_end_ != 0 && pos_ < frame_end_) {
+        // A FRAME inside an unfinished frame: the C unpickler goes on, the Python one stops.
+        ++run_.frame_crossings;
+        diverge();
+        if (python()) {
+          fail("beginning of a new frame before end of current frame");
+          break;
+        }
       }
+      if (python()) {
+        if (*n > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+          fail("frame size > sys.maxsize");
+          break;
+        }
+        if (*n > data_.size() - pos_) {  // io.BytesIO(file.read(n)) is just shorter
+          run_.frame_truncated = true;
+          diverge();
+        }
+        frame_end_ = *n == 0 ? 0 : pos_ + std::min<std::uint64_t>(*n, data_.size() - pos_);
+        if (frame_end_ == pos_) frame_end_ = 0;
+        break;
+      }
+      // C: the frame's bytes must be readable (c_file: read into the buffer), then it rewinds.
+      rebuffer(*n);
       if (*n > data_.size() - pos_) {
+        run_.frame_truncated = true;
+        diverge();
         fail("pickle data was truncated (FRAME of " + std::to_string(*n) + " bytes, " +
              std::to_string(data_.size() - pos_) + " left)");
         break;
       }
+      if (pos_ + *n > buf_end_) buf_end_ = pos_ + *n;
       frame_end_ = *n == 0 ? 0 : pos_ + *n;
       break;
     }
@@ -1038,6 +1091,15 @@ bool identifier_path(std::string_view s) {
 
 Run simulate_pickle(ByteView data, const VmOptions& opt, ExtRegistry& ext) {
   return Vm(data, opt, ext).run();
+}
+
+const char* reading_name(Reading r) {
+  switch (r) {
+    case Reading::c_buffer: return "C unpickler on a buffer (pickle.loads)";
+    case Reading::c_file: return "C unpickler on a file object (torch.load, pickle.load)";
+    case Reading::python: return "Python unpickler (joblib.load, dill.load)";
+  }
+  return "";
 }
 
 bool looks_like_pickle(ByteView data) {

@@ -10,6 +10,8 @@
 //  - a .keras config.json goes to scan_keras_config; everything else is detected and dispatched.
 // CRCs are checked for the members that are scanned (not for tensor storages, to keep big
 // checkpoints fast); a mismatch is suspicious (PyTorch ignores CRCs; strict tools refuse).
+// Members whose local header disagrees with the central directory (name, method, size) are
+// scanned under both views, so the verdict covers every reader.
 #include <zlib.h>
 
 #include <algorithm>
@@ -52,7 +54,21 @@ void scan_zip(Context& ctx, ByteView data) {
   for (const auto& e : listing.entries)
     if (e.name == "config.json") keras = true;
   bool encrypted_reported = false;
+  // Where the local header and the central directory disagree, the member is scanned once per
+  // view (central first, then the local header's name, method and size).
+  std::vector<zip::Entry> views;
+  views.reserve(listing.entries.size());
   for (const auto& e : listing.entries) {
+    views.push_back(e);
+    if (e.local_ok && e.views_differ) {
+      zip::Entry local = e;
+      local.name = e.local_name;
+      local.method = e.local_method;
+      local.compressed = e.local_compressed;
+      views.push_back(std::move(local));
+    }
+  }
+  for (const auto& e : views) {
     if (!e.local_ok) continue;
     if (e.name.ends_with("/") && e.compressed == 0) continue;  // directory
     if ((e.flags & 0x1) && !encrypted_reported) {
