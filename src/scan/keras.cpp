@@ -251,7 +251,10 @@ void scan_keras_config_text(Context& ctx, std::string_view text, std::string_vie
     } else if (cls && *cls == "function") {
       const json* fn = node->contains("config") ? &(*node)["config"] : nullptr;
       std::string fname = fn && fn->is_string() ? fn->get<std::string>() : std::string();
-      if (!foreign && !keras::known_keras_function(fname)) {
+      if (!foreign && !keras::known_keras_function(fname) && library_module(from) && !keras::dangerous_keras_name(fname)) {
+        add(Severity::suspicious, "keras.unknown-object", subj,
+            "function " + q(fname) + " from " + q(from) + " is not one Keras ships (a keras_hub/keras_nlp/keras_cv helper)");
+      } else if (!foreign && !keras::known_keras_function(fname)) {
         add(Severity::dangerous, "keras.function", subj,
             "function " + q(fname) + (from.empty() ? "" : " from " + q(from)) +
                 " is not an activation, loss, metric or initializer Keras ships: loading the model hands it "

@@ -55,6 +55,8 @@ bool known_keras_class(std::string_view n) {
       "Wrapper", "ZeroPadding1D", "ZeroPadding2D", "ZeroPadding3D", "CuDNNGRU", "CuDNNLSTM", "Merge",
       "BatchNormalizationV1", "BatchNormalizationV2", "LayerNormalizationV1", "PeepholeLSTMCell",
       "AbstractRNNCell", "ReversibleEmbedding", "TensorFlowOpLayer", "InstanceNormalization",
+      "TimeDistributedDense", "AtrousConvolution1D", "AtrousConvolution2D", "Highway", "MaxoutDense", "SReLU",
+      "ParametricSoftplus", "ThresholdedLinear", "Deconvolution2D", "Deconvolution3D", "LocallyConnected",
       // initializers
       "Initializer", "Constant", "GlorotNormal", "GlorotUniform", "HeNormal", "HeUniform", "IdentityInitializer",
       "LecunNormal", "LecunUniform", "Ones", "Orthogonal", "OrthogonalInitializer", "RandomNormal",

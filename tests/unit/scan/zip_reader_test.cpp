@@ -56,6 +56,33 @@ TEST(ZipReader, LocalCentralNameMismatch) {
   EXPECT_EQ(scan_str(z).verdict(), Severity::dangerous);
 }
 
+// Readers that follow the central directory and readers that walk local headers read
+// different bytes when the two disagree: both views are scanned.
+TEST(ZipReader, CentralAndLocalViewsAreBothScanned) {
+  // The central directory says deflate (the stored pickle does not inflate): its view alone is
+  // unreadable; the local header's view (stored) runs os.system.
+  ZipMember a{"model/weights.bin", evil()};
+  a.central_method = 8;
+  std::string z = make_zip({a});
+  auto l = zip::read_zip(as_bytes(z), 100);
+  ASSERT_EQ(l.entries.size(), 1u);
+  EXPECT_TRUE(l.entries[0].views_differ);
+  EXPECT_EQ(l.entries[0].local_method, 0);
+  EXPECT_TRUE(has_note(l, "zip.header-mismatch"));
+  Report r = scan_str(z);
+  EXPECT_EQ(r.verdict(), Severity::dangerous);
+  EXPECT_NE(find(r, "pickle.dangerous-global", "os.system"), nullptr);
+  // The central directory's size covers a benign pickle; the local header's the payload too.
+  std::string benign = kProto2 + "}."s;
+  ZipMember b{"data.bin", benign + evil()};
+  b.central_size = static_cast<std::uint32_t>(benign.size());
+  r = scan_str(make_zip({b}));
+  EXPECT_EQ(r.verdict(), Severity::dangerous);
+  EXPECT_NE(find(r, "zip.header-mismatch"), nullptr);
+  // The same archive with the views in agreement is only the benign pickle.
+  EXPECT_EQ(scan_str(make_zip({{"data.bin", benign}})).verdict(), Severity::safe);
+}
+
 TEST(ZipReader, HiddenMemberFoundFromLocalHeaders) {
   ZipMember hidden{"evil.pkl", evil()};
   hidden.in_central = false;
