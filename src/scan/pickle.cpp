@@ -144,7 +144,6 @@ std::string calls_of(const pickle::Run& run) {
 pickle::Run scan_readings(Context& ctx, ByteView whole, std::uint64_t base, const pickle::VmOptions& vo,
                           pickle::ExtRegistry& ext, int index, const PickleScanOptions& opt) {
   ByteView data = whole.subspan(base);
-  pickle::ExtRegistry ext_before = ext;
   pickle::Run primary = pickle::simulate_pickle(data, vo, ext);
   report_run(ctx, whole, base, primary, index, opt);
   if (!primary.divergence) return primary;
@@ -160,7 +159,9 @@ pickle::Run scan_readings(Context& ctx, ByteView whole, std::uint64_t base, cons
     if (r == vo.reading) continue;
     pickle::VmOptions other = vo;
     other.reading = r;
-    pickle::ExtRegistry ext_copy = ext_before;
+    // The registry as the first reading left it: codes registered later in this pickle resolve
+    // earlier too (over-resolving is the safe side), and no copy is made for ordinary pickles.
+    pickle::ExtRegistry ext_copy = ext;
     pickle::Run run = pickle::simulate_pickle(data, other, ext_copy);
     crossings = std::max(crossings, run.frame_crossings);
     report_run(ctx, whole, base, run, index, opt, std::min(*primary.divergence, run.divergence.value_or(0)),
