@@ -200,7 +200,8 @@ std::string shorten(std::string_view s, std::size_t n = 80) {
 
 class Vm {
  public:
-  Vm(ByteView data, const VmOptions& opt, ExtRegistry& ext) : data_(data), opt_(opt), ext_(ext) {}
+  Vm(ByteView data, const VmOptions& opt, ExtRegistry& ext)
+      : data_(data), opt_(opt), ext_(ext), python_(opt.reading == Reading::python), c_file_(opt.reading == Reading::c_file) {}
 
   Run run() {
     while (!run_.stopped && !run_.error) {
@@ -227,6 +228,8 @@ class Vm {
   Run run_;
   std::size_t pos_ = 0;
   std::size_t op_start_ = 0;
+  const bool python_;
+  const bool c_file_;
   std::size_t frame_end_ = 0;  // 0: not in a frame
   std::size_t buf_end_ = 0;    // c_file: end of the C unpickler's input buffer (pos_ <= buf_end_)
   std::vector<Value> stack_;
@@ -245,8 +248,8 @@ class Vm {
     run_.anomalies.push_back(Anomaly{s, std::move(rule), std::move(subject), std::move(msg), op_start_});
   }
 
-  bool python() const { return opt_.reading == Reading::python; }
-  bool c_file() const { return opt_.reading == Reading::c_file; }
+  bool python() const { return python_; }
+  bool c_file() const { return c_file_; }
 
   void diverge() {
     if (!run_.divergence) run_.divergence = op_start_;
@@ -273,8 +276,8 @@ class Vm {
   }
 
   std::optional<ByteView> read(std::uint64_t n) {
-    if (!check_frame(n > data_.size() - pos_ ? data_.size() + 1 : pos_ + n)) return std::nullopt;
-    rebuffer(n);
+    if (frame_end_ != 0 && !check_frame(n > data_.size() - pos_ ? data_.size() + 1 : pos_ + n)) return std::nullopt;
+    if (c_file_) rebuffer(n);
     if (n > data_.size() - pos_) {
       fail("pickle data was truncated (need " + std::to_string(n) + " bytes at offset " + std::to_string(pos_) + ")");
       return std::nullopt;
