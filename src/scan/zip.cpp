@@ -87,6 +87,7 @@ void scan_zip(Context& ctx, ByteView data) {
       csize = avail;
     }
     ByteView raw = data.subspan(e.data_offset, csize);
+    bool cut = false;  // inflation stopped at the expansion limit: `bytes` is a prefix
     std::vector<std::uint8_t> inflated;
     ByteView bytes;
     if (e.method == 0) {
@@ -106,12 +107,14 @@ void scan_zip(Context& ctx, ByteView data) {
       }
       inflated = std::move(out->bytes);
       bytes = inflated;
+      cut = out->truncated;
     } else {
       ctx.add(Severity::suspicious, "zip.unsupported-method", e.name,
               "member '" + e.name + "' uses compression method " + std::to_string(e.method) + "; not scanned",
               e.header_offset);
       continue;
     }
+    PrefixScope prefix_scope(cut);
     bool storage = is_storage_name(e.name);
     if (storage) {
       if (pickle::looks_like_pickle(bytes)) {
@@ -121,7 +124,7 @@ void scan_zip(Context& ctx, ByteView data) {
       }
       continue;
     }
-    if (e.method == 0 || !inflated.empty()) {
+    if (!cut && (e.method == 0 || !inflated.empty())) {
       if (crc_of(bytes) != e.crc && !(e.flags & 0x8 && e.crc == 0)) {
         ctx.add(Severity::suspicious, "zip.crc-mismatch", e.name,
                 "member '" + e.name + "' fails its CRC-32 (PyTorch does not check it; strict readers refuse)",

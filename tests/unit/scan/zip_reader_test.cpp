@@ -129,6 +129,18 @@ TEST(ZipReader, DeflateMembersAndBombs) {
   ZipMember bomb{"zeros.bin", std::string(8 << 20, '\0'), 0, "", true, false, true};
   r = scan_str(make_zip({bomb}));
   EXPECT_NE(find(r, "container.expansion-ratio"), nullptr);
+  // A real array that compresses past the ratio limit (scipy ships one): only a prefix is
+  // inflated, so its body cannot be judged short, and its CRC cannot be checked.
+  std::string header = "{'descr': '<f8', 'fortran_order': False, 'shape': (131072,), }";
+  header += std::string(63 - (10 + header.size()) % 64, ' ') + "\n";
+  std::string npy = "\x93NUMPY\x01\x00"s + static_cast<char>(header.size() & 0xff) +
+                    static_cast<char>(header.size() >> 8) + header + std::string(131072 * 8, '\0');
+  ZipMember arr{"B.npy", npy, 0, "", true, false, true};
+  r = scan_str(make_zip({arr}));
+  EXPECT_NE(find(r, "container.expansion-ratio"), nullptr);
+  EXPECT_EQ(find(r, "npy.size-mismatch"), nullptr);
+  EXPECT_EQ(find(r, "zip.crc-mismatch"), nullptr);
+  EXPECT_NE(r.verdict(), Severity::dangerous);
 }
 
 TEST(ZipReader, StorageMembersOnlySpeculative) {
