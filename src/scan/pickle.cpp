@@ -155,7 +155,8 @@ pickle::Run scan_readings(Context& ctx, ByteView whole, std::uint64_t base, cons
   };
   describe(vo.reading, primary);
   std::uint64_t crossings = primary.frame_crossings;
-  for (pickle::Reading r : {pickle::Reading::c_buffer, pickle::Reading::c_file, pickle::Reading::python}) {
+  for (pickle::Reading r : {pickle::Reading::c_buffer, pickle::Reading::c_file, pickle::Reading::c_file_py37,
+                            pickle::Reading::python}) {
     if (r == vo.reading) continue;
     pickle::VmOptions other = vo;
     other.reading = r;

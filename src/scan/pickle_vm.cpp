@@ -201,7 +201,12 @@ std::string shorten(std::string_view s, std::size_t n = 80) {
 class Vm {
  public:
   Vm(ByteView data, const VmOptions& opt, ExtRegistry& ext)
-      : data_(data), opt_(opt), ext_(ext), python_(opt.reading == Reading::python), c_file_(opt.reading == Reading::c_file) {}
+      : data_(data),
+        opt_(opt),
+        ext_(ext),
+        python_(opt.reading == Reading::python),
+        c_file_(opt.reading == Reading::c_file || opt.reading == Reading::c_file_py37),
+        py37_(opt.reading == Reading::c_file_py37) {}
 
   Run run() {
     while (!run_.stopped && !run_.error) {
@@ -229,7 +234,8 @@ class Vm {
   std::size_t pos_ = 0;
   std::size_t op_start_ = 0;
   const bool python_;
-  const bool c_file_;
+  const bool c_file_;  // c_file or c_file_py37: the input buffer is modelled
+  const bool py37_;    // CPython 3.7 and older: no protocol 5, no readinto
   std::size_t frame_end_ = 0;  // 0: not in a frame
   std::size_t buf_end_ = 0;    // c_file: end of the C unpickler's input buffer (pos_ <= buf_end_)
   std::vector<Value> stack_;
@@ -273,6 +279,22 @@ class Vm {
   // the file position, which is the buffer's end (the rest of the buffer is dropped).
   void rebuffer(std::uint64_t n) {
     if (c_file() && n > buf_end_ - pos_) pos_ = buf_end_;
+  }
+
+  // Bytes payloads (BINBYTES, SHORT_BINBYTES, BINBYTES8, BYTEARRAY8): CPython 3.8+ reads them
+  // with `_Unpickler_ReadInto`, which takes what is left of the buffer and the rest from the
+  // file, i.e. straight on; CPython 3.7 and older read them like any other operand.
+  std::optional<ByteView> read_into(std::uint64_t n) {
+    if (!c_file_ || py37_ || n <= buf_end_ - pos_) return read(n);
+    if (frame_end_ != 0 && !check_frame(n > data_.size() - pos_ ? data_.size() + 1 : pos_ + n)) return std::nullopt;
+    if (n > data_.size() - pos_) {
+      fail("pickle data was truncated (need " + std::to_string(n) + " bytes at offset " + std::to_string(pos_) + ")");
+      return std::nullopt;
+    }
+    ByteView v = data_.subspan(pos_, n);
+    pos_ += n;
+    buf_end_ = pos_;
+    return v;
   }
 
   std::optional<ByteView> read(std::uint64_t n) {
@@ -739,6 +761,10 @@ void Vm::step() {
     case 'C':
     case 0x8e:
     case 0x96: {
+      if (op == 0x96 && py37_) {
+        fail("invalid load key 0x96");
+        break;
+      }
       std::uint64_t n = 0;
       if (op == 'B') {
         auto v = read_le<std::uint32_t>();
@@ -753,7 +779,7 @@ void Vm::step() {
         if (!v) break;
         n = *v;
       }
-      auto b = read(n);
+      auto b = read_into(n);
       if (!b) break;
       Value v = make(Value::K::bytes);
       v.b = *b;
@@ -941,7 +967,7 @@ void Vm::step() {
     case 0x80: {
       auto v = read_le<std::uint8_t>();
       if (!v) break;
-      if (*v > 5) {
+      if (*v > (py37_ ? 4 : 5)) {
         fail("unsupported pickle protocol: " + std::to_string(*v));
         break;
       }
@@ -1059,9 +1085,17 @@ void Vm::step() {
       break;
     }
     case 0x97:
+      if (py37_) {
+        fail("invalid load key 0x97");
+        break;
+      }
       fail("NEXT_BUFFER: out-of-band buffer without a buffers argument");
       break;
     case 0x98:
+      if (py37_) {
+        fail("invalid load key 0x98");
+        break;
+      }
       need(1);
       break;
     default: {
@@ -1100,6 +1134,7 @@ const char* reading_name(Reading r) {
   switch (r) {
     case Reading::c_buffer: return "C unpickler on a buffer (pickle.loads)";
     case Reading::c_file: return "C unpickler on a file object (torch.load, pickle.load)";
+    case Reading::c_file_py37: return "C unpickler of CPython 3.7 or older on a file object";
     case Reading::python: return "Python unpickler (joblib.load, dill.load)";
   }
   return "";

@@ -59,11 +59,15 @@ using ExtRegistry = std::map<std::int64_t, std::pair<std::string, std::string>>;
 //  - c_file: the C unpickler on a file object without `peek` (`torch.load` reads data.pkl from an
 //    io.BytesIO) or a frame larger than the peek window: FRAME reads the frame into its buffer with
 //    `read(n)`; a read that crosses the end of the buffer discards the buffer's rest and reads
-//    afresh from the file after it, so the bytes of the frame's tail are skipped.
+//    afresh from the file after it, so the bytes of the frame's tail are skipped. Bytes payloads
+//    (BINBYTES, SHORT_BINBYTES, BINBYTES8, BYTEARRAY8) are the exception since CPython 3.8: they
+//    are read with readinto, straight on.
+//  - c_file_py37: the same on CPython 3.7 and older, where bytes payloads are skipped over like
+//    every other operand (and protocol 5 does not exist).
 //  - python: `pickle._Unpickler` (subclassed by joblib and dill): each frame is read into its own
 //    buffer; an opcode crossing its end, or a FRAME inside an unfinished frame, is an error; a
 //    frame running past the end of the data is accepted (the rest is read until it runs out).
-enum class Reading : std::uint8_t { c_buffer, c_file, python };
+enum class Reading : std::uint8_t { c_buffer, c_file, c_file_py37, python };
 const char* reading_name(Reading r);
 
 struct VmOptions {

@@ -74,7 +74,8 @@ cases = {
     # Loader differentials on FRAME: each file reads harmlessly under one loader and calls
     # os.system under another (pickle_vm.hpp `Reading`); the verdict is the worst reading's.
     # - the C unpickler on a file object (torch.load, pickle.load on an io.BytesIO) drops the
-    #   frame's tail when a read crosses the frame's end and reads the operand after the frame:
+    #   frame's tail when a read crosses the frame's end and reads the operand after the frame
+    #   (bytes payloads only on CPython 3.7 and older; 3.8+ reads them with readinto):
     "frame_file_reading_bytes.pkl": frame_skip(b"B" + struct.pack("<I", 4) + b"ab",
                                                b"\x00\x00.\x00" + glob("os", "system") + b"(" + string0(cmd) + b"tR."),
     "frame_file_reading_unicode.pkl": frame_skip(b"X" + struct.pack("<I", 6) + b"abc",

@@ -193,12 +193,14 @@ TEST(PickleVm, FrameHandling) {
 }
 
 // The readings real loaders take of the same bytes (pickle_vm.hpp `Reading`).
+// (Each shape below was checked against CPython 3.11's pickle.loads, pickle.load(io.BytesIO)
+// and pickle._loads with a harmless marker callable in place of os.system.)
 TEST(PickleVm, ReadingsOfACrossedFrame) {
-  // BINBYTES of 4 at the end of a frame that holds only 2 of its bytes; after the frame, bytes
+  // BINUNICODE of 6 at the end of a frame that holds only 3 of its bytes; after the frame, bytes
   // chosen so that the linear reading stops harmlessly and the file-object reading (which reads
-  // the 4 bytes afresh after the frame) runs os.system.
-  std::string frame = "N0B"s + std::string("\x04\x00\x00\x00", 4) + "ab";
-  std::string after = std::string("\x00\x00.\x00", 4) + "cos\nsystem\n(S'id'\ntR.";
+  // the 6 bytes afresh after the frame) runs os.system.
+  std::string frame = "N0X"s + std::string("\x06\x00\x00\x00", 4) + "abc";
+  std::string after = "abc0."s + std::string(1, '\0') + "cos\nsystem\n(S'id'\ntR.";
   std::string p = kProto4 + "\x95" + u64(frame.size()) + frame + after;
   VmOptions linear;
   auto a = sim(p, linear);
@@ -230,6 +232,32 @@ TEST(PickleVm, ReadingsOfACrossedFrame) {
   EXPECT_EQ(d->severity, Severity::suspicious);
   EXPECT_NE(d->message.find("calls os.system"), std::string::npos) << d->message;
   EXPECT_NE(d->message.find("calls none"), std::string::npos) << d->message;
+}
+
+TEST(PickleVm, BytesPayloadsAreReadStraightOnSinceCpython38) {
+  // BINBYTES payloads go through readinto since CPython 3.8 (straight on); 3.7 skipped the
+  // frame's tail for them too.
+  std::string frame = "N0B"s + std::string("\x04\x00\x00\x00", 4) + "ab";
+  std::string after = std::string("\x00\x00.\x00", 4) + "cos\nsystem\n(S'id'\ntR.";
+  std::string p = kProto4 + "\x95" + u64(frame.size()) + frame + after;
+  VmOptions file;
+  file.reading = pickle::Reading::c_file;
+  auto a = sim(p, file);
+  EXPECT_TRUE(a.stopped);
+  EXPECT_TRUE(a.calls.empty());
+  VmOptions old;
+  old.reading = pickle::Reading::c_file_py37;
+  auto b = sim(p, old);
+  EXPECT_TRUE(b.stopped);
+  EXPECT_EQ(b.calls.size(), 1u);
+  Report r = scan_str(p);
+  EXPECT_EQ(r.verdict(), Severity::dangerous);
+  const Finding* g = find(r, "pickle.dangerous-global", "os.system");
+  ASSERT_NE(g, nullptr);
+  EXPECT_NE(g->message.find("3.7"), std::string::npos) << g->message;
+  // Protocol 5 does not exist for CPython 3.7.
+  EXPECT_TRUE(sim("\x80\x05N."s, old).error.has_value());
+  EXPECT_FALSE(sim("\x80\x05N."s, file).error.has_value());
 }
 
 TEST(PickleVm, ReadingsOfATruncatedFrame) {
