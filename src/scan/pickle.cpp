@@ -155,6 +155,7 @@ pickle::Run scan_readings(Context& ctx, ByteView whole, std::uint64_t base, cons
   };
   describe(vo.reading, primary);
   std::uint64_t crossings = primary.frame_crossings;
+  bool names_something = !primary.imports.empty() || !primary.calls.empty();
   for (pickle::Reading r : {pickle::Reading::c_buffer, pickle::Reading::c_file, pickle::Reading::c_file_py37,
                             pickle::Reading::python}) {
     if (r == vo.reading) continue;
@@ -165,10 +166,14 @@ pickle::Run scan_readings(Context& ctx, ByteView whole, std::uint64_t base, cons
     pickle::ExtRegistry ext_copy = ext;
     pickle::Run run = pickle::simulate_pickle(data, other, ext_copy);
     crossings = std::max(crossings, run.frame_crossings);
+    names_something = names_something || !run.imports.empty() || !run.calls.empty();
     report_run(ctx, whole, base, run, index, opt, std::min(*primary.divergence, run.divergence.value_or(0)),
                pickle::reading_name(r));
     describe(r, run);
   }
+  // Bytes that only might be a pickle (raw tensor storage) stay silent unless a reading names
+  // a global or calls.
+  if (opt.speculative && !names_something) return primary;
   // No legitimate pickler ends a frame inside an opcode. With one crossing the readings above
   // are all a loader can take; with several, a buffered file (peek window) may mix them per
   // frame, which is not enumerated: dangerous.
