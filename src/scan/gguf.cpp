@@ -329,7 +329,7 @@ void scan_gguf(Context& ctx, ByteView data) {
   if (auto it = kvs.find("general.alignment"); it != kvs.end()) {
     const KV& a = it->second;
     if (a.type != kU32) {
-      ctx.add(Severity::suspicious, "gguf.alignment", "general.alignment",
+      ctx.add(Severity::dangerous, "gguf.alignment", "general.alignment",
               std::string("gguf: general.alignment is ") + vt_name(a.type) + ", not UINT32 (ggml rejects the file)",
               a.offset);
     } else if (a.uval == 0 || (a.uval & (a.uval - 1)) != 0) {
@@ -420,7 +420,7 @@ void scan_gguf(Context& ctx, ByteView data) {
       bad = true;
     }
     if (t.offset % alignment != 0) {
-      ctx.add(Severity::suspicious, "gguf.tensor-alignment", subj,
+      ctx.add(Severity::dangerous, "gguf.tensor-alignment", subj,
               "gguf: tensor " + q(*name) + " offset " + std::to_string(t.offset) + " is not a multiple of the alignment " +
                   std::to_string(alignment),
               t.info_offset);
@@ -472,7 +472,7 @@ void scan_gguf(Context& ctx, ByteView data) {
     }
   }
   if (!ggml_layout && tensors.size() == *n_tensors) {
-    ctx.add(Severity::suspicious, "gguf.tensor-layout", "",
+    ctx.add(Severity::dangerous, "gguf.tensor-layout", "",
             "gguf: tensors are not stored in order at aligned consecutive offsets (ggml refuses such files)", data_start);
   }
 }

@@ -198,33 +198,52 @@ herr_t visit_link(hid_t, const char* name, const H5L_info_t* info, void* op) {
   return 0;
 }
 
-// Reads a string attribute of the root group (fixed or variable length, scalar or one element).
-std::optional<std::string> read_string_attr(hid_t file, const char* name, std::string& why) {
+// Reads a string attribute of the root group in every form h5py and Keras 1/2/3 write: fixed-
+// length (NUL-terminated, NUL- or space-padded) or variable-length strings, ASCII or UTF-8, a
+// scalar or an array (each element is returned). Fixed-length values lose trailing NULs only,
+// as numpy's bytes_ does. nullopt with `why` set when the attribute exists but is not readable
+// as strings; nullopt with `why` empty when it does not exist.
+std::optional<std::vector<std::string>> read_string_attr(hid_t file, const char* name, std::string& why) {
   if (H5Aexists(file, name) <= 0) return std::nullopt;
   Id attr(H5Aopen(file, name, H5P_DEFAULT), H5Aclose);
-  if (!attr) { why = "cannot open"; return std::nullopt; }
+  if (!attr) { why = "cannot be opened"; return std::nullopt; }
   Id type(H5Aget_type(attr.id), H5Tclose);
   Id space(H5Aget_space(attr.id), H5Sclose);
-  if (!type || !space) { why = "cannot read its type"; return std::nullopt; }
+  if (!type || !space) { why = "has no readable type"; return std::nullopt; }
   hssize_t n = H5Sget_simple_extent_npoints(space.id);
-  if (n != 1) { why = "is not a single value"; return std::nullopt; }
+  if (n < 1 || n > 4096) { why = "holds " + std::to_string(n) + " values"; return std::nullopt; }
   if (H5Tget_class(type.id) != H5T_STRING) { why = "is not a string"; return std::nullopt; }
+  std::size_t count = static_cast<std::size_t>(n);
+  std::vector<std::string> out;
+  H5T_cset_t cset = H5Tget_cset(type.id);
   if (H5Tis_variable_str(type.id) > 0) {
+    // The memory type keeps the file's character set: HDF5 does not convert ASCII <-> UTF-8.
     Id mem(H5Tcopy(H5T_C_S1), H5Tclose);
     H5Tset_size(mem.id, H5T_VARIABLE);
-    char* p = nullptr;
-    if (H5Aread(attr.id, mem.id, &p) < 0 || !p) { why = "cannot be read"; return std::nullopt; }
-    std::string s(p, strnlen(p, kMaxAttr));
-    H5free_memory(p);
-    return s;
+    if (cset != H5T_CSET_ERROR) H5Tset_cset(mem.id, cset);
+    std::vector<char*> ptrs(count, nullptr);
+    if (H5Aread(attr.id, mem.id, ptrs.data()) < 0) { why = "cannot be read"; return std::nullopt; }
+    std::size_t total = 0;
+    for (char* p : ptrs) {
+      std::string v = p ? std::string(p, strnlen(p, kMaxAttr)) : std::string();
+      total += v.size();
+      out.push_back(std::move(v));
+      if (p) H5free_memory(p);
+    }
+    if (total > kMaxAttr) { why = "is larger than the scan limit"; return std::nullopt; }
+    return out;
   }
   std::size_t size = H5Tget_size(type.id);
-  if (size == 0 || size > kMaxAttr) { why = "has an implausible size"; return std::nullopt; }
-  std::string s(size, '\0');
+  if (size == 0 || size > kMaxAttr / count) { why = "has an implausible size"; return std::nullopt; }
+  std::string buf(size * count, '\0');
   Id mem(H5Tcopy(type.id), H5Tclose);
-  if (H5Aread(attr.id, mem.id, s.data()) < 0) { why = "cannot be read"; return std::nullopt; }
-  s.resize(strnlen(s.data(), s.size()));
-  return s;
+  if (H5Aread(attr.id, mem.id, buf.data()) < 0) { why = "cannot be read"; return std::nullopt; }
+  for (std::size_t i = 0; i < count; ++i) {
+    std::string v = buf.substr(i * size, size);
+    while (!v.empty() && v.back() == '\0') v.pop_back();
+    out.push_back(std::move(v));
+  }
+  return out;
 }
 
 // Runs the library over a file whose superblock was validated; the HDF5 mutex must be held.
@@ -249,12 +268,20 @@ void scan_with_library(Context& ctx, ByteView data) {
     ctx.add(Severity::suspicious, "hdf5.malformed", "", "hdf5: the HDF5 library cannot open the file", 0);
     return;
   }
+  // A file with these attributes claims to be a Keras model: Keras will read them, so a value the
+  // scanner cannot read is dangerous (keras.unreadable-config), never a pass.
   for (const char* attr : {"model_config", "training_config"}) {
     std::string why;
-    auto text = read_string_attr(file.id, attr, why);
-    if (text) scan_keras_config_text(ctx, *text, attr);
-    else if (!why.empty()) {
-      ctx.add(Severity::suspicious, "keras.json", attr, std::string("hdf5: attribute ") + attr + " " + why);
+    auto texts = read_string_attr(file.id, attr, why);
+    if (texts) {
+      for (std::size_t i = 0; i < texts->size(); ++i) {
+        std::string where = texts->size() == 1 ? std::string(attr) : std::string(attr) + "[" + std::to_string(i) + "]";
+        scan_keras_config_text(ctx, (*texts)[i], where);
+      }
+    } else if (!why.empty()) {
+      ctx.add(Severity::dangerous, "keras.unreadable-config", attr,
+              std::string("hdf5: attribute ") + attr + " " + why +
+                  ": the file claims to be a Keras model but its config cannot be checked");
     }
   }
   Walk w{&ctx, file.id};

@@ -35,4 +35,20 @@ std::optional<Codec> sniff_codec(ByteView data);
 
 std::string hex_offset(std::uint64_t off);
 
+// While a container scans a member of which it has only a prefix (decompression stopped at a
+// limit, which it reports), validators must not judge sizes against an end they did not see.
+// Thread-local: one scan runs on one thread, and nested scans run synchronously inside it.
+inline thread_local bool t_scanning_prefix = false;
+inline bool scanning_prefix() { return t_scanning_prefix; }
+class PrefixScope {
+ public:
+  explicit PrefixScope(bool prefix) : before_(t_scanning_prefix) { t_scanning_prefix = before_ || prefix; }
+  ~PrefixScope() { t_scanning_prefix = before_; }
+  PrefixScope(const PrefixScope&) = delete;
+  PrefixScope& operator=(const PrefixScope&) = delete;
+
+ private:
+  bool before_;
+};
+
 }  // namespace hubgate::scan

@@ -77,6 +77,10 @@ class StrictSax {
 }  // namespace
 
 Result<nlohmann::json> parse_json_strict(std::string_view text, JsonLimits limits) {
+  // nlohmann's lexer takes a NUL byte for the end of the input, so `{...}\0{...}` would parse as
+  // its first half; JSON (and every loader's parser) refuses a raw NUL anywhere.
+  if (auto nul = text.find('\0'); nul != std::string_view::npos)
+    return fail(Errc::corrupt, "offset " + std::to_string(nul) + ": NUL byte in JSON text");
   json root;
   StrictSax sax(root, limits);
   bool ok = false;

@@ -21,7 +21,7 @@ struct JsonLimits {
   std::size_t max_depth = 128;  // nested objects/arrays
 };
 
-// Errors: Errc::corrupt with "offset N: <reason>" for invalid UTF-8/JSON, "duplicate key 'k'
+// Errors: Errc::corrupt with "offset N: <reason>" for invalid UTF-8/JSON (a NUL byte included), "duplicate key 'k'
 // at offset N", or Errc::limit_exceeded for nesting deeper than max_depth.
 Result<nlohmann::json> parse_json_strict(std::string_view text, JsonLimits limits = {});
 

@@ -7,11 +7,21 @@
 // TF's TFOpLambda/SlicingOpLambda) carry marshalled Python bytecode that runs on load or call.
 // Walked iteratively over every object (depth-bounded by the strict JSON parser), so a spec
 // cannot hide in an unexpected field.
+//
+// Allowlist, not denylist (keras_names.hpp): a class or function spec must name something Keras
+// ships; one naming a file/network/code utility reachable through an allowed module (`get_file`
+// as an initializer, `load_model`, `py_function`…) or any function outside the activation /
+// loss / metric / initializer lists is dangerous; an unknown class is suspicious (custom code
+// must be importable for it to load). The text is read as Python's `json` reads it (encoding
+// detection on bytes, NaN/Infinity, lone surrogate escapes); a config that still cannot be read
+// is dangerous: Keras never writes one, and what the scanner cannot read it cannot vouch for.
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "scan/formats.hpp"
 #include "scan/json_strict.hpp"
+#include "scan/keras_names.hpp"
 
 namespace hubgate::scan {
 namespace {
@@ -40,6 +50,143 @@ std::string extend(const std::string& path, std::string_view add) {
   return path + std::string(add.substr(0, 64));
 }
 
+bool library_module(std::string_view m) {
+  std::string_view root = m.substr(0, m.find('.'));
+  return root == "keras_nlp" || root == "keras_hub" || root == "keras_cv";
+}
+
+void append_utf8(std::string& out, std::uint32_t cp) {
+  if (cp < 0x80) {
+    out += static_cast<char>(cp);
+  } else if (cp < 0x800) {
+    out += static_cast<char>(0xC0 | (cp >> 6));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else if (cp < 0x10000) {
+    out += static_cast<char>(0xE0 | (cp >> 12));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else {
+    out += static_cast<char>(0xF0 | (cp >> 18));
+    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  }
+}
+
+// json.loads(bytes): UTF-32/UTF-16 (by BOM or by NUL pattern) and a UTF-8 BOM are decoded like
+// json.detect_encoding; nullopt when the UTF-16/32 text is invalid (Python raises too).
+std::optional<std::string> python_decode(std::string_view b) {
+  auto u = [&](std::size_t i) { return static_cast<std::uint8_t>(b[i]); };
+  int width = 1;
+  bool big = false;
+  std::size_t skip = 0;
+  if (b.size() >= 4 && u(0) == 0 && u(1) == 0 && u(2) == 0xFE && u(3) == 0xFF) width = 4, big = true, skip = 4;
+  else if (b.size() >= 4 && u(0) == 0xFF && u(1) == 0xFE && u(2) == 0 && u(3) == 0) width = 4, skip = 4;
+  else if (b.size() >= 2 && u(0) == 0xFE && u(1) == 0xFF) width = 2, big = true, skip = 2;
+  else if (b.size() >= 2 && u(0) == 0xFF && u(1) == 0xFE) width = 2, skip = 2;
+  else if (b.size() >= 3 && u(0) == 0xEF && u(1) == 0xBB && u(2) == 0xBF) skip = 3;
+  else if (b.size() >= 4 && u(0) == 0) width = u(1) ? 2 : 4, big = true;
+  else if (b.size() >= 4 && u(1) == 0) width = (u(2) || u(3)) ? 2 : 4;
+  if (width == 1) return std::string(b.substr(skip));
+  std::string out;
+  std::size_t i = skip;
+  auto unit = [&](std::size_t at) -> std::uint32_t {
+    std::uint32_t v = 0;
+    for (int k = 0; k < width; ++k) {
+      std::uint32_t byte = u(at + static_cast<std::size_t>(big ? k : width - 1 - k));
+      v = (v << 8) | byte;
+    }
+    return v;
+  };
+  while (i + static_cast<std::size_t>(width) <= b.size()) {
+    std::uint32_t cp = unit(i);
+    i += static_cast<std::size_t>(width);
+    if (width == 2 && cp >= 0xD800 && cp < 0xDC00 && i + 2 <= b.size()) {
+      std::uint32_t lo = unit(i);
+      if (lo >= 0xDC00 && lo < 0xE000) {
+        cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+        i += 2;
+      }
+    }
+    if (cp > 0x10FFFF) return std::nullopt;
+    if (cp >= 0xD800 && cp < 0xE000) cp = 0xFFFD;  // surrogatepass: kept as a lone surrogate
+    append_utf8(out, cp);
+  }
+  if (i != b.size()) return std::nullopt;
+  return out;
+}
+
+int hexval(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// Python's json accepts what strict JSON does not: NaN, Infinity and -Infinity (Keras writes
+// them for float settings), and \u escapes of lone surrogates. Rewrite those so the strict
+// parser reads the same document: the literals become null, lone surrogates U+FFFD.
+std::string python_json_compat(std::string_view t) {
+  std::string out;
+  out.reserve(t.size());
+  bool in_str = false;
+  auto surrogate_at = [&](std::size_t i) -> int {  // value of "\uXXXX" at i, -1 if none
+    if (i + 6 > t.size() || t[i] != '\\' || t[i + 1] != 'u') return -1;
+    int v = 0;
+    for (std::size_t k = 2; k < 6; ++k) {
+      int h = hexval(t[i + k]);
+      if (h < 0) return -1;
+      v = v * 16 + h;
+    }
+    return v;
+  };
+  for (std::size_t i = 0; i < t.size(); ++i) {
+    char c = t[i];
+    if (in_str) {
+      if (c == '\\' && i + 1 < t.size()) {
+        int v = surrogate_at(i);
+        if (v >= 0xD800 && v < 0xDC00) {
+          int lo = surrogate_at(i + 6);
+          if (lo >= 0xDC00 && lo < 0xE000) {
+            out.append(t.substr(i, 12));
+            i += 11;
+          } else {
+            out += "\\ufffd";
+            i += 5;
+          }
+        } else if (v >= 0xDC00 && v < 0xE000) {
+          out += "\\ufffd";
+          i += 5;
+        } else {
+          out += c;
+          out += t[++i];
+        }
+        continue;
+      }
+      if (c == '"') in_str = false;
+      out += c;
+      continue;
+    }
+    if (c == '"') {
+      in_str = true;
+    } else if (t.substr(i).starts_with("NaN")) {
+      out += "null";
+      i += 2;
+      continue;
+    } else if (t.substr(i).starts_with("Infinity")) {
+      out += "null";
+      i += 7;
+      continue;
+    } else if (t.substr(i).starts_with("-Infinity")) {
+      out += "null";
+      i += 8;
+      continue;
+    }
+    out += c;
+  }
+  return out;
+}
+
 bool code_layer(std::string_view cls) {
   return cls == "Lambda" || cls == "TFOpLambda" || cls == "SlicingOpLambda" || cls == "__lambda__";
 }
@@ -53,11 +200,13 @@ const std::string* str_field(const json& o, const char* k) {
 
 void scan_keras_config_text(Context& ctx, std::string_view text, std::string_view where) {
   const std::string w(where);
-  auto parsed = parse_json_strict(text);
+  auto parsed = parse_json_strict(python_json_compat(text));
   if (!parsed) {
     bool dup = parsed.error().message.starts_with("duplicate key");
-    ctx.add(dup ? Severity::dangerous : Severity::suspicious, dup ? "keras.duplicate-key" : "keras.json", w,
-            "keras: " + w + ": " + parsed.error().message);
+    ctx.add(Severity::dangerous, dup ? "keras.duplicate-key" : "keras.json", w,
+            "keras: " + w + ": " + parsed.error().message +
+                (dup ? " (Python's json keeps the last one)"
+                     : " (Keras never writes such a config; what it holds cannot be checked)"));
     return;
   }
   int findings = 0;
@@ -93,12 +242,44 @@ void scan_keras_config_text(Context& ctx, std::string_view text, std::string_vie
             "object " + q(name) + " imports module " + q(*m) + " (only keras, tensorflow, tf_keras, numpy, math are allowed)");
       }
     }
+    bool foreign = (module && !allowed_module(*module)) || (fn_module && !allowed_module(*fn_module));
+    std::string_view from = module ? std::string_view(*module) : fn_module ? std::string_view(*fn_module) : "";
     if (cls && code_layer(*cls)) {
       add(Severity::dangerous, "keras.lambda", subj,
           (*cls == "__lambda__" ? std::string("function spec carries marshalled bytecode")
                                 : "layer " + q(name) + " is a " + *cls + " layer: it carries Python code that runs on load"));
-    } else if (cls && *cls == "function" && node->contains("config") && (*node)["config"].is_string() && !module && !fn_module) {
-      add(Severity::suspicious, "keras.function", subj, "function " + q((*node)["config"].get<std::string>()) + " without a module");
+    } else if (cls && *cls == "function") {
+      const json* fn = node->contains("config") ? &(*node)["config"] : nullptr;
+      std::string fname = fn && fn->is_string() ? fn->get<std::string>() : std::string();
+      if (!foreign && !keras::known_keras_function(fname) && library_module(from) && !keras::dangerous_keras_name(fname)) {
+        add(Severity::suspicious, "keras.unknown-object", subj,
+            "function " + q(fname) + " from " + q(from) + " is not one Keras ships (a keras_hub/keras_nlp/keras_cv helper)");
+      } else if (!foreign && !keras::known_keras_function(fname)) {
+        add(Severity::dangerous, "keras.function", subj,
+            "function " + q(fname) + (from.empty() ? "" : " from " + q(from)) +
+                " is not an activation, loss, metric or initializer Keras ships: loading the model hands it "
+                "tensors or shapes to call it with");
+      }
+    } else if (cls && !foreign) {
+      std::string_view c = *cls;
+      if (c.starts_with("Custom>")) c.remove_prefix(7);
+      if (keras::dangerous_keras_name(c)) {
+        add(Severity::dangerous, "keras.dangerous-object", subj,
+            "object " + q(name) + " names " + q(c) + (from.empty() ? "" : " from " + q(from)) +
+                ", which reads or writes files, loads other models or runs code");
+      } else if (!keras::known_keras_class(c) && !library_module(from) && c.find('.') == std::string_view::npos) {
+        add(Severity::suspicious, "keras.unknown-object", subj,
+            "class " + q(c) + (from.empty() ? "" : " from " + q(from)) +
+                " is not one Keras ships (custom code must be importable to load it)");
+      }
+    }
+    // Activations named by string resolve through Keras's own tables; anything else is custom.
+    for (const char* key : {"activation", "recurrent_activation"}) {
+      const std::string* a = str_field(*node, key);
+      if (!a || keras::known_keras_function(*a)) continue;
+      bool bad = keras::dangerous_keras_name(*a);
+      add(bad ? Severity::dangerous : Severity::suspicious, bad ? "keras.function" : "keras.unknown-object", subj,
+          std::string(key) + " " + q(*a) + " is not an activation Keras ships");
     }
     // Keras 2 Lambda configs: {"function": [code, defaults, closure], "function_type": "lambda"}.
     if (const std::string* ft = str_field(*node, "function_type"); ft && *ft == "lambda") {
@@ -126,7 +307,14 @@ void scan_keras_config_text(Context& ctx, std::string_view text, std::string_vie
 }
 
 void scan_keras_config(Context& ctx, ByteView config_json) {
-  scan_keras_config_text(ctx, as_chars(config_json), "config.json");
+  // Keras 3 reads config.json as bytes: json.loads detects UTF-16/32 and strips a UTF-8 BOM.
+  auto text = python_decode(as_chars(config_json));
+  if (!text) {
+    ctx.add(Severity::dangerous, "keras.json", "config.json",
+            "keras: config.json: invalid UTF-16/UTF-32 text (Keras never writes such a config)");
+    return;
+  }
+  scan_keras_config_text(ctx, *text, "config.json");
 }
 
 }  // namespace hubgate::scan

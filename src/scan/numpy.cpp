@@ -212,6 +212,10 @@ void scan_npy(Context& ctx, ByteView data) {
   auto bad = [&](const std::string& msg, std::uint64_t off) {
     ctx.add(Severity::suspicious, "npy.malformed", "", msg, off);
   };
+  // Lying sizes: numpy refuses them, and a reader that trusts the header reads out of bounds.
+  auto lying = [&](const char* rule, const std::string& msg, std::uint64_t off) {
+    ctx.add(Severity::dangerous, rule, "", msg, off);
+  };
   if (!r.skip(6)) return bad("npy: truncated magic", 0);
   auto major = r.u8(), minor = r.u8();
   if (!major || !minor) return bad("npy: truncated version", 6);
@@ -244,8 +248,10 @@ void scan_npy(Context& ctx, ByteView data) {
   if (!dt) return bad(dt.error().message, header_at);
   std::uint64_t count = 1;
   for (const auto& x : shape->items) {
-    if (x->k != Lit::K::integer || x->i < 0) return bad("npy shape is not a tuple of non-negative ints", header_at);
-    if (x->i != 0 && count > UINT64_MAX / static_cast<std::uint64_t>(x->i)) return bad("npy shape overflows", header_at);
+    if (x->k != Lit::K::integer || x->i < 0)
+      return lying("npy.bad-shape", "npy shape is not a tuple of non-negative ints", header_at);
+    if (x->i != 0 && count > UINT64_MAX / static_cast<std::uint64_t>(x->i))
+      return lying("npy.bad-shape", "npy shape overflows", header_at);
     count *= static_cast<std::uint64_t>(x->i);
   }
   ByteView body = r.rest();
@@ -254,11 +260,14 @@ void scan_npy(Context& ctx, ByteView data) {
     ctx.in_member("(object array pickle @" + std::to_string(body_at) + ")", [&] { scan_pickles(ctx, body, {}); });
     return;
   }
-  if (dt->itemsize != 0 && count > UINT64_MAX / dt->itemsize) return bad("npy array size overflows", header_at);
+  if (dt->itemsize != 0 && count > UINT64_MAX / dt->itemsize)
+    return lying("npy.bad-shape", "npy array size overflows", header_at);
   std::uint64_t need = count * dt->itemsize;
   if (body.size() < need) {
-    return bad("npy body holds " + std::to_string(body.size()) + " bytes, the header needs " + std::to_string(need),
-               body_at);
+    if (scanning_prefix()) return;  // the rest of the body was not decompressed (reported)
+    return lying("npy.size-mismatch",
+                 "npy body holds " + std::to_string(body.size()) + " bytes, the header needs " + std::to_string(need),
+                 body_at);
   }
   if (body.size() > need) {
     ByteView extra = body.subspan(need);

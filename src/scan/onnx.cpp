@@ -78,7 +78,7 @@ class Walker {
       }
     }
     if (!check(r, m)) return;
-    if (!graph) add(Severity::suspicious, "onnx.malformed", "", "onnx: model has no graph", 0);
+    if (!graph) add(Severity::suspicious, "onnx.no-graph", "", "onnx: model has no graph", 0);
     // Custom domains, except those the model implements itself as local functions.
     for (const auto& [domain, ops] : domains_) {
       if (known_domain(domain) || local_domains_.count(domain)) continue;
@@ -110,7 +110,7 @@ class Walker {
   bool check(const ProtoReader& r, ByteView m) {
     if (r.error().empty()) return true;
     if (!malformed_) {
-      add(Severity::suspicious, "onnx.malformed", "", "onnx: invalid protobuf at " + r.error(), at(m, r.offset()));
+      add(Severity::dangerous, "onnx.malformed", "", "onnx: invalid protobuf at " + r.error(), at(m, r.offset()));
     }
     malformed_ = true;
     return false;
@@ -253,7 +253,7 @@ class Walker {
         }
       } else if (k == "offset" || k == "length") {
         if (!parse_u64(v)) {
-          add(Severity::suspicious, "onnx.external-data", subj,
+          add(Severity::dangerous, "onnx.external-range", subj,
               "onnx: tensor " + q(name) + " external data " + std::string(k) + " " + q(v) + " is not a decimal integer",
               entries_at);
         }

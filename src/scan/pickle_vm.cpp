@@ -4,10 +4,13 @@
 // "metastack") and a memo. Values are small tagged records; containers share their element
 // vector (shared_ptr) so that memo round-trips alias like the real objects, and keep at most
 // kMaxItems elements (enough to resolve callables and small argument tuples). Strings keep at
-// most kMaxStr bytes. Every read is bounds-checked; FRAME lengths are checked like the C
-// unpickler does (the frame must be present) and opcodes that cross a frame boundary, or a FRAME
-// before the previous frame ended, are recorded as a divergence between the C and Python
-// unpicklers. Errors stop the walk and are returned with their offset.
+// most kMaxStr bytes. Every read is bounds-checked and goes through `read`/`line`, which model
+// the chosen loader's buffering (VmOptions::reading): c_buffer reads linearly; c_file keeps the
+// extent of the C unpickler's input buffer (`buf_end_`) and, when a read does not fit in what is
+// left of it, restarts at the buffer's end like `_Unpickler_ReadFromFile`; python tracks the
+// current frame and fails when a read crosses its end. Opcodes that cross a frame boundary, a
+// FRAME before the previous frame ended, and frames longer than the data are counted in the Run
+// (the readings may differ from there). Errors stop the walk and are returned with their offset.
 #include "scan/pickle_vm.hpp"
 
 #include <cstring>
@@ -197,7 +200,13 @@ std::string shorten(std::string_view s, std::size_t n = 80) {
 
 class Vm {
  public:
-  Vm(ByteView data, const VmOptions& opt, ExtRegistry& ext) : data_(data), opt_(opt), ext_(ext) {}
+  Vm(ByteView data, const VmOptions& opt, ExtRegistry& ext)
+      : data_(data),
+        opt_(opt),
+        ext_(ext),
+        python_(opt.reading == Reading::python),
+        c_file_(opt.reading == Reading::c_file || opt.reading == Reading::c_file_py37),
+        py37_(opt.reading == Reading::c_file_py37) {}
 
   Run run() {
     while (!run_.stopped && !run_.error) {
@@ -224,8 +233,11 @@ class Vm {
   Run run_;
   std::size_t pos_ = 0;
   std::size_t op_start_ = 0;
+  const bool python_;
+  const bool c_file_;  // c_file or c_file_py37: the input buffer is modelled
+  const bool py37_;    // CPython 3.7 and older: no protocol 5, no readinto
   std::size_t frame_end_ = 0;  // 0: not in a frame
-  bool frame_reported_ = false;
+  std::size_t buf_end_ = 0;    // c_file: end of the C unpickler's input buffer (pos_ <= buf_end_)
   std::vector<Value> stack_;
   std::vector<std::size_t> marks_;
   std::map<std::uint64_t, Value> memo_;
@@ -242,24 +254,59 @@ class Vm {
     run_.anomalies.push_back(Anomaly{s, std::move(rule), std::move(subject), std::move(msg), op_start_});
   }
 
-  void check_frame(std::size_t end) {
-    if (frame_end_ != 0 && pos_ < frame_end_ && end > frame_end_ && !frame_reported_) {
-      frame_reported_ = true;
-      anomaly(Severity::suspicious, "pickle.frame-divergence", "",
-              "opcode crosses the end of its FRAME: CPython's C unpickler accepts it, the Python one rejects it");
-    }
-    if (frame_end_ != 0 && end >= frame_end_) frame_end_ = end == frame_end_ ? 0 : frame_end_;
-    if (frame_end_ != 0 && pos_ >= frame_end_) frame_end_ = 0;
+  bool python() const { return python_; }
+  bool c_file() const { return c_file_; }
+
+  void diverge() {
+    if (!run_.divergence) run_.divergence = op_start_;
   }
 
-  std::optional<ByteView> read(std::uint64_t n) {
+  // Frame bookkeeping for a read of [pos_, end): counts crossings; the Python reading fails there.
+  bool check_frame(std::size_t end) {
+    if (frame_end_ != 0 && pos_ < frame_end_ && end > frame_end_) {
+      ++run_.frame_crossings;
+      diverge();
+      if (python()) {
+        fail("pickle exhausted before end of frame (an opcode crosses the end of its FRAME)");
+        return false;
+      }
+    }
+    if (frame_end_ != 0 && end >= frame_end_) frame_end_ = 0;
+    return true;
+  }
+
+  // c_file: a read of n bytes that does not fit in the rest of the input buffer is served from
+  // the file position, which is the buffer's end (the rest of the buffer is dropped).
+  void rebuffer(std::uint64_t n) {
+    if (c_file() && n > buf_end_ - pos_) pos_ = buf_end_;
+  }
+
+  // Bytes payloads (BINBYTES, SHORT_BINBYTES, BINBYTES8, BYTEARRAY8): CPython 3.8+ reads them
+  // with `_Unpickler_ReadInto`, which takes what is left of the buffer and the rest from the
+  // file, i.e. straight on; CPython 3.7 and older read them like any other operand.
+  std::optional<ByteView> read_into(std::uint64_t n) {
+    if (!c_file_ || py37_ || n <= buf_end_ - pos_) return read(n);
+    if (frame_end_ != 0 && !check_frame(n > data_.size() - pos_ ? data_.size() + 1 : pos_ + n)) return std::nullopt;
     if (n > data_.size() - pos_) {
       fail("pickle data was truncated (need " + std::to_string(n) + " bytes at offset " + std::to_string(pos_) + ")");
       return std::nullopt;
     }
-    check_frame(pos_ + n);
     ByteView v = data_.subspan(pos_, n);
     pos_ += n;
+    buf_end_ = pos_;
+    return v;
+  }
+
+  std::optional<ByteView> read(std::uint64_t n) {
+    if (frame_end_ != 0 && !check_frame(n > data_.size() - pos_ ? data_.size() + 1 : pos_ + n)) return std::nullopt;
+    if (c_file_) rebuffer(n);
+    if (n > data_.size() - pos_) {
+      fail("pickle data was truncated (need " + std::to_string(n) + " bytes at offset " + std::to_string(pos_) + ")");
+      return std::nullopt;
+    }
+    ByteView v = data_.subspan(pos_, n);
+    pos_ += n;
+    if (pos_ > buf_end_) buf_end_ = pos_;
     return v;
   }
   template <class T>
@@ -272,6 +319,15 @@ class Vm {
   }
   // A '\n'-terminated line without the newline.
   std::optional<std::string_view> line() {
+    // c_file: a line not ending inside the buffer is read with readline() after the buffer.
+    if (c_file() && pos_ < buf_end_ && !std::memchr(data_.data() + pos_, '\n', buf_end_ - pos_)) {
+      if (frame_end_ != 0 && pos_ < frame_end_) {
+        ++run_.frame_crossings;
+        diverge();
+        frame_end_ = 0;
+      }
+      pos_ = buf_end_;
+    }
     std::size_t limit = std::min(data_.size() - pos_, kMaxLine);
     const void* nl = std::memchr(data_.data() + pos_, '\n', limit);
     if (!nl) {
@@ -705,6 +761,10 @@ void Vm::step() {
     case 'C':
     case 0x8e:
     case 0x96: {
+      if (op == 0x96 && py37_) {
+        fail("invalid load key 0x96");
+        break;
+      }
       std::uint64_t n = 0;
       if (op == 'B') {
         auto v = read_le<std::uint32_t>();
@@ -719,7 +779,7 @@ void Vm::step() {
         if (!v) break;
         n = *v;
       }
-      auto b = read(n);
+      auto b = read_into(n);
       if (!b) break;
       Value v = make(Value::K::bytes);
       v.b = *b;
@@ -907,7 +967,7 @@ void Vm::step() {
     case 0x80: {
       auto v = read_le<std::uint8_t>();
       if (!v) break;
-      if (*v > 5) {
+      if (*v > (py37_ ? 4 : 5)) {
         fail("unsupported pickle protocol: " + std::to_string(*v));
         break;
       }
@@ -989,23 +1049,53 @@ void Vm::step() {
     case 0x95: {
       auto n = read_le<std::uint64_t>();
       if (!n) break;
-      if (frame_end_ != 0 && pos_ - 9 < frame_end_ && !frame_reported_) {
-        frame_reported_ = true;
-        anomaly(Severity::suspicious, "pickle.frame-divergence", "",
-                "FRAME starts before the previous frame ended: CPython's C unpickler accepts it, the Python one rejects it");
+      if (frame_end_ != 0 && pos_ < frame_end_) {
+        // A FRAME inside an unfinished frame: the C unpickler goes on, the Python one stops.
+        ++run_.frame_crossings;
+        diverge();
+        if (python()) {
+          fail("beginning of a new frame before end of current frame");
+          break;
+        }
       }
+      if (python()) {
+        if (*n > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+          fail("frame size > sys.maxsize");
+          break;
+        }
+        if (*n > data_.size() - pos_) {  // io.BytesIO(file.read(n)) is just shorter
+          run_.frame_truncated = true;
+          diverge();
+        }
+        frame_end_ = *n == 0 ? 0 : pos_ + std::min<std::uint64_t>(*n, data_.size() - pos_);
+        if (frame_end_ == pos_) frame_end_ = 0;
+        break;
+      }
+      // C: the frame's bytes must be readable (c_file: read into the buffer), then it rewinds.
+      rebuffer(*n);
       if (*n > data_.size() - pos_) {
+        run_.frame_truncated = true;
+        diverge();
         fail("pickle data was truncated (FRAME of " + std::to_string(*n) + " bytes, " +
              std::to_string(data_.size() - pos_) + " left)");
         break;
       }
+      if (pos_ + *n > buf_end_) buf_end_ = pos_ + *n;
       frame_end_ = *n == 0 ? 0 : pos_ + *n;
       break;
     }
     case 0x97:
+      if (py37_) {
+        fail("invalid load key 0x97");
+        break;
+      }
       fail("NEXT_BUFFER: out-of-band buffer without a buffers argument");
       break;
     case 0x98:
+      if (py37_) {
+        fail("invalid load key 0x98");
+        break;
+      }
       need(1);
       break;
     default: {
@@ -1038,6 +1128,16 @@ bool identifier_path(std::string_view s) {
 
 Run simulate_pickle(ByteView data, const VmOptions& opt, ExtRegistry& ext) {
   return Vm(data, opt, ext).run();
+}
+
+const char* reading_name(Reading r) {
+  switch (r) {
+    case Reading::c_buffer: return "C unpickler on a buffer (pickle.loads)";
+    case Reading::c_file: return "C unpickler on a file object (torch.load, pickle.load)";
+    case Reading::c_file_py37: return "C unpickler of CPython 3.7 or older on a file object";
+    case Reading::python: return "Python unpickler (joblib.load, dill.load)";
+  }
+  return "";
 }
 
 bool looks_like_pickle(ByteView data) {

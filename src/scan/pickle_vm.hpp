@@ -8,6 +8,10 @@
 // its result is later discarded. On malformed input it stops at the first error and returns what
 // it saw up to there (the loader would have executed exactly that much). Limits: opcodes, stack +
 // memo entries, string bytes kept per value. Thread-safety: pure function.
+//
+// Real loaders read FRAME differently (`Reading`): a pickle whose opcodes respect its frames reads
+// the same under all of them; one that does not is simulated once per reading by the caller
+// (pickle.cpp), which judges every reading.
 #pragma once
 
 #include <cstdint>
@@ -48,7 +52,26 @@ struct Anomaly {
 // The extension registry (copyreg.add_extension), shared by the pickles of one file.
 using ExtRegistry = std::map<std::int64_t, std::pair<std::string, std::string>>;
 
+// How the loader reads the bytes. They agree on every pickle whose opcodes end inside their FRAME.
+//  - c_buffer: CPython's C unpickler on an in-memory buffer (`pickle.loads`) or a file whose peek
+//    window covers the frame: FRAME only checks that its bytes exist; opcodes are read linearly
+//    whatever the frame boundaries.
+//  - c_file: the C unpickler on a file object without `peek` (`torch.load` reads data.pkl from an
+//    io.BytesIO) or a frame larger than the peek window: FRAME reads the frame into its buffer with
+//    `read(n)`; a read that crosses the end of the buffer discards the buffer's rest and reads
+//    afresh from the file after it, so the bytes of the frame's tail are skipped. Bytes payloads
+//    (BINBYTES, SHORT_BINBYTES, BINBYTES8, BYTEARRAY8) are the exception since CPython 3.8: they
+//    are read with readinto, straight on.
+//  - c_file_py37: the same on CPython 3.7 and older, where bytes payloads are skipped over like
+//    every other operand (and protocol 5 does not exist).
+//  - python: `pickle._Unpickler` (subclassed by joblib and dill): each frame is read into its own
+//    buffer; an opcode crossing its end, or a FRAME inside an unfinished frame, is an error; a
+//    frame running past the end of the data is accepted (the rest is read until it runs out).
+enum class Reading : std::uint8_t { c_buffer, c_file, c_file_py37, python };
+const char* reading_name(Reading r);
+
 struct VmOptions {
+  Reading reading = Reading::c_buffer;
   std::uint64_t max_ops = 50'000'000;
   std::uint64_t max_entries = 1'000'000;  // stack + memo entries
   // joblib: after BUILD of a joblib.numpy_pickle.NumpyArrayWrapper the raw array bytes (or, for
@@ -69,6 +92,11 @@ struct Run {
   std::uint64_t ops = 0;
   int protocol = 0;
   bool limit_hit = false;
+  // FRAME misuse seen (the readings may differ from here on): an opcode crossing the end of its
+  // frame, a FRAME inside an unfinished frame, a frame running past the end of the data.
+  std::uint64_t frame_crossings = 0;   // opcodes (and nested FRAMEs) crossing a frame's end
+  bool frame_truncated = false;        // a FRAME longer than the data left
+  std::optional<std::uint64_t> divergence;  // offset of the first such event
 };
 
 Run simulate_pickle(ByteView data, const VmOptions& opt, ExtRegistry& ext);

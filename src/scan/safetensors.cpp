@@ -74,12 +74,12 @@ class Sink {
 bool parse_entry(Sink& sink, const std::string& name, const json& v, Entry& out, std::uint64_t hdr_off) {
   std::string subj = "tensor " + quote(name);
   if (!v.is_object()) {
-    sink.add(Severity::suspicious, "safetensors.tensor-entry", subj, "tensor " + quote(name) + " is not an object", hdr_off);
+    sink.add(Severity::dangerous, "safetensors.tensor-entry", subj, "tensor " + quote(name) + " is not an object", hdr_off);
     return false;
   }
   for (auto it = v.begin(); it != v.end(); ++it) {
     if (it.key() != "dtype" && it.key() != "shape" && it.key() != "data_offsets") {
-      sink.add(Severity::suspicious, "safetensors.tensor-entry", subj,
+      sink.add(Severity::suspicious, "safetensors.unknown-field", subj,
                "tensor " + quote(name) + " has unknown field " + quote(it.key()), hdr_off);
     }
   }
@@ -87,13 +87,14 @@ bool parse_entry(Sink& sink, const std::string& name, const json& v, Entry& out,
   auto sh = v.find("shape");
   auto of = v.find("data_offsets");
   if (dt == v.end() || sh == v.end() || of == v.end()) {
-    sink.add(Severity::suspicious, "safetensors.tensor-entry", subj,
+    sink.add(Severity::dangerous, "safetensors.missing-field", subj,
              "tensor " + quote(name) + " lacks dtype, shape or data_offsets", hdr_off);
     return false;
   }
   if (!of->is_array() || of->size() != 2 || !(*of)[0].is_number_unsigned() || !(*of)[1].is_number_unsigned()) {
-    sink.add(Severity::suspicious, "safetensors.tensor-entry", subj,
-             "tensor " + quote(name) + " data_offsets is not [begin, end] of unsigned integers", hdr_off);
+    sink.add(Severity::dangerous, "safetensors.bad-offsets", subj,
+             "tensor " + quote(name) + " data_offsets is not [begin, end] of unsigned integers (negative, fractional "
+             "or out-of-range offsets)", hdr_off);
     return false;
   }
   out.name = name;
@@ -113,7 +114,7 @@ bool parse_entry(Sink& sink, const std::string& name, const json& v, Entry& out,
     ok = false;
   }
   if (!sh->is_array()) {
-    sink.add(Severity::suspicious, "safetensors.tensor-entry", subj, "tensor " + quote(name) + " shape is not an array", hdr_off);
+    sink.add(Severity::dangerous, "safetensors.bad-shape", subj, "tensor " + quote(name) + " shape is not an array", hdr_off);
     return false;
   }
   // Element count, overflow-checked like the reference (checked_mul on usize).
@@ -121,7 +122,7 @@ bool parse_entry(Sink& sink, const std::string& name, const json& v, Entry& out,
   bool overflow = false;
   for (const auto& d : *sh) {
     if (!d.is_number_unsigned()) {
-      sink.add(Severity::suspicious, "safetensors.tensor-entry", subj,
+      sink.add(Severity::dangerous, "safetensors.bad-shape", subj,
                "tensor " + quote(name) + " shape has a non-integer or negative dimension " + d.dump().substr(0, 40), hdr_off);
       return false;
     }
@@ -137,7 +138,7 @@ bool parse_entry(Sink& sink, const std::string& name, const json& v, Entry& out,
   }
   std::uint64_t total_bits = n * static_cast<std::uint64_t>(bits);
   if (total_bits % 8 != 0) {
-    sink.add(Severity::suspicious, "safetensors.misaligned", subj,
+    sink.add(Severity::dangerous, "safetensors.misaligned", subj,
              "tensor " + quote(name) + " has " + std::to_string(total_bits) + " bits, not a whole number of bytes", hdr_off);
     return false;
   }
@@ -183,19 +184,19 @@ void scan_safetensors(Context& ctx, ByteView data) {
   }
   std::string_view header = as_chars(data.subspan(8, n));
   if (header.empty() || header.front() != '{') {
-    sink.add(Severity::suspicious, "safetensors.header-start", "", "header does not start with '{'", 8);
+    sink.add(Severity::dangerous, "safetensors.header-start", "", "header does not start with '{'", 8);
     return;
   }
   auto parsed = parse_json_strict(header);
   if (!parsed) {
     bool dup = parsed.error().message.starts_with("duplicate key");
-    sink.add(dup ? Severity::dangerous : Severity::suspicious, dup ? "safetensors.duplicate-key" : "safetensors.json", "",
+    sink.add(Severity::dangerous, dup ? "safetensors.duplicate-key" : "safetensors.json", "",
              "header JSON: " + parsed.error().message, 8);
     return;
   }
   const json& root = *parsed;
   if (!root.is_object()) {
-    sink.add(Severity::suspicious, "safetensors.json", "", "header is not a JSON object", 8);
+    sink.add(Severity::dangerous, "safetensors.json", "", "header is not a JSON object", 8);
     return;
   }
   std::vector<Entry> entries;
@@ -204,12 +205,12 @@ void scan_safetensors(Context& ctx, ByteView data) {
     if (it.key() == "__metadata__") {
       if (it->is_null()) continue;
       if (!it->is_object()) {
-        sink.add(Severity::suspicious, "safetensors.metadata", "__metadata__", "__metadata__ is not an object", 8);
+        sink.add(Severity::dangerous, "safetensors.metadata", "__metadata__", "__metadata__ is not an object", 8);
         continue;
       }
       for (auto m = it->begin(); m != it->end(); ++m) {
         if (!m->is_string()) {
-          sink.add(Severity::suspicious, "safetensors.metadata", "__metadata__." + m.key(),
+          sink.add(Severity::dangerous, "safetensors.metadata", "__metadata__." + m.key(),
                    "__metadata__ value " + quote(m.key()) + " is not a string (" + m->type_name() + ")", 8);
         }
       }

@@ -10,6 +10,8 @@
 //  - a .keras config.json goes to scan_keras_config; everything else is detected and dispatched.
 // CRCs are checked for the members that are scanned (not for tensor storages, to keep big
 // checkpoints fast); a mismatch is suspicious (PyTorch ignores CRCs; strict tools refuse).
+// Members whose local header disagrees with the central directory (name, method, size) are
+// scanned under both views, so the verdict covers every reader.
 #include <zlib.h>
 
 #include <algorithm>
@@ -52,7 +54,21 @@ void scan_zip(Context& ctx, ByteView data) {
   for (const auto& e : listing.entries)
     if (e.name == "config.json") keras = true;
   bool encrypted_reported = false;
+  // Where the local header and the central directory disagree, the member is scanned once per
+  // view (central first, then the local header's name, method and size).
+  std::vector<zip::Entry> views;
+  views.reserve(listing.entries.size());
   for (const auto& e : listing.entries) {
+    views.push_back(e);
+    if (e.local_ok && e.views_differ) {
+      zip::Entry local = e;
+      local.name = e.local_name;
+      local.method = e.local_method;
+      local.compressed = e.local_compressed;
+      views.push_back(std::move(local));
+    }
+  }
+  for (const auto& e : views) {
     if (!e.local_ok) continue;
     if (e.name.ends_with("/") && e.compressed == 0) continue;  // directory
     if ((e.flags & 0x1) && !encrypted_reported) {
@@ -71,6 +87,7 @@ void scan_zip(Context& ctx, ByteView data) {
       csize = avail;
     }
     ByteView raw = data.subspan(e.data_offset, csize);
+    bool cut = false;  // inflation stopped at the expansion limit: `bytes` is a prefix
     std::vector<std::uint8_t> inflated;
     ByteView bytes;
     if (e.method == 0) {
@@ -90,12 +107,14 @@ void scan_zip(Context& ctx, ByteView data) {
       }
       inflated = std::move(out->bytes);
       bytes = inflated;
+      cut = out->truncated;
     } else {
       ctx.add(Severity::suspicious, "zip.unsupported-method", e.name,
               "member '" + e.name + "' uses compression method " + std::to_string(e.method) + "; not scanned",
               e.header_offset);
       continue;
     }
+    PrefixScope prefix_scope(cut);
     bool storage = is_storage_name(e.name);
     if (storage) {
       if (pickle::looks_like_pickle(bytes)) {
@@ -105,7 +124,7 @@ void scan_zip(Context& ctx, ByteView data) {
       }
       continue;
     }
-    if (e.method == 0 || !inflated.empty()) {
+    if (!cut && (e.method == 0 || !inflated.empty())) {
       if (crc_of(bytes) != e.crc && !(e.flags & 0x8 && e.crc == 0)) {
         ctx.add(Severity::suspicious, "zip.crc-mismatch", e.name,
                 "member '" + e.name + "' fails its CRC-32 (PyTorch does not check it; strict readers refuse)",

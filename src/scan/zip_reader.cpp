@@ -185,16 +185,34 @@ Listing read_zip(ByteView d, std::uint64_t max_entries) {
       }
       e.header_offset += shift;
       p += 46 + *nl + *xl + *cl;
-      if (!parse_local(d, e.header_offset, e)) {
+      std::uint64_t lcs = 0, lus = 0;
+      std::uint16_t lflags = 0, lmethod = 0;
+      if (!parse_local(d, e.header_offset, e, &lcs, &lus, &lflags, &lmethod)) {
         e.local_ok = false;
         out.notes.push_back({Severity::suspicious, "zip.bad-local-header", e.name,
                              "no local header where the central directory says member '" + e.name + "' starts",
                              e.header_offset});
-      } else if (e.local_name != e.name) {
-        out.notes.push_back({Severity::suspicious, "zip.name-mismatch", e.name,
-                             "local header names the member '" + e.local_name + "' but the central directory says '" +
-                                 e.name + "' (loaders disagree on which name counts)",
-                             e.header_offset});
+      } else {
+        e.local_method = lmethod;
+        // Sizes deferred to a data descriptor (flag 0x8, zeros in the header) are not a claim.
+        bool deferred = (lflags & 0x8) != 0 && lcs == 0;
+        e.local_compressed = deferred ? e.compressed : lcs;
+        if (e.local_name != e.name) {
+          e.views_differ = true;
+          out.notes.push_back({Severity::suspicious, "zip.name-mismatch", e.name,
+                               "local header names the member '" + e.local_name + "' but the central directory says '" +
+                                   e.name + "' (loaders disagree on which name counts; both are scanned)",
+                               e.header_offset});
+        }
+        if (lmethod != e.method || e.local_compressed != e.compressed) {
+          e.views_differ = true;
+          out.notes.push_back({Severity::suspicious, "zip.header-mismatch", e.name,
+                               "member '" + e.name + "': the local header says method " + std::to_string(lmethod) +
+                                   ", " + std::to_string(e.local_compressed) + " bytes; the central directory says method " +
+                                   std::to_string(e.method) + ", " + std::to_string(e.compressed) +
+                                   " bytes (streaming and central-directory readers read different bytes; both are scanned)",
+                               e.header_offset});
+        }
       }
       known_headers.insert(e.header_offset);
       out.entries.push_back(std::move(e));
@@ -252,10 +270,12 @@ Listing read_zip(ByteView d, std::uint64_t max_entries) {
       out.entries.push_back(e);
       next = e.data_offset + e.compressed;
     } else {
-      // Use the central directory's view of this member to step over its data.
+      // Step over its data like a streaming reader: by the local header's size when it states
+      // one, else by the central directory's.
       auto it = std::find_if(out.entries.begin(), out.entries.end(),
                              [&](const Entry& x) { return x.header_offset == p; });
-      next = e.data_offset + (it != out.entries.end() ? it->compressed : cs);
+      bool stated = !(descriptor && cs == 0);
+      next = e.data_offset + (stated || it == out.entries.end() ? cs : it->compressed);
     }
     if (next > d.size() || next <= p) break;
     if (descriptor && next + 4 <= d.size() && u32_at(d, next) == 0x08074b50) next += 16;

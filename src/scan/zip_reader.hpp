@@ -6,7 +6,8 @@
 // the start so that members present only as local headers are listed too (hidden members).
 // For each member it reads the local header to find the data; it records, but does not refuse:
 // general-purpose flag bits (encrypted 0x1, 0x20, 0x40), a local name that differs from the
-// central one, sizes disagreeing. CRCs are not checked here (the scanner checks the members it
+// central one, a method or size that differs from the central directory's (`views_differ`: the
+// two readings are both scanned). CRCs are not checked here (the scanner checks the members it
 // reads). Every offset and length is bounded by the input. Thread-safety: pure function.
 #pragma once
 
@@ -30,6 +31,14 @@ struct Entry {
   std::uint64_t data_offset = 0;    // of the member's data, in the input
   bool in_central = true;           // false: found only by walking local headers
   bool local_ok = true;             // the local header was found and parsed
+  // The local header's own view (a streaming reader, which walks local headers, uses it; the
+  // central directory's readers — PyTorch's miniz, Python's zipfile — use the fields above).
+  std::uint16_t local_method = 0;
+  std::uint64_t local_compressed = 0;
+  // The local header's view differs from the central directory's (name, method, or a size the
+  // local header states rather than defers to a data descriptor): the member reads differently
+  // depending on the reader, and both views must be scanned.
+  bool views_differ = false;
 };
 
 struct Note {

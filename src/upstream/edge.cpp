@@ -51,6 +51,43 @@ http::Response from_error(const Error& e) {
   }
 }
 
+// Waits for a cold fill to end (download, hash check, scan), then asks the gate again: the
+// response to send instead (the gate's 403, or the fill's own error), or nullopt to serve it,
+// with the gate's headers (a warning) added to `res`. Stops waiting, and lets the response
+// stream as before, when the fill makes no progress for `stall`.
+std::optional<http::Response> await_verdict(Fill& fill, const std::function<ServeCheck(const ServeQuery&)>& check,
+                                            const ServeQuery& q, http::Response& res, const std::string& commit,
+                                            std::chrono::milliseconds stall) {
+  FillStatus st = fill.status();
+  auto last_progress = std::chrono::steady_clock::now();
+  std::uint64_t seen = st.available;
+  while (st.state == FillState::running) {
+    st = fill.wait_beyond(fill.size(), std::chrono::milliseconds(500));
+    auto now = std::chrono::steady_clock::now();
+    if (st.available != seen) {
+      seen = st.available;
+      last_progress = now;
+    } else if (now - last_progress > stall) {
+      return std::nullopt;
+    }
+  }
+  ServeCheck after = check(q);
+  if (after.refusal) {
+    after.refusal->headers.set("X-Repo-Commit", commit);
+    return std::move(after.refusal);
+  }
+  if (st.state == FillState::failed) {
+    const Error e = st.error.value_or(Error(Errc::io, "fill failed"));
+    http::Response r = e.code == Errc::permission_denied
+                           ? error_response(403, "BlockedBySecurityPolicy", e.message)
+                           : from_error(e);
+    r.headers.set("X-Repo-Commit", commit);
+    return r;
+  }
+  for (auto& [k, v] : after.headers) res.headers.set(k, v);
+  return std::nullopt;
+}
+
 http::Response from_refusal(const Refusal& r) {
   auto res = error_response(r.status, r.error_code, r.message);
   if (!r.repo_commit.empty()) res.headers.set("X-Repo-Commit", r.repo_commit);
@@ -634,6 +671,11 @@ http::Response Edge::resolve(http::Request& req, const RepoRef& repo, std::strin
     return res;
   }
   metrics_.cache_misses.fetch_add(1, std::memory_order_relaxed);
+  if (opt_.serve_check && !gate_check.known && meta.size <= opt_.hold_head_bytes) {
+    // Hold the response head until the verdict (EdgeOptions::hold_head_bytes).
+    if (auto held = await_verdict(*acquired->fill, opt_.serve_check, gq, res, meta.commit, opt_.stall_timeout))
+      return std::move(*held);
+  }
   // A range far ahead of what the fill has reached gets its own upstream request (the fill goes
   // on); a near one waits for the fill. Not when those unverified, unscanned bytes could matter:
   // under a signature policy, or a security gate without a known verdict for this file.

@@ -84,6 +84,12 @@ struct EdgeOptions {
   // upstream on its own (bytes straight from upstream, not verified against the file hash;
   // never under a signature policy, nor under a security gate that has no verdict yet).
   std::uint64_t far_range_bytes = 8u << 20;
+  // Under a security gate with no verdict yet for the file, a request that finds the file cold
+  // and at most this large waits for the fill (download, hash check, scan) before sending its
+  // response head, so a blocked file gets the same 403 BlockedBySecurityPolicy as every later
+  // request instead of a 200 whose body ends short. Larger files keep streaming under the
+  // gate's hold. 0 = never wait.
+  std::uint64_t hold_head_bytes = 64u << 20;
   // Signature policy (src/sign/gate.hpp; edge_signature.cpp): when set, every answer about a
   // covered repository is pinned to a commit whose signature verified against the upstream
   // listing (sha256 from LFS oids, small files fetched and hashed); served files must match it.

@@ -8,7 +8,8 @@ gen_safetensors.py).
 - a suspicious file is served with X-Hubgate-Security; a per-repository exception lets a
   dangerous file through, and the audit log (CLI and admin endpoint) records it;
 - an edge pulling from an origin hubgate that holds a malicious file (origin started with
-  --gate off) never serves it, and `hubgate audit` on the edge says why.
+  --gate off) never serves it — its first client gets the same 403 as later ones — and
+  `hubgate audit` on the edge says why.
 """
 from __future__ import annotations
 
@@ -259,17 +260,23 @@ def test_edge_never_serves_malicious_file_from_origin(corpus, tmp_path):
         oa.upload_folder(folder_path=str(folder), repo_id="up/mixed")  # the origin's gate is off
         edge = hg.start_server(edata, ["--upstream", origin.url])
         evil_sha = hg.sha256_file(folder / "evil.pkl")
-        # A cold malicious pickle: the fill holds every byte until the verdict, then fails, so
-        # the first client gets no byte of it (its response ends short: curl exit 18).
+        # A cold malicious pickle: the edge holds the response head until the verdict (a small
+        # file), so the first client gets the same 403 as every later one and no byte of it.
         out = tmp_path / "cold.out"
-        r = subprocess.run(["curl", "-sS", "-o", str(out), "-w", "%{http_code}", "--max-time", "60",
+        r = subprocess.run(["curl", "-sS", "-D", "-", "-o", str(out), "-w", "%{http_code}", "--max-time", "60",
                             f"{edge.url}/up/mixed/resolve/main/eval.pkl"], capture_output=True, text=True, timeout=90)
-        got = out.read_bytes() if out.exists() else b""
-        assert r.returncode != 0 and got == b"", (r.returncode, r.stdout, r.stderr, len(got))
+        assert r.returncode == 0 and r.stdout.endswith("403"), (r.returncode, r.stdout, r.stderr)
+        assert "x-error-code: blockedbysecuritypolicy" in r.stdout.lower(), r.stdout
+        assert b"blocked by security policy" in out.read_bytes()
         assert edge.request("GET", "/up/mixed/resolve/main/eval.pkl").status == 403
-        # huggingface_hub through the edge: the download fails, nothing lands in its cache.
-        with pytest.raises(Exception):
+        # huggingface_hub through the edge, also cold: the download fails with the refusal that
+        # names the rule; nothing lands in its cache.
+        from huggingface_hub.utils import HfHubHTTPError
+        with pytest.raises(HfHubHTTPError) as err:
             hf_hub_download("up/mixed", "evil.pkl", endpoint=edge.url, cache_dir=tmp_path / "hc")
+        assert err.value.response.status_code == 403
+        assert err.value.response.headers.get("X-Error-Code") == "BlockedBySecurityPolicy"
+        assert "posix.system" in str(err.value), str(err.value)
         assert not list((tmp_path / "hc").rglob("evil.pkl"))
         # Once the verdict is known every request is refused before any byte.
         for method in ("GET", "HEAD"):

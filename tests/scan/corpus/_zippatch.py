@@ -76,3 +76,16 @@ def add_hidden_member(data, name, payload):
         assert d[rec:rec + 4] == b"PK\x06\x06"
         struct.pack_into("<Q", d, rec + 48, cd_off + len(local))
     return bytes(d)
+
+
+def set_central(data, name, method=None, csize=None, usize=None):
+    """Change the central directory's view of `name` (the local header keeps its own)."""
+    d = bytearray(data)
+    _, central = find_headers(d, name)
+    if method is not None:
+        struct.pack_into("<H", d, central + 10, method)
+    if csize is not None:
+        struct.pack_into("<I", d, central + 20, csize)
+    if usize is not None:
+        struct.pack_into("<I", d, central + 24, usize)
+    return bytes(d)

@@ -15,11 +15,11 @@ import struct
 # OUT/suspicious/ (checked by corpus_check: rule present, verdict at least suspicious); every other
 # case goes to OUT/malicious/, which must scan as `dangerous` (also what run_corpus.py asserts).
 SUSPICIOUS_RULES = {
-    "safetensors.truncated", "safetensors.header-start", "safetensors.json", "safetensors.dtype",
-    "safetensors.metadata", "safetensors.tensor-entry", "safetensors.misaligned", "safetensors.index",
-    "gguf.version", "gguf.magic", "gguf.token-id", "gguf.tensor-alignment", "gguf.tensor-layout",
-    "template.suspicious", "onnx.custom-domain", "onnx.malformed", "onnx.external-data", "onnx.depth",
-    "keras.json", "keras.class-name", "keras.function", "hdf5.malformed", "hdf5.user-link", "hdf5.filter-plugin",
+    "safetensors.truncated", "safetensors.dtype", "safetensors.unknown-field", "safetensors.index",
+    "gguf.version", "gguf.magic", "gguf.token-id",
+    "template.suspicious", "onnx.custom-domain", "onnx.no-graph", "onnx.external-data", "onnx.depth",
+    "keras.class-name", "keras.unknown-object", "hdf5.malformed", "hdf5.user-link", "hdf5.filter-plugin",
+    "npy.malformed", "npy.trailing-data", "zip.header-mismatch", "zip.name-mismatch",
     "tar.special-file", "tar.setuid", "tar.duplicate", "tar.trailing-data", "tar.malformed", "tar.truncated",
     "tar.pax-global", "compressed.malformed", "compressed.trailing-data", "container.expansion-ratio",
     "container.limit",

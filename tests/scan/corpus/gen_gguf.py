@@ -89,6 +89,14 @@ def main(out):
         "gguf.tokenizer-count__short-scores.gguf": Gguf().kv_str_array("tokenizer.ggml.tokens", ["a", "b", "c", "d"])
             .kv_array("tokenizer.ggml.scores", GGUF_F32, 1).build(),
         "gguf.truncated__data.gguf": Gguf().tensor("w", [4], F32, 0).build(bytes(16))[:-20],
+        # Duplicate keys read differently by first-wins and last-wins loaders.
+        "gguf.duplicate-key__chat-template.gguf": Gguf().kv_str("tokenizer.chat_template", "{{ messages }}")
+            .kv_str("tokenizer.chat_template", "{{ messages }}{# second #}").build(),
+        "gguf.duplicate-key__alignment.gguf": Gguf().kv_u32("general.alignment", 32).kv_u32("general.alignment", 64).build(),
+        # Layouts ggml refuses (no writer produces them): dangerous.
+        "gguf.tensor-alignment__odd-offset.gguf": Gguf().tensor("a", [4], F32, 0).tensor("b", [4], F32, 20).build(bytes(64)),
+        "gguf.tensor-layout__reversed.gguf": Gguf().tensor("a", [8], F32, 32).tensor("b", [8], F32, 0).build(bytes(64)),
+        "gguf.alignment__not-u32.gguf": Gguf().kv_str("general.alignment", "32").build(),
     }
     for name, data in mal.items():
         case(out, name, data)

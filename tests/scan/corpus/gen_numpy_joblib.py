@@ -82,3 +82,20 @@ if joblib is not None:
         write(ben, f"joblib_arrays_{c}.joblib", jdump(benign, (c, 3)))
         write(mal, f"joblib_payload_{c}.joblib", jdump(evil, (c, 3)))
     write(mal, "joblib_object_array_payload_zlib.joblib", jdump(evil_array, ("zlib", 3)))
+
+
+# Malformed arrays: a header that lies about the body (numpy refuses; a reader trusting the
+# header reads out of bounds). Named `<rule>__<what>`: that rule must be reported, dangerous.
+def npy_raw(header, body):
+    h = header.encode()
+    pad = 64 - (10 + len(h) + 1) % 64
+    h += b" " * pad + b"\n"
+    return b"\x93NUMPY\x01\x00" + len(h).to_bytes(2, "little") + h + body
+
+
+write(mal, "npy.size-mismatch__short-body.npy", npy(arrays["f32"])[:-16])
+write(mal, "npy.size-mismatch__huge-shape.npy",
+      npy_raw("{'descr': '<f4', 'fortran_order': False, 'shape': (1099511627776,), }", bytes(64)))
+write(mal, "npy.bad-shape__negative.npy", npy_raw("{'descr': '<f4', 'fortran_order': False, 'shape': (-1, 4), }", bytes(16)))
+write(mal, "npy.bad-shape__overflow.npy",
+      npy_raw("{'descr': '<f8', 'fortran_order': False, 'shape': (4294967296, 4294967296, 16), }", bytes(16)))

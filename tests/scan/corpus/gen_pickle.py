@@ -15,6 +15,14 @@ from _common import (PROTO2, PROTO4, binunicode, call1, glob, out_dirs, sbu, str
 mal, ben = out_dirs()
 
 
+def frame_skip(tail_in_frame, after):
+    """A protocol-4 frame whose last opcode's operand runs past the frame's end: the linear
+    reading stops at the STOP two bytes later; the file-object reading re-reads the operand from
+    `after` and runs what follows it."""
+    body = b"N0" + tail_in_frame
+    return PROTO4 + b"\x95" + struct.pack("<Q", len(body)) + body + after
+
+
 class Evil:
     def __reduce__(self):
         return (os.system, ("echo pwned",))
@@ -63,6 +71,26 @@ cases = {
                         + b"\x82\x2a" + sbu(cmd) + b"\x85R.",
     # FRAME: opcodes crossing the end of the declared frame (C and Python unpicklers disagree)
     "frame_cross.pkl": PROTO4 + b"\x95" + struct.pack("<Q", 5) + glob("os", "system") + sbu(cmd) + b"\x85R.",
+    # Loader differentials on FRAME: each file reads harmlessly under one loader and calls
+    # os.system under another (pickle_vm.hpp `Reading`); the verdict is the worst reading's.
+    # - the C unpickler on a file object (torch.load, pickle.load on an io.BytesIO) drops the
+    #   frame's tail when a read crosses the frame's end and reads the operand after the frame
+    #   (bytes payloads only on CPython 3.7 and older; 3.8+ reads them with readinto):
+    "frame_file_reading_bytes.pkl": frame_skip(b"B" + struct.pack("<I", 4) + b"ab",
+                                               b"\x00\x00.\x00" + glob("os", "system") + b"(" + string0(cmd) + b"tR."),
+    "frame_file_reading_unicode.pkl": frame_skip(b"X" + struct.pack("<I", 6) + b"abc",
+                                                 b"abc" + b"0." + b"\x00" + glob("posix", "system") + sbu(cmd) + b"\x85R."),
+    # - ...and a text line (GLOBAL) whose newline lies after the frame is read from there:
+    "frame_file_reading_line.pkl": PROTO4 + b"\x95" + struct.pack("<Q", 6) + b"cjunkX" + b"os\nsystem\n" + sbu(cmd) + b"\x85R.",
+    # - a FRAME inside an unfinished frame that does not fit in the buffer is read after it:
+    "frame_nested_file_reading.pkl": PROTO4 + b"\x95" + struct.pack("<Q", 12) + b"\x95"
+                                     + struct.pack("<Q", len(call1("os", "system", cmd)) + 1) + b"N0."
+                                     + call1("os", "system", cmd) + b".",
+    # - the Python unpickler (joblib.load, dill.load) accepts a FRAME longer than the data, where
+    #   the C unpickler stops before the first opcode:
+    "frame_truncated_python_reading.pkl": PROTO4 + b"\x95" + struct.pack("<Q", 1 << 20) + call1("os", "system", cmd) + b".",
+    "frame_truncated_python_stack_global.pkl": PROTO4 + b"\x95" + struct.pack("<Q", 4096) + sbu("subprocess")
+                                               + sbu("getoutput") + b"\x93" + sbu(cmd) + b"\x85R.",
     # pickles inside pickles
     "nested_pickle_loads.pkl": PROTO2 + glob("pickle", "loads") + b"C" + bytes([len(pickle.dumps(Evil(), 2))])
                                + pickle.dumps(Evil(), 2) + b"\x85R.",

@@ -55,7 +55,20 @@ def main(out):
         "safetensors.out-of-bounds__end-past-data.safetensors": safetensors_raw({"w": {"dtype": "U8", "shape": [64], "data_offsets": [0, 64]}}, d16),
         "safetensors.offsets__end-before-begin.safetensors": safetensors_raw({"w": {"dtype": "U8", "shape": [0], "data_offsets": [16, 0]}}, d16),
         "safetensors.metadata__non-string.safetensors": safetensors_raw({"__metadata__": {"n": 1}, "w": t}, d16),
-        "safetensors.tensor-entry__negative-dim.safetensors": safetensors_raw({"w": {"dtype": "F32", "shape": [-4], "data_offsets": [0, 16]}}, d16),
+        "safetensors.bad-shape__negative-dim.safetensors": safetensors_raw({"w": {"dtype": "F32", "shape": [-4], "data_offsets": [0, 16]}}, d16),
+        # Malformed entries no writer produces (the reference loader refuses them; a lenient
+        # reader gets an out-of-bounds or aliasing primitive): dangerous, one rule each.
+        "safetensors.bad-offsets__negative-begin.safetensors": safetensors_raw({"w": {"dtype": "F32", "shape": [2, 2], "data_offsets": [-16, 0]}}, d16),
+        "safetensors.bad-offsets__fractional.safetensors": safetensors_raw({"w": {"dtype": "F32", "shape": [2, 2], "data_offsets": [0, 16.5]}}, d16),
+        "safetensors.bad-offsets__three-offsets.safetensors": safetensors_raw({"w": {"dtype": "F32", "shape": [2, 2], "data_offsets": [0, 8, 16]}}, d16),
+        "safetensors.bad-offsets__over-u64.safetensors": safetensors_raw('{"w": {"dtype": "F32", "shape": [2, 2], "data_offsets": [0, 18446744073709551632]}}', d16),
+        "safetensors.bad-shape__string-dim.safetensors": safetensors_raw({"w": {"dtype": "F32", "shape": ["4"], "data_offsets": [0, 16]}}, d16),
+        "safetensors.missing-field__no-offsets.safetensors": safetensors_raw({"w": {"dtype": "F32", "shape": [2, 2]}}, d16),
+        "safetensors.metadata__nested-object.safetensors": safetensors_raw({"__metadata__": {"n": {"a": "b"}}, "w": t}, d16),
+        "safetensors.metadata__list.safetensors": safetensors_raw({"__metadata__": ["a"], "w": t}, d16),
+        "safetensors.tensor-entry__not-an-object.safetensors": safetensors_raw({"w": t, "x": [0, 16]}, d16),
+        # A harmless oddity stays suspicious: a field a newer writer may add.
+        "safetensors.unknown-field__extra.safetensors": safetensors_raw({"w": dict(t, note="x")}, d16),
     }
     for name, data in mal.items():
         case(out, name, data)

@@ -6,7 +6,7 @@ import pickle
 import zipfile
 
 from _common import out_dirs, write
-from _zippatch import add_hidden_member
+from _zippatch import add_hidden_member, set_central
 
 mal, ben = out_dirs()
 
@@ -34,3 +34,17 @@ write(mal, "zip_prefixed_by_pickle.zip", payload + make_zip({"a.txt": b"a"}))
 write(ben, "zip_text_and_json.zip", make_zip({"README.md": b"# model\n", "config.json": b'{"a": 1}',
                                               "vocab.txt": b"\n".join(b"tok%d" % i for i in range(500))}))
 write(ben, "zip_benign_pickle.zip", make_zip({"data.bin": pickle.dumps({"a": [1, 2, 3]}, protocol=2)}))
+
+# Central directory vs local header: readers that follow the central directory (PyTorch's miniz,
+# Python's zipfile) and readers that walk local headers (streaming unzip) read different bytes.
+# Each view alone looks harmless or unreadable; the other holds the payload.
+benign_pkl = pickle.dumps({"a": [1, 2, 3]}, protocol=2)
+# the central directory says deflate (the stored pickle does not inflate); the local header says stored
+z = make_zip({"model/weights.bin": payload}, zipfile.ZIP_STORED)
+write(mal, "zip_central_says_deflate.zip", set_central(z, "model/weights.bin", method=8))
+# the central directory says stored (deflate bytes are no pickle); the local header says deflate
+z = make_zip({"model/weights.bin": payload}, zipfile.ZIP_DEFLATED)
+write(mal, "zip_central_says_stored.zip", set_central(z, "model/weights.bin", method=0))
+# the central directory's size covers a benign pickle; the local header's also the payload after it
+z = make_zip({"data.bin": benign_pkl + payload}, zipfile.ZIP_STORED)
+write(mal, "zip_central_size_shorter.zip", set_central(z, "data.bin", csize=len(benign_pkl), usize=len(benign_pkl)))

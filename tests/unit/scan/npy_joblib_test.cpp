@@ -29,15 +29,22 @@ TEST(Npy, ValidArraysAreSafe) {
 
 TEST(Npy, MalformedHeaders) {
   for (std::string h : {"{'descr': '<f4', 'fortran_order': False}", "{'descr': '<q9', 'fortran_order': False, 'shape': (1,)}",
-                        "{'descr': '<f4', 'fortran_order': 0, 'shape': (1,)}", "{'descr': '<f4', 'fortran_order': False, 'shape': (-1,)}",
+                        "{'descr': '<f4', 'fortran_order': 0, 'shape': (1,)}",
                         "__import__('os').system('ls')", "{'descr': '<f4', 'fortran_order': False, 'shape': (1,), 'x': 1}"}) {
     Report r = scan_str(npy(h, std::string(4, 'x')));
     EXPECT_NE(find(r, "npy.malformed"), nullptr) << h;
+    EXPECT_EQ(r.verdict(), Severity::suspicious) << h;
   }
-  Report r = scan_str(npy("{'descr': '<f8', 'fortran_order': False, 'shape': (4,), }", std::string(8, 'x')));
-  EXPECT_NE(find(r, "npy.malformed"), nullptr);  // body too short
+  // Headers that lie about the body: dangerous, each under its own rule.
+  Report r = scan_str(npy("{'descr': '<f4', 'fortran_order': False, 'shape': (-1,)}", std::string(4, 'x')));
+  EXPECT_NE(find(r, "npy.bad-shape"), nullptr);
+  EXPECT_EQ(r.verdict(), Severity::dangerous);
+  r = scan_str(npy("{'descr': '<f8', 'fortran_order': False, 'shape': (4,), }", std::string(8, 'x')));
+  EXPECT_NE(find(r, "npy.size-mismatch"), nullptr);  // body too short
+  EXPECT_EQ(r.verdict(), Severity::dangerous);
   r = scan_str(npy("{'descr': '<f8', 'fortran_order': False, 'shape': (99999999999, 99999999999), }", ""));
-  EXPECT_NE(find(r, "npy.malformed"), nullptr);
+  EXPECT_NE(find(r, "npy.bad-shape"), nullptr);
+  EXPECT_EQ(r.verdict(), Severity::dangerous);
 }
 
 TEST(Npy, ObjectArrayIsAPickle) {

@@ -4,6 +4,7 @@
 #include <zlib.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -49,6 +50,9 @@ struct ZipMember {
   bool in_central = true;
   bool bad_crc = false;
   bool deflate = false;
+  // The central directory's own view, when it must differ from the local header's.
+  std::optional<std::uint16_t> central_method;
+  std::optional<std::uint32_t> central_size;  // compressed and uncompressed
 };
 
 inline std::string deflate_raw(const std::string& in) {
@@ -82,8 +86,10 @@ inline std::string make_zip(const std::vector<ZipMember>& members, const std::st
            u16(static_cast<std::uint16_t>(lname.size())) + u16(0) + lname + body;
     if (!m.in_central) continue;
     ++count;
-    central += u32(0x02014b50) + u16(20) + u16(20) + u16(m.flags) + u16(method) + u32(0) + u32(crc) +
-               u32(static_cast<std::uint32_t>(body.size())) + u32(static_cast<std::uint32_t>(m.data.size())) +
+    std::uint32_t csize = m.central_size.value_or(static_cast<std::uint32_t>(body.size()));
+    std::uint32_t usize = m.central_size.value_or(static_cast<std::uint32_t>(m.data.size()));
+    central += u32(0x02014b50) + u16(20) + u16(20) + u16(m.flags) + u16(m.central_method.value_or(method)) + u32(0) +
+               u32(crc) + u32(csize) + u32(usize) +
                u16(static_cast<std::uint16_t>(m.name.size())) + u16(0) + u16(0) + u16(0) + u16(0) + u32(0) +
                u32(off) + m.name;
   }

@@ -56,6 +56,33 @@ TEST(ZipReader, LocalCentralNameMismatch) {
   EXPECT_EQ(scan_str(z).verdict(), Severity::dangerous);
 }
 
+// Readers that follow the central directory and readers that walk local headers read
+// different bytes when the two disagree: both views are scanned.
+TEST(ZipReader, CentralAndLocalViewsAreBothScanned) {
+  // The central directory says deflate (the stored pickle does not inflate): its view alone is
+  // unreadable; the local header's view (stored) runs os.system.
+  ZipMember a{"model/weights.bin", evil()};
+  a.central_method = 8;
+  std::string z = make_zip({a});
+  auto l = zip::read_zip(as_bytes(z), 100);
+  ASSERT_EQ(l.entries.size(), 1u);
+  EXPECT_TRUE(l.entries[0].views_differ);
+  EXPECT_EQ(l.entries[0].local_method, 0);
+  EXPECT_TRUE(has_note(l, "zip.header-mismatch"));
+  Report r = scan_str(z);
+  EXPECT_EQ(r.verdict(), Severity::dangerous);
+  EXPECT_NE(find(r, "pickle.dangerous-global", "os.system"), nullptr);
+  // The central directory's size covers a benign pickle; the local header's the payload too.
+  std::string benign = kProto2 + "}."s;
+  ZipMember b{"data.bin", benign + evil()};
+  b.central_size = static_cast<std::uint32_t>(benign.size());
+  r = scan_str(make_zip({b}));
+  EXPECT_EQ(r.verdict(), Severity::dangerous);
+  EXPECT_NE(find(r, "zip.header-mismatch"), nullptr);
+  // The same archive with the views in agreement is only the benign pickle.
+  EXPECT_EQ(scan_str(make_zip({{"data.bin", benign}})).verdict(), Severity::safe);
+}
+
 TEST(ZipReader, HiddenMemberFoundFromLocalHeaders) {
   ZipMember hidden{"evil.pkl", evil()};
   hidden.in_central = false;
@@ -102,6 +129,18 @@ TEST(ZipReader, DeflateMembersAndBombs) {
   ZipMember bomb{"zeros.bin", std::string(8 << 20, '\0'), 0, "", true, false, true};
   r = scan_str(make_zip({bomb}));
   EXPECT_NE(find(r, "container.expansion-ratio"), nullptr);
+  // A real array that compresses past the ratio limit (scipy ships one): only a prefix is
+  // inflated, so its body cannot be judged short, and its CRC cannot be checked.
+  std::string header = "{'descr': '<f8', 'fortran_order': False, 'shape': (131072,), }";
+  header += std::string(63 - (10 + header.size()) % 64, ' ') + "\n";
+  std::string npy = "\x93NUMPY\x01\x00"s + static_cast<char>(header.size() & 0xff) +
+                    static_cast<char>(header.size() >> 8) + header + std::string(131072 * 8, '\0');
+  ZipMember arr{"B.npy", npy, 0, "", true, false, true};
+  r = scan_str(make_zip({arr}));
+  EXPECT_NE(find(r, "container.expansion-ratio"), nullptr);
+  EXPECT_EQ(find(r, "npy.size-mismatch"), nullptr);
+  EXPECT_EQ(find(r, "zip.crc-mismatch"), nullptr);
+  EXPECT_NE(r.verdict(), Severity::dangerous);
 }
 
 TEST(ZipReader, StorageMembersOnlySpeculative) {
@@ -109,6 +148,10 @@ TEST(ZipReader, StorageMembersOnlySpeculative) {
   std::string raw = std::string("\x80\x02\x00\x00", 4) + std::string(60, '\x11');
   Report r = scan_str(make_zip({{"archive/data.pkl", kProto2 + "}."}, {"archive/data/0", raw}}));
   EXPECT_TRUE(r.findings.empty());
+  // ...also when they happen to start like a FRAME longer than the member (loaders part there).
+  std::string framed = std::string("\x80\x04\x95\xff\xff\x00\x00\x00\x00\x00\x00", 11) + std::string(60, '\x11');
+  r = scan_str(make_zip({{"archive/data.pkl", kProto2 + "}."}, {"archive/data/0", framed}}));
+  EXPECT_TRUE(r.findings.empty()) << r.findings[0].rule;
   r = scan_str(make_zip({{"archive/data.pkl", kProto2 + "}."}, {"archive/data/0", evil()}}));
   EXPECT_NE(find(r, "pickle.dangerous-global", "os.system"), nullptr);
 }

@@ -31,6 +31,15 @@ TEST(JsonStrict, RejectsInvalidUtf8AndTrailingGarbage) {
   EXPECT_TRUE(parse_json_strict("{\"a\": 1}   \n"));
 }
 
+TEST(JsonStrict, NulByteIsNotTheEnd) {
+  // A NUL is no end of input: what follows it would otherwise go unseen.
+  std::string t = std::string("{\"a\": 1}") + std::string(1, '\0') + "{\"b\": 2}";
+  auto r = parse_json_strict(t);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("NUL"), std::string::npos);
+  EXPECT_FALSE(parse_json_strict(std::string("{\"a\": 1}") + std::string(1, '\0')));
+}
+
 TEST(JsonStrict, BoundsDepth) {
   std::string deep(200, '[');
   deep += std::string(200, ']');

@@ -1,7 +1,10 @@
 #include <gtest/gtest.h>
 #include <hdf5.h>
 
+#include <algorithm>
 #include <random>
+#include <string>
+#include <vector>
 
 #include "helpers.hpp"
 
@@ -68,6 +71,65 @@ TEST(KerasConfig, RegisteredNameTricks) {
 TEST(KerasConfig, StrictJson) {
   EXPECT_TRUE(has(keras(R"({"module": "keras", "module": "os"})"), "keras.duplicate-key"));
   EXPECT_TRUE(has(keras("{"), "keras.json"));
+  // What cannot be read cannot be vouched for: Keras never writes such a config.
+  EXPECT_EQ(keras("{").verdict(), Severity::dangerous);
+}
+
+TEST(KerasConfig, AllowlistOfWhatKerasShips) {
+  // Functions outside the activation/loss/metric/initializer lists, through Keras's own modules.
+  for (const char* spec : {R"({"module": "keras.utils", "class_name": "function", "config": "get_file", "registered_name": "get_file"})",
+                           R"({"module": "keras.src.utils.file_utils", "class_name": "function", "config": "get_file"})",
+                           R"({"module": "numpy", "class_name": "function", "config": "load"})",
+                           R"({"module": "keras.saving", "class_name": "function", "config": "load_model"})",
+                           R"({"module": "keras.activations", "class_name": "function", "config": "my_act"})"}) {
+    auto r = keras(std::string(R"({"module": "keras.layers", "class_name": "Dense", "config": {"name": "d", "kernel_initializer": )") +
+                   spec + "}}");
+    ASSERT_TRUE(has(r, "keras.function")) << spec << dump(r);
+    EXPECT_EQ(r.verdict(), Severity::dangerous) << spec;
+  }
+  // A utility named as a class resolves to the function itself.
+  auto r = keras(R"({"module": "keras.src.utils.file_utils", "class_name": "get_file", "config": {"origin": "x"}})");
+  ASSERT_TRUE(has(r, "keras.dangerous-object")) << dump(r);
+  EXPECT_EQ(r.verdict(), Severity::dangerous);
+  EXPECT_EQ(keras(R"({"module": "keras.layers", "class_name": "TorchModuleWrapper", "config": {}})").verdict(), Severity::dangerous);
+  EXPECT_EQ(keras(R"({"module": "keras.layers", "class_name": "Dense", "config": {"activation": "get_file"}})").verdict(),
+            Severity::dangerous);
+  // Unknown classes: suspicious (custom code must be importable); known ones pass.
+  r = keras(R"({"module": "keras.layers", "class_name": "MyBlock", "config": {}})");
+  ASSERT_TRUE(has(r, "keras.unknown-object")) << dump(r);
+  EXPECT_EQ(r.verdict(), Severity::suspicious);
+  EXPECT_EQ(keras(R"({"module": "keras.layers", "class_name": "Dense", "config": {"activation": "swishy"}})").verdict(),
+            Severity::suspicious);
+  r = keras(R"({"class_name": "Sequential", "config": {"layers": [{"class_name": "Conv2D", "config": {"activation": "relu",
+      "kernel_initializer": {"class_name": "VarianceScaling", "config": {}}, "kernel_regularizer": {"class_name": "L1L2", "config": {}}}},
+      {"class_name": "Dense", "config": {"activation": {"module": "keras.activations", "class_name": "function", "config": "gelu", "registered_name": "gelu"}}}]}})");
+  EXPECT_TRUE(r.findings.empty()) << dump(r);
+}
+
+TEST(KerasConfig, ReadLikePythonsJson) {
+  const std::string lambda = R"({"module": "keras.layers", "class_name": "Lambda", "config": {"name": "l", "x": NaN, "y": -Infinity, "s": "a\ud800b"}})";
+  auto r = keras(lambda);
+  EXPECT_TRUE(has(r, "keras.lambda")) << dump(r);
+  EXPECT_FALSE(has(r, "keras.json")) << dump(r);
+  // NaN inside a string is text, not a literal.
+  EXPECT_TRUE(keras(R"({"class_name": "Dense", "config": {"name": "NaN Infinity"}})").findings.empty());
+  // config.json bytes: UTF-16 with a BOM, UTF-32-BE without one, a UTF-8 BOM.
+  auto as_utf16le = [](const std::string& a) {
+    std::string out = "\xff\xfe";
+    for (char c : a) out += std::string{c, '\0'};
+    return out;
+  };
+  auto as_utf32be = [](const std::string& a) {
+    std::string out;
+    for (char c : a) out += std::string{'\0', '\0', '\0', c};
+    return out;
+  };
+  for (const std::string& bytes : {as_utf16le(lambda), as_utf32be(lambda), "\xef\xbb\xbf" + lambda}) {
+    auto k = run(scan_keras_config, bytes);
+    EXPECT_TRUE(has(k, "keras.lambda")) << dump(k);
+  }
+  auto odd = run(scan_keras_config, std::string("\xff\xfe{\0", 5));  // odd UTF-16 length
+  EXPECT_EQ(odd.verdict(), Severity::dangerous) << dump(odd);
 }
 
 // In-memory HDF5 files built with the library itself.
@@ -89,6 +151,48 @@ class H5Image {
     H5Aclose(a);
     H5Sclose(space);
     H5Tclose(type);
+  }
+  // Variable-length strings (h5py's form for Python str), `n` copies of `value` in an array
+  // when n > 0, a scalar otherwise, in the given character set.
+  void vlen_attr(const char* name, const std::vector<std::string>& values, bool scalar, H5T_cset_t cset) {
+    hid_t type = H5Tcopy(H5T_C_S1);
+    H5Tset_size(type, H5T_VARIABLE);
+    H5Tset_cset(type, cset);
+    hsize_t dims[1] = {values.size()};
+    hid_t space = scalar ? H5Screate(H5S_SCALAR) : H5Screate_simple(1, dims, nullptr);
+    std::vector<const char*> ptrs;
+    for (const auto& v : values) ptrs.push_back(v.c_str());
+    hid_t a = H5Acreate2(file_, name, type, space, H5P_DEFAULT, H5P_DEFAULT);
+    H5Awrite(a, type, ptrs.data());
+    H5Aclose(a);
+    H5Sclose(space);
+    H5Tclose(type);
+  }
+  // Fixed-length strings, `values` in an array of equal-size elements (NUL-padded).
+  void fixed_array_attr(const char* name, const std::vector<std::string>& values, H5T_cset_t cset) {
+    std::size_t size = 1;
+    for (const auto& v : values) size = std::max(size, v.size());
+    std::string buf(size * values.size(), '\0');
+    for (std::size_t i = 0; i < values.size(); ++i) buf.replace(i * size, values[i].size(), values[i]);
+    hid_t type = H5Tcopy(H5T_C_S1);
+    H5Tset_size(type, size);
+    H5Tset_strpad(type, H5T_STR_NULLPAD);
+    H5Tset_cset(type, cset);
+    hsize_t dims[1] = {values.size()};
+    hid_t space = H5Screate_simple(1, dims, nullptr);
+    hid_t a = H5Acreate2(file_, name, type, space, H5P_DEFAULT, H5P_DEFAULT);
+    H5Awrite(a, type, buf.data());
+    H5Aclose(a);
+    H5Sclose(space);
+    H5Tclose(type);
+  }
+  void int_attr(const char* name, const std::string& bytes) {
+    hsize_t dims[1] = {bytes.size()};
+    hid_t space = H5Screate_simple(1, dims, nullptr);
+    hid_t a = H5Acreate2(file_, name, H5T_NATIVE_UINT8, space, H5P_DEFAULT, H5P_DEFAULT);
+    H5Awrite(a, H5T_NATIVE_UINT8, bytes.data());
+    H5Aclose(a);
+    H5Sclose(space);
   }
   void dataset(const char* path, hid_t dcpl = H5P_DEFAULT) {
     hsize_t dims[1] = {4};
@@ -188,6 +292,52 @@ TEST(Hdf5, CorruptObjectHeadersDoNotCrash) {
   // The library still works after all that (its state was not corrupted by the bad files).
   auto r = run(scan_hdf5, good);
   EXPECT_TRUE(r.findings.empty()) << dump(r);
+}
+
+
+const char* kLambdaH5 = R"({"class_name": "Sequential", "config": {"layers": [{"class_name": "Lambda", "config": {"name": "l", "function": ["YWJj", null, null], "function_type": "lambda"}}]}})";
+const char* kPlainH5 = R"({"class_name": "Sequential", "config": {"name": "s", "layers": [{"class_name": "Dense", "config": {"name": "dense", "units": 4}}]}})";
+
+// model_config in every form h5py and Keras 1/2/3 write is read, so a Lambda cannot hide in one.
+TEST(Hdf5, ModelConfigInEveryStringForm) {
+  for (H5T_cset_t cset : {H5T_CSET_ASCII, H5T_CSET_UTF8}) {
+    {
+      H5Image img;
+      img.vlen_attr("model_config", {kLambdaH5}, true, cset);
+      auto r = run(scan_hdf5, img.bytes());
+      EXPECT_TRUE(has(r, "keras.lambda")) << "vlen scalar cset " << cset << dump(r);
+    }
+    {
+      H5Image img;
+      img.vlen_attr("model_config", {kPlainH5, kLambdaH5}, false, cset);
+      auto r = run(scan_hdf5, img.bytes());
+      EXPECT_TRUE(has(r, "keras.lambda")) << "vlen array cset " << cset << dump(r);
+    }
+    {
+      H5Image img;
+      img.fixed_array_attr("model_config", {kPlainH5, kLambdaH5}, cset);
+      auto r = run(scan_hdf5, img.bytes());
+      EXPECT_TRUE(has(r, "keras.lambda")) << "fixed array cset " << cset << dump(r);
+    }
+  }
+  H5Image benign;
+  benign.vlen_attr("model_config", {kPlainH5}, true, H5T_CSET_UTF8);
+  auto r = run(scan_hdf5, benign.bytes());
+  EXPECT_TRUE(r.findings.empty()) << dump(r);
+}
+
+TEST(Hdf5, UnreadableKerasConfigIsDangerous) {
+  H5Image img;
+  img.int_attr("model_config", kLambdaH5);
+  auto r = run(scan_hdf5, img.bytes());
+  ASSERT_TRUE(has(r, "keras.unreadable-config")) << dump(r);
+  EXPECT_EQ(r.verdict(), Severity::dangerous);
+  // A NUL inside a fixed-length value: Python's json refuses it, so the file is unreadable, not
+  // the prefix before the NUL.
+  H5Image nul;
+  nul.string_attr("model_config", std::string(kPlainH5) + std::string(1, '\0') + kLambdaH5);
+  r = run(scan_hdf5, nul.bytes());
+  EXPECT_EQ(r.verdict(), Severity::dangerous) << dump(r);
 }
 
 }  // namespace

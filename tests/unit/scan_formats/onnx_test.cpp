@@ -59,7 +59,9 @@ TEST(Onnx, ExternalDataEntriesMustBeWellFormed) {
   std::string t = pb_len(8, "w") + pb_int(14, 1);
   EXPECT_TRUE(has(run(scan_onnx, model(pb_len(5, t))), "onnx.external-data"));
   t = pb_len(8, "w") + pb_len(13, pb_len(1, "location") + pb_len(2, "a.bin")) + pb_len(13, pb_len(1, "length") + pb_len(2, "-5")) + pb_int(14, 1);
-  EXPECT_TRUE(has(run(scan_onnx, model(pb_len(5, t))), "onnx.external-data"));
+  auto r = run(scan_onnx, model(pb_len(5, t)));
+  ASSERT_TRUE(has(r, "onnx.external-range")) << dump(r);  // a negative length: dangerous
+  EXPECT_EQ(find(r, "onnx.external-range")->severity, Severity::dangerous);
 }
 
 TEST(Onnx, CustomDomains) {

@@ -48,10 +48,39 @@ TEST(Safetensors, HeaderMustBeStrictJson) {
 
 TEST(Safetensors, UnknownDtypeAndBadEntries) {
   EXPECT_TRUE(has(st(R"({"w": {"dtype": "F128", "shape": [1], "data_offsets": [0, 16]}})", std::string(16, 'x')), "safetensors.dtype"));
-  EXPECT_TRUE(has(st(R"({"w": {"dtype": "F32", "shape": [1]}})", ""), "safetensors.tensor-entry"));
-  EXPECT_TRUE(has(st(R"({"w": {"dtype": "F32", "shape": [-1], "data_offsets": [0, 4]}})", "abcd"), "safetensors.tensor-entry"));
-  EXPECT_TRUE(has(st(R"({"w": {"dtype": "F32", "shape": [1], "data_offsets": [0.0, 4]}})", "abcd"), "safetensors.tensor-entry"));
+  EXPECT_TRUE(has(st(R"({"w": {"dtype": "F32", "shape": [1]}})", ""), "safetensors.missing-field"));
+  EXPECT_TRUE(has(st(R"({"w": {"dtype": "F32", "shape": [-1], "data_offsets": [0, 4]}})", "abcd"), "safetensors.bad-shape"));
+  EXPECT_TRUE(has(st(R"({"w": {"dtype": "F32", "shape": [1], "data_offsets": [0.0, 4]}})", "abcd"), "safetensors.bad-offsets"));
+  EXPECT_TRUE(has(st(R"({"w": {"dtype": "F32", "shape": [1], "data_offsets": [-4, 0]}})", "abcd"), "safetensors.bad-offsets"));
   EXPECT_TRUE(has(st(R"({"w": {"dtype": "F32", "shape": [1], "data_offsets": [4, 0]}})", "abcd"), "safetensors.offsets"));
+  EXPECT_TRUE(has(st(R"({"w": [0, 4]})", "abcd"), "safetensors.tensor-entry"));
+}
+
+// The line between harmless oddities (suspicious) and malformations no writer produces
+// (dangerous: the reference loader refuses them, a lenient one gets an out-of-bounds primitive).
+TEST(Safetensors, MalformedWeightsAreDangerousOdditiesAreNot) {
+  const std::string d4 = "abcd";
+  for (const char* h : {R"({"w": {"dtype": "F32", "shape": [1]}})",
+                        R"({"w": {"dtype": "F32", "shape": [-1], "data_offsets": [0, 4]}})",
+                        R"({"w": {"dtype": "F32", "shape": "1", "data_offsets": [0, 4]}})",
+                        R"({"w": {"dtype": "F32", "shape": [1], "data_offsets": [-4, 0]}})",
+                        R"({"w": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4, 8]}})",
+                        R"({"w": [0, 4]})",
+                        R"({"__metadata__": {"n": 1}, "w": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}})",
+                        R"({"__metadata__": [], "w": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}})",
+                        R"({"w": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]},})",
+                        R"( {"w": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}})"}) {
+    auto r = st(h, d4);
+    EXPECT_EQ(r.verdict(), Severity::dangerous) << h << dump(r);
+  }
+  // Oddities: an unknown dtype (a newer loader may know it), an extra field, space padding.
+  auto r = st(R"({"w": {"dtype": "F128", "shape": [1], "data_offsets": [0, 16]}})", std::string(16, 'x'));
+  EXPECT_EQ(r.verdict(), Severity::suspicious) << dump(r);
+  r = st(R"({"w": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4], "note": "x"}})", d4);
+  EXPECT_EQ(r.verdict(), Severity::suspicious) << dump(r);
+  EXPECT_TRUE(has(r, "safetensors.unknown-field"));
+  r = st(R"({"w": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}}    )", d4);
+  EXPECT_EQ(r.verdict(), Severity::safe) << dump(r);
 }
 
 TEST(Safetensors, SizeMismatchAndOverflow) {
