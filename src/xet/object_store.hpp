@@ -62,6 +62,10 @@ class ObjectStore {
   virtual Result<std::optional<std::uint64_t>> size(ObjectKind kind, const MerkleHash& key) = 0;
   virtual Result<void> remove(ObjectKind kind, const MerkleHash& key) = 0;  // absent is not an error
   virtual Result<std::vector<MerkleHash>> list(ObjectKind kind) = 0;
+  // A local file holding the whole object (served with sendfile): the object's own file, or for
+  // stores that keep objects elsewhere (S3ObjectStore) the node's cached copy, fetched first.
+  // Errc::not_found when absent; Errc::unsupported for stores without files (memory).
+  virtual Result<std::string> local_file(ObjectKind kind, const MerkleHash& key);
 };
 
 class LocalObjectStore final : public ObjectStore {
@@ -76,6 +80,7 @@ class LocalObjectStore final : public ObjectStore {
   Result<std::optional<std::uint64_t>> size(ObjectKind kind, const MerkleHash& key) override;
   Result<void> remove(ObjectKind kind, const MerkleHash& key) override;
   Result<std::vector<MerkleHash>> list(ObjectKind kind) override;
+  Result<std::string> local_file(ObjectKind kind, const MerkleHash& key) override;
   std::string path_of(ObjectKind kind, const MerkleHash& key) const;
 
  private:
