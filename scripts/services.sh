@@ -8,7 +8,8 @@
 #                                         HUBGATE_STORE         s3://hubgate-test/cluster
 #                                         HUBGATE_S3_ENDPOINT   http://127.0.0.1:PORT
 #                                         AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION
-#   scripts/services.sh stop DIR        stop both (idempotent) and leave DIR's data in place
+#   scripts/services.sh stop DIR        stop both (idempotent) and leave DIR's data in place; a later
+#                                       start DIR reuses the data and the ports (same env)
 #   scripts/services.sh clean DIR       stop both and delete their data
 #
 # SeaweedFS is built from scripts/seaweedfs/go.mod (the pinned version) with the Go toolchain on
@@ -86,7 +87,12 @@ start_seaweedfs() {
                  "actions": ["Admin", "Read", "Write", "List", "Tagging"]}]}
 EOF
   local pm pv pf ps
-  pm=$(free_port); pv=$(free_port); pf=$(free_port); ps=$(free_port)
+  if [ -f "$dir/seaweedfs/ports" ]; then  # a restart keeps the endpoint clients were given
+    read -r pm pv pf ps < "$dir/seaweedfs/ports"
+  else
+    pm=$(free_port); pv=$(free_port); pf=$(free_port); ps=$(free_port)
+    echo "$pm $pv $pf $ps" > "$dir/seaweedfs/ports"
+  fi
   # AWS_* variables in its environment would add an admin identity: scrub them.
   env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY -u AWS_SESSION_TOKEN \
     setsid "$weed" server -dir="$dir/seaweedfs/data" -ip=127.0.0.1 -ip.bind=127.0.0.1 \
@@ -95,7 +101,6 @@ EOF
       -s3 -s3.port="$ps" -s3.config="$dir/seaweedfs/s3.json" -s3.port.iceberg=0 -s3.port.lance=0 \
       >"$dir/seaweedfs/log" 2>&1 &
   echo $! > "$dir/seaweedfs/pid"
-  echo "$ps" > "$dir/seaweedfs/s3.port"
   local ep="http://127.0.0.1:$ps"
   wait_for 120 "SeaweedFS S3 on $ep" curl -s -o /dev/null "$ep/"
   # Create the bucket (signed as the admin identity; retried while the filer settles).
@@ -131,7 +136,7 @@ start_postgres() {
   if [ ! -f "$pgdata/PG_VERSION" ]; then
     as_pg "$pgbin/initdb" -D "$pgdata" -U hubgate --auth=trust -E UTF8 --no-locale >"$dir/postgres.initdb.log" 2>&1
   fi
-  port=$(free_port)
+  if [ -f "$dir/postgres.port" ]; then port=$(cat "$dir/postgres.port"); else port=$(free_port); fi
   as_pg "$pgbin/pg_ctl" -D "$pgdata" -l "$pgdata/log" -w -t 60 \
     -o "-c listen_addresses=127.0.0.1 -p $port -c unix_socket_directories='$pgdata' -c fsync=off" \
     start >/dev/null

@@ -325,7 +325,11 @@ Result<std::unique_ptr<HotCopies>> HotCopies::open(HotCopiesOptions opts, Servic
   }
   auto impl = std::make_unique<Impl>(std::move(opts), xet, store);
   // Existing copies of Xet-backed files, oldest use (mtime) first.
-  HG_TRY(auto digests, store.list());
+  std::vector<std::string> digests;
+  if (impl->opts.scan_store) {
+    HG_TRY(auto listed, store.list());
+    digests = std::move(listed);
+  }
   struct Found {
     std::int64_t mtime;
     std::string sha;

@@ -43,6 +43,10 @@ struct HotCopiesOptions {
   unsigned read_threads = 4;               // threads reconstructing plain reads
   std::int64_t persist_interval_s = 60;    // how often a copy's last use is written to its mtime
   bool rematerialize = true;               // rebuild a copy in the background after a read from chunks
+  // Scan the blob store at open for existing copies. Cluster mode turns it off: there the blob
+  // store is the object store (listing it and fetching every copy at each start is not wanted);
+  // copies are tracked from their next commit or use.
+  bool scan_store = true;
 };
 
 class HotCopies {

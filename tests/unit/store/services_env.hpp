@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <map>
@@ -33,9 +34,12 @@ inline std::map<std::string, std::string> services_env() {
 inline S3Config services_s3(const std::string& tag) {
   auto env = services_env();
   S3Config c;
-  EXPECT_TRUE(env.count("HUBGATE_STORE")) << "HUBGATE_SERVICES_ENV must name the env file of scripts/services.sh start";
-  if (!env.count("HUBGATE_STORE")) return c;
-  EXPECT_TRUE(parse_s3_url(env["HUBGATE_STORE"], c));
+  if (!env.count("HUBGATE_STORE") || !parse_s3_url(env["HUBGATE_STORE"], c)) {
+    // Every later step would dereference failed results: stop the test binary with the reason.
+    std::fprintf(stderr, "HUBGATE_SERVICES_ENV must name the env file written by `scripts/services.sh start DIR` "
+                         "(ctest's fixture 'services' sets it)\n");
+    std::exit(2);
+  }
   c.prefix += "/unit-" + tag + "-" + std::to_string(::getpid());
   c.endpoint = env["HUBGATE_S3_ENDPOINT"];
   c.region = env["AWS_REGION"];
