@@ -152,7 +152,7 @@ stop_all() {
   if [ -f "$dir/seaweedfs/pid" ]; then
     local pid; pid=$(cat "$dir/seaweedfs/pid")
     kill "$pid" 2>/dev/null || true
-    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+    for _ in $(seq 1 25); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done  # 5 s, then SIGKILL
     kill -9 "$pid" 2>/dev/null || true
     rm -f "$dir/seaweedfs/pid"
   fi

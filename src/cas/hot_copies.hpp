@@ -49,6 +49,9 @@ struct HotCopiesOptions {
   bool scan_store = true;
 };
 
+// A body streaming bytes [first, first + length) of a blob being copied in (cluster mode).
+Result<std::shared_ptr<http::BodyProducer>> filling_body(std::shared_ptr<store::Filling> f, std::uint64_t first, std::uint64_t length);
+
 class HotCopies {
  public:
   // Scans the blob store for existing copies (LRU order from their mtimes) and enforces the budget.

@@ -317,7 +317,7 @@ http::Response resolve(Ctx& c, const repo::RepoId& id, std::string_view raw_rest
   if (c.hub.opts.hot && f->lfs) {  // whole-file copy, else reconstructed from the Xet chunk store
     auto b = c.hub.opts.hot->body(f->sha256, f->size, first, length, c.req.method == "HEAD");
     if (!b) return store_error(path, b.error());
-    if (b->from_chunks) res.producer_length = length;
+    if (std::holds_alternative<std::shared_ptr<http::BodyProducer>>(b->body)) res.producer_length = length;
     res.body = std::move(b->body);
     return res;
   }

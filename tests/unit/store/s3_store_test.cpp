@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <future>
 #include <thread>
 
 #include "blob_contract.hpp"
@@ -213,6 +214,73 @@ TEST(S3Store, CorruptObjectIsNeverServed) {
   auto b = (*s)->open(claimed);
   ASSERT_FALSE(b);
   EXPECT_EQ(b.error().code, Errc::corrupt);
+  EXPECT_FALSE(*(*s)->local().stat(claimed));
+  std::filesystem::remove_all(dir);
+}
+
+namespace {
+// Reads a Filling to its end as it grows; returns the bytes, or the error it ended with.
+Result<std::string> follow(Filling& f, std::uint64_t* max_seen) {
+  std::string got;
+  std::uint64_t have = 0;
+  for (;;) {
+    auto av = f.available();
+    if (!av) return fail(av.error());
+    *max_seen = std::max(*max_seen, *av);
+    if (*av > have) {
+      std::string buf(*av - have, '\0');
+      EXPECT_EQ(::pread(f.fd(), buf.data(), buf.size(), off_t(have)), ssize_t(buf.size()));
+      got += buf;
+      have = *av;
+      if (have == f.size()) return got;
+      continue;
+    }
+    std::promise<void> p;
+    f.on_progress(have, [&p] { p.set_value(); });
+    p.get_future().wait();
+  }
+}
+}  // namespace
+
+TEST(S3Store, MissStreamsWhileCopyingAndVerifiesBeforeTheLastByte) {
+  auto cfg = store::testing::services_s3("filling");
+  auto client = std::make_shared<S3Client>(cfg);
+  std::string dir = scratch_dir("filling");
+  std::string data = pattern(5u << 20, 6);
+  std::string d;
+  {
+    auto s = S3Store::open(client, {dir + "/cache", nullptr});
+    ASSERT_TRUE(s);
+    d = *(*s)->put(data);
+    EXPECT_FALSE(*(*s)->filling(d));  // a local copy: nothing to stream, open() it
+  }
+  std::filesystem::remove_all(dir + "/cache");
+  auto s = S3Store::open(client, {dir + "/cache", nullptr});
+  ASSERT_TRUE(s);
+  auto f = (*s)->filling(d);
+  ASSERT_TRUE(f) << f.error().message;
+  ASSERT_TRUE(*f);
+  EXPECT_EQ((*f)->size(), data.size());
+  auto opened = (*s)->open(d);  // joins the same copy and waits for it
+  ASSERT_TRUE(opened);
+  std::uint64_t max_seen = 0;
+  auto got = follow(**f, &max_seen);
+  ASSERT_TRUE(got) << got.error().message;
+  EXPECT_TRUE(*got == data);
+  EXPECT_EQ((*s)->stats().misses, 1u);
+  EXPECT_TRUE(*(*s)->local().stat(d));
+  EXPECT_EQ((*s)->filling(std::string(64, 'a')).error().code, Errc::not_found);
+
+  // A tampered object: readers never get its last byte, and the copy ends in Errc::corrupt.
+  std::string claimed = crypto::sha256_hex("the real content");
+  ASSERT_TRUE(client->put_if_absent(S3Store::key_of(claimed), "tampered content"));
+  auto bad = (*s)->filling(claimed);
+  ASSERT_TRUE(bad && *bad);
+  std::uint64_t bad_seen = 0;
+  auto r = follow(**bad, &bad_seen);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, Errc::corrupt);
+  EXPECT_LT(bad_seen, (*bad)->size());
   EXPECT_FALSE(*(*s)->local().stat(claimed));
   std::filesystem::remove_all(dir);
 }
