@@ -22,6 +22,7 @@ namespace hubgate::store {
 
 namespace {
 constexpr const char* kNs = "blob";
+constexpr std::uint64_t kPublishStep = 1 << 20;
 }
 
 Result<std::unique_ptr<S3Store>> S3Store::open(std::shared_ptr<S3Client> client, S3StoreOptions opts) {
@@ -145,14 +146,17 @@ Result<std::shared_ptr<S3Store::Copy>> S3Store::start_copy(const std::string& d)
   std::thread([this, d, copy, file = std::move(f)]() mutable {
     std::optional<Error> err;
     crypto::Sha256 h;
-    std::uint64_t got = 0;
+    std::uint64_t got = 0, published = 0;
     const std::uint64_t size = copy->size();
     S3Client::Sink sink = [&](std::string_view bytes) -> Result<void> {
       if (got + bytes.size() > size) return fail(Errc::corrupt, "object store copy of blob " + d + " is longer than its HEAD said");
       h.update(bytes);
       HG_TRY_VOID(file.write(bytes));
       got += bytes.size();
-      copy->advance(std::min(got, size > 0 ? size - 1 : 0));  // the last byte waits for the hash
+      if (got - published >= kPublishStep) {  // wake readers per MiB, not per network read
+        published = got;
+        copy->advance(std::min(got, size > 0 ? size - 1 : 0));  // the last byte waits for the hash
+      }
       return {};
     };
     if (auto r = client_->get(key_of(d), sink); !r) {
