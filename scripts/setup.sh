@@ -9,10 +9,10 @@ mode=${1:-all}
 build_pkgs=(build-essential cmake ninja-build ccache pkg-config git curl ca-certificates
   libboost-dev libcurl4-openssl-dev libssl-dev libsqlite3-dev liblz4-dev libzstd-dev
   nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev
-  libhdf5-dev libclamav-dev zlib1g-dev liblzma-dev libbz2-dev)
+  libhdf5-dev libclamav-dev zlib1g-dev liblzma-dev libbz2-dev libpq-dev)
 test_pkgs=(libgtest-dev libgmock-dev libbenchmark-dev b3sum nginx-light python3 python3-venv
   python3-pip python3-numpy python3-h5py python3-onnx python3-torch nodejs npm hyperfine
-  clang-14 libclang-rt-14-dev sqlite3 openssl)
+  clang-14 libclang-rt-14-dev sqlite3 openssl postgresql-15 postgresql-client-15)
 
 want=("${build_pkgs[@]}")
 [ "$mode" = "--build-only" ] || want+=("${test_pkgs[@]}")
@@ -59,3 +59,8 @@ for lock in $(find "$here/tests" -name package-lock.json -not -path '*/node_modu
     sha256sum < "$lock" > "$lockstamp"
   fi
 done
+
+# The engines of cluster mode's tests (scripts/services.sh): PostgreSQL 15 comes from Debian
+# above; SeaweedFS is built from its Go module at the version pinned in scripts/seaweedfs/go.mod
+# with the Go toolchain on the machine, once per version (cached outside the clone).
+"$here/scripts/services.sh" build >/dev/null

@@ -73,6 +73,9 @@ struct ServiceOptions {
   // Security gate for reconstructions (set by `serve` when the gate is on): called with the
   // token and the committed file about to be reconstructed; a message refuses it (403).
   std::function<std::optional<std::string>(const XetToken&, const repo::FileEntry&)> download_gate;
+  // Where xorbs and shards live: null = a LocalObjectStore at <dir>/objects; cluster mode gives
+  // an xet::S3ObjectStore (object store + the node's local copies).
+  std::shared_ptr<xet::ObjectStore> objects;
 };
 
 // A decoded Xet access token.

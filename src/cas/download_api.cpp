@@ -242,7 +242,9 @@ http::Response Service::Impl::xorb_get(http::Request& req, const std::string& ha
     last = br->last;
     status = 206;
   }
-  auto fh = http::FileHandle::open(objects->path_of(xet::ObjectKind::xorb, *hash));
+  auto file = objects->local_file(xet::ObjectKind::xorb, *hash);
+  if (!file) return cas_error(file.error().code == Errc::unavailable ? 503 : 500, "cannot open xorb: " + file.error().message);
+  auto fh = http::FileHandle::open(*file);
   if (!fh) return cas_error(500, "cannot open xorb: " + fh.error().message);
   http::Response res;
   res.status = status;

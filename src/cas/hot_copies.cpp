@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <atomic>
 #include <condition_variable>
 #include <ctime>
@@ -328,7 +329,52 @@ class ChunkProducer final : public http::BodyProducer, public std::enable_shared
   std::function<void(http::Chunk)> waiting_;
 };
 
+// Bytes [next, end) of a blob being copied in (store::Filling): each pull hands over what has
+// landed as a slice of the file (sendfile), or waits for progress without blocking a thread.
+// A failed copy ends the body with an error (the connection is closed short).
+class FillingProducer final : public http::BodyProducer, public std::enable_shared_from_this<FillingProducer> {
+ public:
+  FillingProducer(std::shared_ptr<store::Filling> f, std::shared_ptr<http::FileHandle> fh, std::uint64_t first, std::uint64_t length)
+      : f_(std::move(f)), fh_(std::move(fh)), next_(first), end_(first + length) {}
+
+  void pull(std::function<void(http::Chunk)> deliver) override {
+    http::Chunk c;
+    if (next_ >= end_) {
+      c.end = true;
+      deliver(std::move(c));
+      return;
+    }
+    auto avail = f_->available();
+    if (!avail) {
+      c.error = avail.error();
+      deliver(std::move(c));
+      return;
+    }
+    if (*avail > next_) {
+      std::uint64_t n = std::min(*avail, end_) - next_;
+      c.file = http::FileBody{fh_, next_, n};
+      next_ += n;
+      c.end = next_ == end_;
+      deliver(std::move(c));
+      return;
+    }
+    f_->on_progress(next_, [self = shared_from_this(), d = std::move(deliver)]() mutable { self->pull(std::move(d)); });
+  }
+
+ private:
+  std::shared_ptr<store::Filling> f_;
+  std::shared_ptr<http::FileHandle> fh_;
+  std::uint64_t next_, end_;
+};
+
 }  // namespace
+
+Result<std::shared_ptr<http::BodyProducer>> filling_body(std::shared_ptr<store::Filling> f, std::uint64_t first, std::uint64_t length) {
+  int fd = ::dup(f->fd());
+  if (fd < 0) return fail(os_error("dup", "blob copy", errno));
+  auto fh = std::make_shared<http::FileHandle>(fd);
+  return std::shared_ptr<http::BodyProducer>(std::make_shared<FillingProducer>(std::move(f), std::move(fh), first, length));
+}
 
 HotCopies::HotCopies(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
@@ -348,7 +394,11 @@ Result<std::unique_ptr<HotCopies>> HotCopies::open(HotCopiesOptions opts, Servic
   }
   auto impl = std::make_unique<Impl>(std::move(opts), xet, store);
   // Existing copies of Xet-backed files, oldest use (mtime) first.
-  HG_TRY(auto digests, store.list());
+  std::vector<std::string> digests;
+  if (impl->opts.scan_store) {
+    HG_TRY(auto listed, store.list());
+    digests = std::move(listed);
+  }
   struct Found {
     std::int64_t mtime;
     std::string sha;
@@ -374,6 +424,17 @@ Result<std::unique_ptr<HotCopies>> HotCopies::open(HotCopiesOptions opts, Servic
 Result<HotCopies::Body> HotCopies::body(const std::string& sha, std::uint64_t size, std::uint64_t first, std::uint64_t length,
                                         bool probe) {
   Impl& m = *impl_;
+  // Cluster mode: a blob without a local copy streams to the client while it is copied in.
+  auto fl = m.store.filling(sha);
+  if (!fl && fl.error().code != Errc::not_found) return fail(fl.error());
+  if (fl && *fl) {
+    if ((*fl)->size() != size)
+      return fail(Errc::corrupt, "stored copy of " + sha + " has " + std::to_string((*fl)->size()) + " bytes, expected " + std::to_string(size));
+    HG_TRY(auto producer, filling_body(*fl, first, length));
+    Body b;
+    b.body = std::move(producer);
+    return b;
+  }
   auto blob = m.store.open(sha);
   if (blob) {
     if (blob->size != size)

@@ -49,7 +49,14 @@ struct HotCopiesOptions {
   unsigned read_threads = 4;               // threads reconstructing plain reads
   std::int64_t persist_interval_s = 60;    // how often a copy's last use is written to its mtime
   bool rematerialize = true;               // rebuild a copy in the background after a read from chunks
+  // Scan the blob store at open for existing copies. Cluster mode turns it off: there the blob
+  // store is the object store (listing it and fetching every copy at each start is not wanted);
+  // copies are tracked from their next commit or use.
+  bool scan_store = true;
 };
+
+// A body streaming bytes [first, first + length) of a blob being copied in (cluster mode).
+Result<std::shared_ptr<http::BodyProducer>> filling_body(std::shared_ptr<store::Filling> f, std::uint64_t first, std::uint64_t length);
 
 class HotCopies {
  public:

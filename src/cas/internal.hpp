@@ -32,7 +32,7 @@ struct Service::Impl {
   ServiceOptions opts;
   const auth::Signer& signer;
   repo::Catalog& catalog;
-  std::shared_ptr<xet::LocalObjectStore> objects;
+  std::shared_ptr<xet::ObjectStore> objects;
   std::unique_ptr<xet::ChunkStore> chunks;
   xet::MerkleHash dedup_key;  // HMAC key of global-dedup replies (random per process)
   std::int64_t dedup_key_expiry = 0;

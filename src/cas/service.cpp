@@ -232,8 +232,11 @@ Service::~Service() = default;
 Result<std::unique_ptr<Service>> Service::open(ServiceOptions opts, const auth::Signer& signer, repo::Catalog& catalog) {
   if (opts.dir.empty()) return fail(Errc::invalid_argument, "cas: no directory given");
   HG_TRY_VOID(make_dirs(opts.dir + "/tmp"));
-  HG_TRY(auto objs, xet::LocalObjectStore::open(opts.dir + "/objects"));
-  std::shared_ptr<xet::LocalObjectStore> objects(std::move(objs));
+  std::shared_ptr<xet::ObjectStore> objects = opts.objects;
+  if (!objects) {
+    HG_TRY(auto objs, xet::LocalObjectStore::open(opts.dir + "/objects"));
+    objects = std::shared_ptr<xet::ObjectStore>(std::move(objs));
+  }
   HG_TRY(auto chunks, xet::ChunkStore::open(objects));
   HG_TRY(sqlite3 * db, open_db(opts.dir + "/stats.db", false));
   auto impl = std::unique_ptr<Impl>(new Impl{opts, signer, catalog, objects, std::move(chunks), {}, 0, {}, {}, {}, db, {}, {}, {}});

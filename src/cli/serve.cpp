@@ -1,11 +1,13 @@
 // `hubgate serve`: loads the configuration (defaults, then the TOML file, then flags), opens the
-// data directory (<data>/store blobs, <data>/meta.db repositories, <data>/auth.db tokens,
+// data directory (<data>/store blobs — or, with --store s3://…, the node's local copies of the
+// blobs and Xet objects kept in the object store —, <data>/meta.db repositories, <data>/auth.db tokens,
 // <data>/secret URL-signing key, <data>/xet Xet chunk store), starts http::Server with hub::Hub as handler, writes one
 // access-log line per request, and drains gracefully on SIGINT/SIGTERM.
 #include <sys/statvfs.h>
 #include <sys/stat.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
@@ -24,10 +26,12 @@
 #include "hub/hub.hpp"
 #include "repo/catalog.hpp"
 #include "sign/gate.hpp"
+#include "store/s3_store.hpp"
 #include "store/store.hpp"
 #include "upstream/edge.hpp"
 #include "util/atomic_file.hpp"
 #include "util/parse.hpp"
+#include "xet/s3_object_store.hpp"
 
 namespace hubgate {
 
@@ -57,6 +61,17 @@ pull-through cache (repositories not hosted here are served from --upstream; src
   --upstream-xet on|off  fill Xet-backed files through upstream's Xet CAS, fetching only the
                        chunks not held yet, and serve Xet to clients (default on); off = plain
                        whole-file fills (less CPU per cold file, no cross-revision dedup)
+
+object store (README.md "Object storage"; cluster mode):
+  --store local|s3://BUCKET[/PREFIX]  where blobs, Xet xorbs and shards live (default local: the
+                       data directory). With s3://, the data directory keeps each node's local
+                       copies (a cache, LRU, bounded by --cache-max-bytes as well; wiping it
+                       loses nothing)
+  --s3-endpoint URL    S3 API endpoint (default: https://s3.$AWS_REGION.amazonaws.com)
+  --s3-addressing path|virtual  bucket in the path (default) or in the host name
+                       credentials: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (/ AWS_SESSION_TOKEN)
+                       and AWS_REGION from the environment, or TOML [store] access_key_id,
+                       secret_access_key, region (also url, endpoint, addressing)
 
 storage (README.md "Hot copies"):
   --hot-copies-max-bytes N  budget for whole-file copies of files the Xet chunk store holds;
@@ -90,6 +105,9 @@ struct Config {
   // [storage] hot_copies_max_bytes; nullopt = the default (kDefaultHotCopiesShare of the disk)
   std::optional<std::uint64_t> hot_copies_max_bytes;
   bool hot_copies_unlimited = false;  // "unlimited": every copy is kept
+  // [store]: the object store of cluster mode (README.md "Object storage").
+  std::string store = "local";
+  std::string s3_endpoint, s3_addressing = "path", s3_region, s3_access_key, s3_secret_key;
 };
 
 Result<void> load_toml(const std::string& path, Config& cfg) {
@@ -119,6 +137,17 @@ Result<void> load_toml(const std::string& path, Config& cfg) {
         cfg.signing_inline_json = os.str();
         cfg.config_dir = std::filesystem::path(path).parent_path().string();
       }
+    }
+    if (auto st = t["store"].as_table()) {
+      auto sv = [&](const char* key, std::string& out) {
+        if (auto v = (*st)[key].value<std::string>()) out = *v;
+      };
+      sv("url", cfg.store);
+      sv("endpoint", cfg.s3_endpoint);
+      sv("addressing", cfg.s3_addressing);
+      sv("region", cfg.s3_region);
+      sv("access_key_id", cfg.s3_access_key);
+      sv("secret_access_key", cfg.s3_secret_key);
     }
     if (auto st = t["storage"].as_table()) {
       if (auto v = (*st)["hot_copies_max_bytes"].value<std::int64_t>()) {
@@ -263,6 +292,52 @@ Result<upstream::EdgeOptions> edge_options(const cli::Args& a, const std::string
   return o;
 }
 
+// Cluster mode's storage: an S3 client for `cfg.store`, the blob store and the Xet object store
+// over it (local copies under the data directory, one budget), after a startup probe that
+// checks the credentials and whether create-if-absent is honoured.
+struct ObjectStorage {
+  std::unique_ptr<store::BlobStore> blobs;
+  std::shared_ptr<xet::ObjectStore> objects;
+  bool conditional = false;
+};
+
+Result<ObjectStorage> open_object_store(const Config& cfg, const cli::Args& a) {
+  store::S3Config s;
+  HG_TRY_VOID(store::parse_s3_url(cfg.store, s));
+  auto env = [](const char* name) {
+    const char* v = std::getenv(name);
+    return std::string(v ? v : "");
+  };
+  s.region = !env("AWS_REGION").empty() ? env("AWS_REGION") : !cfg.s3_region.empty() ? cfg.s3_region : "us-east-1";
+  s.endpoint = !cfg.s3_endpoint.empty() ? cfg.s3_endpoint : store::aws_endpoint(s.region);
+  if (!s.endpoint.starts_with("http://") && !s.endpoint.starts_with("https://"))
+    return fail(Errc::invalid_argument, "--s3-endpoint must be an http(s) URL");
+  if (cfg.s3_addressing == "virtual") s.addressing = store::S3Addressing::virtual_host;
+  else if (cfg.s3_addressing != "path") return fail(Errc::invalid_argument, "--s3-addressing wants path or virtual");
+  s.access_key = !env("AWS_ACCESS_KEY_ID").empty() ? env("AWS_ACCESS_KEY_ID") : cfg.s3_access_key;
+  s.secret_key = !env("AWS_SECRET_ACCESS_KEY").empty() ? env("AWS_SECRET_ACCESS_KEY") : cfg.s3_secret_key;
+  s.session_token = env("AWS_SESSION_TOKEN");
+  if (s.access_key.empty() || s.secret_key.empty())
+    return fail(Errc::invalid_argument, "--store " + cfg.store + " needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or TOML [store])");
+  std::optional<std::uint64_t> budget;
+  if (a.has("--cache-max-bytes")) {
+    auto n = parse_u64(a.get("--cache-max-bytes"));
+    if (!n) return fail(Errc::invalid_argument, "--cache-max-bytes wants a non-negative integer");
+    if (*n > 0) budget = *n;
+  }
+  auto client = std::make_shared<store::S3Client>(s);
+  auto probe = client->probe();
+  if (!probe) return fail(probe.error().code, "object store " + cfg.store + " at " + s.endpoint + ": " + probe.error().message);
+  auto cache = std::make_shared<store::NodeCache>(budget);
+  ObjectStorage out;
+  out.conditional = probe->conditional;
+  HG_TRY(auto blobs, store::S3Store::open(client, {cfg.data_dir + "/store", cache}));
+  out.blobs = std::move(blobs);
+  HG_TRY(auto objects, xet::S3ObjectStore::open(client, {cfg.data_dir + "/xet/objects", cache}));
+  out.objects = std::move(objects);
+  return out;
+}
+
 }  // namespace
 
 int serve_main(int argc, char** argv) {
@@ -270,7 +345,7 @@ int serve_main(int argc, char** argv) {
                                       "--public-url", "--access-log", "--threads", "--cache-max-bytes",
                                       "--upstream-token", "--ref-ttl", "--auth-ttl", "--allow-repos", "--deny-repos",
                                       "--signing-policy", "--countersign-key", "--hot-copies-max-bytes",
-                                      "--upstream-xet"};
+                                      "--upstream-xet", "--store", "--s3-endpoint", "--s3-addressing"};
   with_value.insert(cli::gate_flags().begin(), cli::gate_flags().end());  // security gate
   auto args = cli::parse_args(argc, argv, with_value, {"--help", "--offline"});
   if (!args) {
@@ -316,6 +391,9 @@ int serve_main(int argc, char** argv) {
     cfg.signing_inline_json.clear();
   }
   if (args->has("--countersign-key")) cfg.countersign_key = args->get("--countersign-key");
+  if (args->has("--store")) cfg.store = args->get("--store");
+  if (args->has("--s3-endpoint")) cfg.s3_endpoint = args->get("--s3-endpoint");
+  if (args->has("--s3-addressing")) cfg.s3_addressing = args->get("--s3-addressing");
   if (args->has("--hot-copies-max-bytes")) {
     auto v = args->get("--hot-copies-max-bytes");
     auto n = parse_u64(v);
@@ -359,8 +437,27 @@ int serve_main(int argc, char** argv) {
     return 1;
   };
   if (auto r = make_dirs(cfg.data_dir); !r) return fatal(r.error());
-  auto store = store::DiskStore::open_at(cfg.data_dir + "/store");
-  if (!store) return fatal(store.error());
+  // Blobs (and, in cluster mode, Xet objects): the data directory, or an object store with the
+  // data directory holding this node's local copies.
+  std::unique_ptr<store::BlobStore> store;
+  std::shared_ptr<xet::ObjectStore> xet_objects;  // null: cas keeps them under <data>/xet/objects
+  std::string spool_dir = cfg.data_dir + "/store/tmp";
+  if (cfg.store == "local") {
+    auto disk = store::DiskStore::open_at(cfg.data_dir + "/store");
+    if (!disk) return fatal(disk.error());
+    store = std::move(*disk);
+  } else {
+    auto s3 = open_object_store(cfg, *args);
+    if (!s3) {
+      std::fprintf(stderr, "hubgate serve: %s\n", s3.error().message.c_str());
+      return s3.error().code == Errc::invalid_argument ? 2 : 1;
+    }
+    if (level >= 1 && !s3->conditional)
+      std::fprintf(stderr, "hubgate: warning: the object store ignores If-None-Match: * (concurrent writers of one "
+                           "key overwrite it with identical bytes)\n");
+    store = std::move(s3->blobs);
+    xet_objects = std::move(s3->objects);
+  }
   auto catalog = repo::open_sqlite_catalog(cfg.data_dir + "/meta.db");
   if (!catalog) return fatal(catalog.error());
   auto tokens = auth::TokenStore::open(cfg.data_dir + "/auth.db");
@@ -410,7 +507,7 @@ int serve_main(int argc, char** argv) {
   cas::ServiceOptions xopts;
   xopts.dir = cfg.data_dir + "/xet";
   if (gate_rt->gate->enabled()) {  // reconstructions pass the same security gate as resolve
-    xopts.download_gate = [g = gate_rt->gate.get(), st = store->get()](const cas::XetToken& t,
+    xopts.download_gate = [g = gate_rt->gate.get(), st = store.get()](const cas::XetToken& t,
                                                                       const repo::FileEntry& f) -> std::optional<std::string> {
       gate::Subject who;
       who.repo = t.repo;
@@ -418,24 +515,33 @@ int serve_main(int argc, char** argv) {
       who.path = f.path;
       who.client = "xet-token";
       auto v = g->lookup(f.sha256);
-      gate::Verdict verdict = v ? *v : g->verdict_for_file(f.sha256, st->path_of(f.sha256), who);
+      std::string path;
+      if (!v) {
+        auto blob = st->open(f.sha256);  // cluster mode: the node's local copy, fetched on a miss
+        if (blob) path = blob->path;
+      }
+      gate::Verdict verdict = v ? *v : g->verdict_for_file(f.sha256, path, who);
       auto d = g->decide(verdict, who);
       if (d.outcome == gate::Outcome::block) return d.message.empty() ? std::string("blocked by the security policy") : d.message;
       return std::nullopt;
     };
   }
+  xopts.objects = xet_objects;
   auto xet = cas::Service::open(xopts, *signer, **catalog);
   if (!xet) return fatal(xet.error());
   cas::HotCopiesOptions hot_opts;  // whole-file copies as a bounded cache over the chunk store
   hot_opts.max_bytes = cfg.hot_copies_max_bytes;
-  if (!cfg.hot_copies_max_bytes && !cfg.hot_copies_unlimited) {
+  // Cluster mode keeps every copy unless a budget is given: evicting a copy removes the blob
+  // from the object store (the chunks could rebuild it, but blobs are meant to live there).
+  if (!cfg.hot_copies_max_bytes && !cfg.hot_copies_unlimited && !xet_objects) {
     // Default: a tenth of the file system that holds the data directory.
     struct statvfs fs {};
     std::uint64_t disk = ::statvfs(cfg.data_dir.c_str(), &fs) == 0 ? std::uint64_t(fs.f_blocks) * fs.f_frsize : 0;
     hot_opts.max_bytes = disk ? disk / 10 : (8ull << 30);
   }
-  hot_opts.tmp_dir = (*store)->tmp_dir();
-  auto hot = cas::HotCopies::open(hot_opts, **xet, **store);
+  hot_opts.tmp_dir = spool_dir;
+  hot_opts.scan_store = !xet_objects;  // never list (and fetch) a whole object store at start
+  auto hot = cas::HotCopies::open(hot_opts, **xet, *store);
   if (!hot) return fatal(hot.error());
 
   // Pull-through cache (src/upstream/): on unless --upstream none.
@@ -480,13 +586,13 @@ int serve_main(int argc, char** argv) {
   }
   cli::wire_hub(*gate_rt, gate_cfg, hopts);  // security gate for hosted repositories
   hopts.open_connections = [&server_ptr] { return server_ptr ? server_ptr->open_connections() : 0; };
-  hub::Hub hub(hopts, **catalog, **store, **tokens, *signer);
+  hub::Hub hub(hopts, **catalog, *store, **tokens, *signer);
 
   http::ServerOptions sopts;
   sopts.host = listen->first;
   sopts.port = listen->second;
   sopts.threads = cfg.threads;
-  sopts.spool_dir = (*store)->tmp_dir();
+  sopts.spool_dir = spool_dir;
   // Xet CAS uploads are verified by their own hashes; every other body's SHA-256 is computed
   // as it arrives (LFS objects are checked against it).
   sopts.hash_body = [](const http::Request& r) { return !r.path.starts_with("/cas/"); };

@@ -19,6 +19,13 @@ namespace hubgate::hub {
 
 namespace {
 
+// A stored file that cannot be read: 503 with X-Error-Code StoreUnavailable when the object store
+// is unreachable (the client may retry), else 500.
+http::Response store_error(const std::string& path, const Error& e) {
+  if (e.code == Errc::unavailable) return error(503, "StoreUnavailable", "stored content of " + path + " is unavailable: " + e.message);
+  return error(500, "", "stored content of " + path + " is unavailable: " + e.message);
+}
+
 bool truthy(const std::string& v) {
   auto b = parse_bool(v);
   return b.value_or(false);
@@ -303,13 +310,13 @@ http::Response resolve(Ctx& c, const repo::RepoId& id, std::string_view raw_rest
   }
   if (c.hub.opts.hot && f->lfs) {  // whole-file copy, else reconstructed from the Xet chunk store
     auto b = c.hub.opts.hot->body(f->sha256, f->size, first, length, c.req.method == "HEAD");
-    if (!b) return error(500, "", "stored content of " + path + " is unavailable: " + b.error().message);
-    if (b->from_chunks) res.producer_length = length;
+    if (!b) return store_error(path, b.error());
+    if (std::holds_alternative<std::shared_ptr<http::BodyProducer>>(b->body)) res.producer_length = length;
     res.body = std::move(b->body);
     return res;
   }
   auto blob = c.hub.store.open(f->sha256);
-  if (!blob) return error(500, "", "stored content of " + path + " is unavailable: " + blob.error().message);
+  if (!blob) return store_error(path, blob.error());
   if (blob->size != f->size) return error(500, "", "stored content of " + path + " has the wrong size");
   if (blob->data) {
     res.body = blob->data->substr(std::size_t(first), std::size_t(length));

@@ -374,6 +374,7 @@ http::Response error_from(const Error& e) {
     case Errc::unauthenticated: return error(401, "", e.message);
     case Errc::limit_exceeded: return error(413, "", e.message);
     case Errc::unsupported: return error(501, "", e.message);
+    case Errc::unavailable: return error(503, "ServiceUnavailable", e.message);
     default: return error(500, "", e.message);
   }
 }

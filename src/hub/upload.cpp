@@ -275,7 +275,11 @@ http::Response lfs_upload(Ctx& c, std::string_view oid_sv, std::string_view size
     auto d = c.hub.store.put(b.data);
     if (!d) stored = fail(d.error());
   }
-  if (!stored) return error(500, "", "LFS upload: cannot store object: " + stored.error().message);
+  if (!stored) {
+    if (stored.error().code == Errc::unavailable)
+      return error(503, "StoreUnavailable", "LFS upload: cannot store object: " + stored.error().message);
+    return error(500, "", "LFS upload: cannot store object: " + stored.error().message);
+  }
   return json_reply(200, json::object());
 }
 

@@ -46,6 +46,8 @@ Result<std::string> sha256_file(const std::string& path, std::uint64_t* size_out
   return to_hex(h.final());
 }
 
+Result<std::shared_ptr<Filling>> BlobStore::filling(const std::string&) { return std::shared_ptr<Filling>(); }
+
 // ---- DiskStore ----------------------------------------------------------------------------
 
 Result<std::unique_ptr<DiskStore>> DiskStore::open_at(std::string root) {

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -35,6 +36,23 @@ struct Blob {
 
 enum class Verify { yes, no };
 
+// A blob being copied into local storage from elsewhere (S3Store's local miss), readable while
+// it grows: bytes [0, available()) of the file behind fd() are final. The last byte becomes
+// available only once the whole blob was verified against its digest, so a reader that reached
+// size() has read a verified blob; after a failure available() is the error and the reader must
+// end its response short. Thread-safe.
+class Filling {
+ public:
+  virtual ~Filling() = default;
+  virtual std::uint64_t size() const = 0;
+  // A read-only descriptor of the file (owned by the Filling; dup() it to keep it).
+  virtual int fd() const = 0;
+  virtual Result<std::uint64_t> available() const = 0;
+  // Calls `cb` once, from any thread, as soon as available() has grown past `have` or the
+  // copy ended (at once when that is already so). `cb` must not block.
+  virtual void on_progress(std::uint64_t have, std::function<void()> cb) = 0;
+};
+
 class BlobStore {
  public:
   virtual ~BlobStore() = default;
@@ -52,6 +70,10 @@ class BlobStore {
   virtual Result<bool> remove(const std::string& sha256) = 0;
   // Every stored digest (unordered).
   virtual Result<std::vector<std::string>> list() = 0;
+  // Stores that copy blobs in from elsewhere: the copy of `sha256` in progress (started now when
+  // the blob is stored elsewhere but not here), to be read while it grows; nullptr when the blob
+  // can be open()ed at once (or the store copies nothing). Errc::not_found when absent.
+  virtual Result<std::shared_ptr<Filling>> filling(const std::string& sha256);
 };
 
 // Validates a digest string (64 lowercase hex).

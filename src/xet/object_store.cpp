@@ -85,6 +85,16 @@ class LocalWriter final : public ObjectWriter {
 
 }  // namespace
 
+Result<std::string> ObjectStore::local_file(ObjectKind kind, const MerkleHash& key) {
+  return fail(Errc::unsupported, std::string(object_kind_name(kind)) + "/" + key.hex() + ": this store keeps no files");
+}
+
+Result<std::string> LocalObjectStore::local_file(ObjectKind kind, const MerkleHash& key) {
+  HG_TRY(auto size, this->size(kind, key));
+  if (!size) return fail(Errc::not_found, std::string(object_kind_name(kind)) + "/" + key.hex() + " not found");
+  return path_of(kind, key);
+}
+
 Result<std::unique_ptr<ObjectWriter>> ObjectStore::writer(ObjectKind kind) {
   return std::unique_ptr<ObjectWriter>(new BufferedWriter(*this, kind));
 }

@@ -65,6 +65,10 @@ class ObjectStore {
   // The local file that holds a stored object, for stores that keep objects as files (readers
   // may then pread it or sendfile(2) slices of it); "" for stores that do not (the default).
   virtual std::string local_path(ObjectKind /*kind*/, const MerkleHash& /*key*/) const { return ""; }
+  // A local file holding the whole object (served with sendfile): the object's own file, or for
+  // stores that keep objects elsewhere (S3ObjectStore) the node's cached copy, fetched first.
+  // Errc::not_found when absent; Errc::unsupported for stores without files (memory).
+  virtual Result<std::string> local_file(ObjectKind kind, const MerkleHash& key);
 };
 
 class LocalObjectStore final : public ObjectStore {
@@ -79,6 +83,7 @@ class LocalObjectStore final : public ObjectStore {
   Result<std::optional<std::uint64_t>> size(ObjectKind kind, const MerkleHash& key) override;
   Result<void> remove(ObjectKind kind, const MerkleHash& key) override;
   Result<std::vector<MerkleHash>> list(ObjectKind kind) override;
+  Result<std::string> local_file(ObjectKind kind, const MerkleHash& key) override;
   std::string path_of(ObjectKind kind, const MerkleHash& key) const;
   std::string local_path(ObjectKind kind, const MerkleHash& key) const override { return path_of(kind, key); }
 

@@ -158,3 +158,21 @@ TEST(Store, FaultInjectionRemove) {
   s.fail_all = true;
   EXPECT_FALSE(s.list());
 }
+
+#include "blob_contract.hpp"
+
+TEST(StoreContract, Memory) {
+  std::string scratch = tmpdir("contract-mem");
+  std::filesystem::create_directories(scratch);
+  MemoryStore s;
+  store::testing::blob_store_contract(s, scratch);
+  std::filesystem::remove_all(scratch);
+}
+
+TEST(StoreContract, Disk) {
+  std::string root = tmpdir("contract-disk");
+  auto s = DiskStore::open_at(root);
+  ASSERT_TRUE(s);
+  store::testing::blob_store_contract(**s, (*s)->tmp_dir());
+  std::filesystem::remove_all(root);
+}

@@ -1,0 +1,60 @@
+// db: cluster mode's metadata database (PostgreSQL through libpq, from Debian).
+//
+// `Connection` is one libpq connection with value errors: `exec` runs statements without
+// results, `query` runs one parameterised statement ($1, $2, … bound as text; never spliced into
+// the SQL) and returns its rows as text (NULL = nullopt). Errors: Errc::unavailable when the
+// server cannot be reached or the connection broke, Errc::conflict for serialization failures and
+// unique violations (SQLSTATE 40001, 40P01, 23505), Errc::invalid_argument for other SQL errors.
+// Not thread-safe: one connection per thread (a pool comes with the catalog implementations).
+//
+// Schema migrations: `migrations()` is the ordered list of versioned steps (a released step is
+// never edited; changes are new steps). `migrate()` applies the ones not yet recorded in
+// `hubgate_schema_migrations`, each in its own transaction together with its record, under a
+// session advisory lock, so several nodes starting at once apply each step exactly once.
+// `hubgate db migrate --database URL` runs it by hand (serve will run it at start once the
+// catalog interfaces have their PostgreSQL implementations).
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "util/error.hpp"
+
+struct pg_conn;
+
+namespace hubgate::db {
+
+using Row = std::vector<std::optional<std::string>>;
+
+class Connection {
+ public:
+  // `url`: postgresql://user[:password]@host[:port]/dbname[?…] (libpq's URI syntax).
+  static Result<std::unique_ptr<Connection>> open(const std::string& url);
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  Result<void> exec(std::string_view sql);
+  Result<std::vector<Row>> query(const std::string& sql, const std::vector<std::string>& params = {});
+
+ private:
+  explicit Connection(pg_conn* c) : conn_(c) {}
+  pg_conn* conn_;
+};
+
+struct Migration {
+  int version;
+  const char* name;
+  const char* sql;
+};
+
+const std::vector<Migration>& migrations();
+// The versions applied by this call, ascending (empty when the schema was current).
+Result<std::vector<int>> migrate(Connection& c);
+// The highest applied version (0 for an empty database).
+Result<int> schema_version(Connection& c);
+
+}  // namespace hubgate::db
