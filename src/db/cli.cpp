@@ -18,12 +18,13 @@ int db_main(int argc, char** argv) {
     std::string a = argv[i];
     if (a == "--database" && i + 1 < argc) url = argv[++i];
     else if (a.starts_with("--database=")) url = a.substr(11);
-    else if (a == "--help") {
+    else if (a == "--help" || a == "-h") {
       std::fputs(usage, stdout);
       return 0;
     } else if (cmd.empty() && !a.starts_with("-")) cmd = a;
     else {
-      std::fputs(usage, stderr);
+      std::fprintf(stderr, "hubgate db: %s '%s'\n%s", a.starts_with("-") ? "unknown option" : "unexpected argument",
+                   a.c_str(), usage);
       return 2;
     }
   }
