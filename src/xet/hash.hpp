@@ -1,5 +1,5 @@
 // Xet hashes: chunk hashes, the aggregated merkle root (xorb hash), the file hash, term
-// verification hashes and the "Xet hex" text form. Spec: shared/spec/xet.md §1.
+// verification hashes and the "Xet hex" text form. Spec: docs/spec/xet.md §1.
 //
 // Every hash is 32 bytes of keyed BLAKE3. `MerkleHash` is a plain value (raw bytes in hash
 // order); its text form reads the bytes as four little-endian u64 words printed as %016x each.

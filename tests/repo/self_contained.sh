@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The checkout is self-contained: a copy of it in an unrelated temporary folder, with nothing
-# beside it (no ../shared), configures, builds the signing tests (which read the interop data in
+# beside it, configures, builds the signing tests (which read the interop data in
 # tests/testdata/) and passes them; and no file of the repository names a path outside it.
 # Usage: self_contained.sh SOURCE_DIR
 set -euo pipefail
@@ -8,15 +8,17 @@ src=$(cd "$1" && pwd)
 work=$(mktemp -d /tmp/hubgate-fresh-XXXXXX)
 trap 'rm -rf "$work"' EXIT
 
-# 1. Nothing the project runs reads the folder beside the repository.
+# 1. Nothing the project runs reads the folder beside the repository (the pattern is built so
+#    that this file does not name it either).
+outside='\.\./'"shared"'|HUBGATE_''SHARED|/work/''shared'
 cd "$src"
 if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
   files=$(git ls-files --cached --others --exclude-standard)
 else
   files=$(find . -type f -not -path './build*' -not -path './.venv/*' -not -path '*/node_modules/*' | sed 's|^\./||')
 fi
-bad=$(printf '%s\n' "$files" | grep -Ev '^(tests/repo/self_contained\.sh|.*\.md)$' | while read -r f; do
-  [ -f "$f" ] && grep -IlE '\.\./shared|HUBGATE_SHARED' "$f" || true
+bad=$(printf '%s\n' "$files" | while read -r f; do
+  [ -f "$f" ] && grep -IlE "$outside" "$f" || true
 done)
 if [ -n "$bad" ]; then
   echo "files that name a path outside the repository:"; echo "$bad"; exit 1
