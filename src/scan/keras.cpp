@@ -22,6 +22,8 @@
 #include "scan/formats.hpp"
 #include "scan/json_strict.hpp"
 #include "scan/keras_names.hpp"
+#include "scan/text_codec.hpp"
+#include "util/hex.hpp"
 
 namespace hubgate::scan {
 namespace {
@@ -53,24 +55,6 @@ std::string extend(const std::string& path, std::string_view add) {
 bool library_module(std::string_view m) {
   std::string_view root = m.substr(0, m.find('.'));
   return root == "keras_nlp" || root == "keras_hub" || root == "keras_cv";
-}
-
-void append_utf8(std::string& out, std::uint32_t cp) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
 }
 
 // json.loads(bytes): UTF-32/UTF-16 (by BOM or by NUL pattern) and a UTF-8 BOM are decoded like
@@ -116,13 +100,6 @@ std::optional<std::string> python_decode(std::string_view b) {
   return out;
 }
 
-int hexval(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 // Python's json accepts what strict JSON does not: NaN, Infinity and -Infinity (Keras writes
 // them for float settings), and \u escapes of lone surrogates. Rewrite those so the strict
 // parser reads the same document: the literals become null, lone surrogates U+FFFD.
@@ -134,7 +111,7 @@ std::string python_json_compat(std::string_view t) {
     if (i + 6 > t.size() || t[i] != '\\' || t[i + 1] != 'u') return -1;
     int v = 0;
     for (std::size_t k = 2; k < 6; ++k) {
-      int h = hexval(t[i + k]);
+      int h = hex_digit_value(t[i + k]);
       if (h < 0) return -1;
       v = v * 16 + h;
     }
