@@ -129,18 +129,19 @@ struct HotCopies::Impl {
       victims = lru.take_victims();
       for (const auto& v : victims) persisted.erase(v.first);
     }
-    for (const auto& [sha, size] : victims) {
-      if (!evictable(sha, size)) continue;  // never the only representation
-      auto r = store.remove(sha);
-      if (!r) {
-        ++remove_errors;
-        std::fprintf(stderr, "hubgate: hot copies: cannot remove %s: %s\n", sha.c_str(), r.error().message.c_str());
-        continue;
-      }
-      if (*r) {
-        ++evicted;
-        evicted_bytes += size;
-      }
+    for (const auto& [sha, size] : victims) remove_copy(sha, size);
+  }
+
+  // Removes a copy the chunk store can rebuild (never the only representation), counted as evicted.
+  void remove_copy(const std::string& sha, std::uint64_t size) {
+    if (!evictable(sha, size)) return;
+    auto r = store.remove(sha);
+    if (!r) {
+      ++remove_errors;
+      std::fprintf(stderr, "hubgate: hot copies: cannot remove %s: %s\n", sha.c_str(), r.error().message.c_str());
+    } else if (*r) {
+      ++evicted;
+      evicted_bytes += size;
     }
   }
 
@@ -479,15 +480,7 @@ void HotCopies::admit(const std::string& sha) {
       std::lock_guard lk(m.mu);
       if (m.lru.contains(sha)) return;  // already a cached copy that plain reads filled: keep it
     }
-    auto have = m.store.stat(sha);
-    if (!have || !*have || !m.evictable(sha, **have)) return;
-    if (auto r = m.store.remove(sha); !r) {
-      ++m.remove_errors;
-      std::fprintf(stderr, "hubgate: hot copies: cannot remove %s: %s\n", sha.c_str(), r.error().message.c_str());
-    } else if (*r) {
-      ++m.evicted;
-      m.evicted_bytes += **have;
-    }
+    if (auto have = m.store.stat(sha); have && *have) m.remove_copy(sha, **have);
     return;
   }
   m.track(sha);

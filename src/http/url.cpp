@@ -2,16 +2,11 @@
 
 #include <cctype>
 
+#include "util/hex.hpp"
+
 namespace hubgate::http {
 
 namespace {
-int hexval(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 Result<std::string> decode(std::string_view s, bool plus_is_space) {
   std::string out;
   out.reserve(s.size());
@@ -21,7 +16,7 @@ Result<std::string> decode(std::string_view s, bool plus_is_space) {
       if (i + 2 >= s.size()) {
         return fail(Errc::invalid_argument, "malformed percent-encoding at offset " + std::to_string(i));
       }
-      int hi = hexval(s[i + 1]), lo = hexval(s[i + 2]);
+      int hi = hex_digit_value(s[i + 1]), lo = hex_digit_value(s[i + 2]);
       if (hi < 0 || lo < 0) {
         return fail(Errc::invalid_argument, "malformed percent-encoding at offset " + std::to_string(i));
       }

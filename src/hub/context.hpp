@@ -161,5 +161,7 @@ Result<repo::RepoRecord> create_repo_initial(Hub::Impl& h, const repo::RepoId& i
                                              const std::string& author);
 // Author line for commits made with a token: "<name> <name@hubgate>".
 std::string author_of(const auth::Token* t);
+// `&`, `<`, `>` and `"` as HTML entities (commit and discussion text the Hub returns escaped).
+std::string html_escape(std::string_view s);
 
 }  // namespace hubgate::hub

@@ -28,20 +28,6 @@ namespace {
 
 constexpr std::size_t kPageSize = 50;
 
-std::string html_escape(std::string_view s) {
-  std::string out;
-  for (char ch : s) {
-    switch (ch) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += ch;
-    }
-  }
-  return out;
-}
-
 json event_json(const repo::DiscussionEvent& ev) {
   json data = json::parse(ev.data, nullptr, false);
   if (!data.is_object()) data = json::object();

@@ -383,6 +383,20 @@ http::Response json_reply(int status, const json& j) {
   return http::json_response(status, j.dump(-1, ' ', false, json::error_handler_t::replace));
 }
 
+std::string html_escape(std::string_view s) {
+  std::string out;
+  for (char ch : s) {
+    switch (ch) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      default: out += ch;
+    }
+  }
+  return out;
+}
+
 std::string author_of(const auth::Token* t) {
   if (!t) return "hubgate <hubgate@localhost>";
   std::string n;

@@ -71,20 +71,6 @@ Reply<std::optional<repo::Ref>> find_ref(Ctx& c, const repo::RepoRecord& r, std:
   return std::optional<repo::Ref>{};
 }
 
-std::string html_escape(std::string_view s) {
-  std::string out;
-  for (char ch : s) {
-    switch (ch) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += ch;
-    }
-  }
-  return out;
-}
-
 std::string author_name(const std::string& author) {
   auto lt = author.find(" <");
   return lt == std::string::npos ? author : author.substr(0, lt);

@@ -118,17 +118,7 @@ class SqliteCatalog final : public Catalog {
 
   Result<CommitResult> commit(std::int64_t repo, const NewCommit& c) override {
     std::lock_guard lk(mu_);
-    if (!exec("BEGIN IMMEDIATE")) return db_error("begin");
-    auto r = commit_locked(repo, c);
-    if (r) {
-      if (!exec("COMMIT")) {
-        exec("ROLLBACK");
-        return db_error("commit");
-      }
-    } else {
-      exec("ROLLBACK");
-    }
-    return r;
+    return transaction([&] { return commit_locked(repo, c); });
   }
 
  private:

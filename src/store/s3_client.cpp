@@ -34,13 +34,6 @@ namespace {
 constexpr const char* kEmptySha = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 constexpr std::uint64_t kMaxCollect = 4u << 20;  // XML answers and error bodies
 
-std::string lower(std::string_view s) {
-  std::string o(s);
-  for (char& c : o)
-    if (c >= 'A' && c <= 'Z') c = char(c - 'A' + 'a');
-  return o;
-}
-
 std::string xml_unescape(std::string_view s) {
   std::string out;
   out.reserve(s.size());
@@ -152,13 +145,7 @@ size_t on_header(char* p, size_t sz, size_t n, void* ud) {
     t->reply->headers.clear();
     return sz * n;
   }
-  auto colon = line.find(':');
-  if (colon != std::string_view::npos) {
-    std::string_view v = line.substr(colon + 1);
-    while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
-    while (!v.empty() && (v.back() == '\r' || v.back() == '\n' || v.back() == ' ')) v.remove_suffix(1);
-    t->reply->headers[lower(line.substr(0, colon))] = std::string(v);
-  }
+  if (auto h = parse_header_line(line)) t->reply->headers[h->first] = std::move(h->second);
   return sz * n;
 }
 

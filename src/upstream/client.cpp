@@ -58,12 +58,6 @@ struct Transfer {
   bool cancelled = false;
 };
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n'))
@@ -78,10 +72,7 @@ size_t on_header(char* data, size_t size, size_t n, void* user) {
     t->resp->headers.clear();
     return size * n;
   }
-  auto colon = line.find(':');
-  if (colon != std::string_view::npos) {
-    t->resp->headers.emplace_back(lower(trim(line.substr(0, colon))), std::string(trim(line.substr(colon + 1))));
-  }
+  if (auto h = parse_header_line(line)) t->resp->headers.push_back(std::move(*h));
   return size * n;
 }
 

@@ -12,18 +12,11 @@ std::string to_hex(ByteView bytes) {
   return out;
 }
 
-static int nibble(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 Result<std::vector<std::uint8_t>> from_hex(std::string_view hex) {
   if (hex.size() % 2 != 0) return fail(Errc::invalid_argument, "hex: odd length " + std::to_string(hex.size()));
   std::vector<std::uint8_t> out(hex.size() / 2);
   for (std::size_t i = 0; i < out.size(); ++i) {
-    int hi = nibble(hex[2 * i]), lo = nibble(hex[2 * i + 1]);
+    int hi = hex_digit_value(hex[2 * i]), lo = hex_digit_value(hex[2 * i + 1]);
     if (hi < 0 || lo < 0) return fail(Errc::invalid_argument, "hex: invalid digit at " + std::to_string(2 * i));
     out[i] = static_cast<std::uint8_t>(hi << 4 | lo);
   }

@@ -11,6 +11,14 @@
 
 namespace hubgate {
 
+// The value of one hex digit (either case), or -1 when `c` is not one.
+constexpr int hex_digit_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
 std::string to_hex(ByteView bytes);
 inline std::string to_hex(std::string_view bytes) { return to_hex(as_bytes(bytes)); }
 

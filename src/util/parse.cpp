@@ -30,4 +30,18 @@ std::optional<bool> parse_bool(std::string_view s) {
   return std::nullopt;
 }
 
+std::optional<std::pair<std::string, std::string>> parse_header_line(std::string_view line) {
+  auto colon = line.find(':');
+  if (colon == std::string_view::npos) return std::nullopt;
+  auto trim = [](std::string_view v) {
+    while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+    while (!v.empty() && (v.back() == ' ' || v.back() == '\t' || v.back() == '\r' || v.back() == '\n')) v.remove_suffix(1);
+    return v;
+  };
+  std::string name(trim(line.substr(0, colon)));
+  for (char& c : name)
+    if (c >= 'A' && c <= 'Z') c = char(c - 'A' + 'a');
+  return std::make_pair(std::move(name), std::string(trim(line.substr(colon + 1))));
+}
+
 }  // namespace hubgate

@@ -4,7 +4,9 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
+#include <utility>
 
 namespace hubgate {
 
@@ -12,5 +14,8 @@ namespace hubgate {
 std::optional<std::uint64_t> parse_u64(std::string_view s);
 // "true"/"false"/"1"/"0", case-insensitive.
 std::optional<bool> parse_bool(std::string_view s);
+// One received header line "Name: value\r\n" as (lowercase name, value without surrounding
+// blanks and CR/LF); nullopt for a line without a colon (status line, the blank end line).
+std::optional<std::pair<std::string, std::string>> parse_header_line(std::string_view line);
 
 }  // namespace hubgate

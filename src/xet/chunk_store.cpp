@@ -608,12 +608,12 @@ Result<void> ChunkStore::read_pieces(const FileRecord& file, std::uint64_t offse
       if (rec_end < rec_start + kRecordHeaderSize ||
           ::pread(fd, h, sizeof h, static_cast<off_t>(rec_start)) != static_cast<ssize_t>(sizeof h))
         return fail(Errc::corrupt, "chunk store: cannot read record " + std::to_string(i) + " of xorb " + t.xorb.hex());
-      const std::uint32_t payload = std::uint32_t(h[1]) | std::uint32_t(h[2]) << 8 | std::uint32_t(h[3]) << 16;
-      const std::uint32_t unpacked_size = std::uint32_t(h[5]) | std::uint32_t(h[6]) << 8 | std::uint32_t(h[7]) << 16;
-      if (h[0] != 0 || unpacked_size != size || rec_start + kRecordHeaderSize + payload != rec_end)
+      auto rh = parse_record_header(ByteView(h, sizeof h));
+      if (!rh || rh->unpacked_size != size || rec_start + kRecordHeaderSize + rh->payload_size != rec_end)
         return fail(Errc::corrupt, "chunk store: record " + std::to_string(i) + " of xorb " + t.xorb.hex() + " disagrees with the index");
+      const std::uint32_t payload = rh->payload_size;
       std::uint64_t from, n;
-      if (h[4] == static_cast<std::uint8_t>(Compression::none) && payload == size) {
+      if (rh->scheme == static_cast<std::uint8_t>(Compression::none) && payload == size) {
         trim(size, from, n);
         out.push_back({path, rec_start + kRecordHeaderSize + from, n, {}});
         continue;
@@ -622,7 +622,7 @@ Result<void> ChunkStore::read_pieces(const FileRecord& file, std::uint64_t offse
       if (::pread(fd, packed.data(), payload, static_cast<off_t>(rec_start + kRecordHeaderSize)) != static_cast<ssize_t>(payload))
         return fail(Errc::corrupt, "chunk store: cannot read record " + std::to_string(i) + " of xorb " + t.xorb.hex());
       std::string data;
-      HG_TRY_VOID(decode_payload(as_bytes(packed), h[4], size, data));
+      HG_TRY_VOID(decode_payload(as_bytes(packed), rh->scheme, size, data));
       trim(size, from, n);
       out.push_back({"", 0, 0, data.substr(from, n)});
     }

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "crypto/blake3.hpp"
+#include "util/hex.hpp"
 
 namespace hubgate::xet {
 
@@ -37,13 +38,6 @@ void append_hex(std::string& out, const MerkleHash& h) {
     }
   }
   out.append(buf, 64);
-}
-
-int nibble(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
 }
 
 HashAndSize merge(std::span<const HashAndSize> group) {
@@ -82,7 +76,7 @@ Result<MerkleHash> MerkleHash::from_hex(std::string_view s) {
   MerkleHash h;
   for (int w = 0; w < 4; ++w) {
     for (int b = 0; b < 8; ++b) {
-      int hi = nibble(s[w * 16 + 2 * b]), lo = nibble(s[w * 16 + 2 * b + 1]);
+      int hi = hex_digit_value(s[w * 16 + 2 * b]), lo = hex_digit_value(s[w * 16 + 2 * b + 1]);
       if (hi < 0 || lo < 0) return fail(Errc::invalid_argument, "xet hash: invalid hex digit near position " + std::to_string(w * 16 + 2 * b));
       h.bytes[w * 8 + 7 - b] = static_cast<std::uint8_t>(hi << 4 | lo);
     }

@@ -338,6 +338,16 @@ std::array<std::uint8_t, kRecordHeaderSize> record_header(Compression scheme, st
   return h;
 }
 
+std::optional<XorbRecordInfo> parse_record_header(ByteView header) {
+  if (header.size() != kRecordHeaderSize || header[0] != 0 || header[4] > static_cast<std::uint8_t>(Compression::bg4_lz4))
+    return std::nullopt;
+  XorbRecordInfo r;
+  r.payload_size = get_u24(header.data() + 1);
+  r.scheme = header[4];
+  r.unpacked_size = get_u24(header.data() + 5);
+  return r;
+}
+
 Result<std::uint32_t> XorbBuilder::add_record_header(ByteView header, const MerkleHash& hash) {
   if (keep_body_) return fail(Errc::invalid_argument, "xorb: add_record_header() on a builder that keeps its body");
   if (header.size() != kRecordHeaderSize || header[0] != 0 || header[4] > static_cast<std::uint8_t>(Compression::bg4_lz4))

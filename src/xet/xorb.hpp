@@ -137,6 +137,10 @@ struct XorbRecordInfo {
   std::uint8_t scheme = 0;
 };
 
+// The fields of one 8-byte record header (offset 0); nullopt for another length, an unknown
+// version or an unknown compression scheme.
+std::optional<XorbRecordInfo> parse_record_header(ByteView header);
+
 struct XorbLayout {
   std::vector<XorbRecordInfo> records;
   std::size_t body_size = 0;   // bytes of records (the footer, if any, follows)

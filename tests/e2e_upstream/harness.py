@@ -4,6 +4,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -126,3 +127,15 @@ def get(url, headers=None, timeout=60):
             return r.status, dict(r.headers), r.read()
     except urllib.error.HTTPError as e:
         return e.code, dict(e.headers), e.read()
+
+
+def start_fake_edge(test, prefix):
+    """For a unittest.TestCase: a temporary folder, the fake upstream and an edge in front of it
+    (test.tmp, test.up, test.data, test.edge), all stopped and removed when the test ends."""
+    test.tmp = tempfile.mkdtemp(prefix=prefix)
+    test.addCleanup(shutil.rmtree, test.tmp, True)
+    test.up = FakeUpstream(test.tmp)
+    test.addCleanup(test.up.stop)
+    test.data = os.path.join(test.tmp, "edge")
+    test.edge = Hubgate(test.data, upstream=test.up.url)
+    test.addCleanup(lambda: test.edge.stop())

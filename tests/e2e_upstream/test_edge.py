@@ -17,7 +17,7 @@ import unittest
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import FakeUpstream, Hubgate, get, run_hubgate, sha256  # noqa: E402
+from harness import Hubgate, get, run_hubgate, sha256, start_fake_edge  # noqa: E402
 
 # An LFS file (6 MiB): a valid safetensors file of random bytes (random bytes merely named
 # .safetensors are a malformed file that the edge's security gate blocks).
@@ -305,13 +305,7 @@ class FakeEdge(unittest.TestCase):
     """An edge in front of the misbehaving fake upstream."""
 
     def setUp(self):
-        self.tmp = tempfile.mkdtemp(prefix="hg-e2e-fake-")
-        self.addCleanup(shutil.rmtree, self.tmp, True)
-        self.up = FakeUpstream(self.tmp)
-        self.addCleanup(self.up.stop)
-        self.data = os.path.join(self.tmp, "edge")
-        self.edge = Hubgate(self.data, upstream=self.up.url)
-        self.addCleanup(lambda: self.edge.stop())
+        start_fake_edge(self, "hg-e2e-fake-")
         self.big = get(self.up.url + "/org/model/resolve/main/model.bin")[2]
         self.up.control({"reset_stats": True})
 

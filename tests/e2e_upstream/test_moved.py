@@ -3,15 +3,13 @@ tests/upstream/fake_upstream.py, which redirects as the Hub does (a 307 with a r
 under the current id): `model-canonical` and `old-org/model` both live at `org/model`.
 Run: test_moved.py <TestClass.test_name> (ctest registers each)."""
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import unittest
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import FakeUpstream, Hubgate, get, sha256  # noqa: E402
+from harness import Hubgate, get, sha256, start_fake_edge  # noqa: E402
 
 CONFIG0 = b'{"model_type": "bert", "hidden_size": 8}\n'
 
@@ -34,13 +32,7 @@ def raw(url, method="GET", data=None, headers=None):
 
 class MovedThroughEdge(unittest.TestCase):
     def setUp(self):
-        self.tmp = tempfile.mkdtemp(prefix="hg-e2e-moved-")
-        self.addCleanup(shutil.rmtree, self.tmp, True)
-        self.up = FakeUpstream(self.tmp)
-        self.addCleanup(self.up.stop)
-        self.data = os.path.join(self.tmp, "edge")
-        self.edge = Hubgate(self.data, upstream=self.up.url)
-        self.addCleanup(lambda: self.edge.stop())
+        start_fake_edge(self, "hg-e2e-moved-")
 
     def hf(self, code, *args):
         env = dict(os.environ, HF_ENDPOINT=self.edge.url, HF_HUB_DISABLE_TELEMETRY="1", HF_HUB_DISABLE_XET="1")

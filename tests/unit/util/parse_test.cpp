@@ -22,3 +22,18 @@ TEST(Parse, Bool) {
   EXPECT_EQ(parse_bool("0"), false);
   EXPECT_FALSE(parse_bool("yes"));
 }
+
+TEST(ParseHeaderLine, LowercaseNameTrimmedValue) {
+  auto h = parse_header_line("X-Linked-Etag:  \"abc\" \r\n");
+  ASSERT_TRUE(h);
+  EXPECT_EQ(h->first, "x-linked-etag");
+  EXPECT_EQ(h->second, "\"abc\"");
+  auto empty = parse_header_line("Location:\r\n");
+  ASSERT_TRUE(empty);
+  EXPECT_EQ(empty->second, "");
+  auto colon_in_value = parse_header_line("location: http://h:1/x\r\n");
+  ASSERT_TRUE(colon_in_value);
+  EXPECT_EQ(colon_in_value->second, "http://h:1/x");
+  EXPECT_FALSE(parse_header_line("HTTP/1.1 200 OK\r\n"));
+  EXPECT_FALSE(parse_header_line("\r\n"));
+}
