@@ -30,8 +30,10 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "upstream/blob_cache.hpp"
@@ -162,6 +164,11 @@ class Resolver {
   Metrics* metrics_;
   RefCache refs_;
   AccessCache access_;
+  // Repositories known not to have moved (no mapping on disk): canonical() answers them without
+  // touching the meta store, which reads a file for every miss. A learned rename erases its key.
+  std::mutex moved_mu_;
+  std::unordered_set<std::string> not_moved_;
+  std::uint64_t moved_generation_ = 0;  // raised by every learned rename
 };
 
 // The 307 refusal that sends a client from `repo` to the repository now called `to`.

@@ -18,6 +18,7 @@ namespace hubgate::upstream {
 namespace {
 
 constexpr std::string_view kMovedKey = "moved\t";
+constexpr std::size_t kMaxNotMoved = 1 << 16;
 
 bool valid_segment(std::string_view s) {
   if (s.empty() || s.size() > 96 || s == "." || s == "..") return false;
@@ -71,11 +72,22 @@ std::optional<std::string> Resolver::note_redirect(const RepoRef& repo, const Ht
   auto to = repo_in_location(repo.type, *loc);
   if (!to || *to == repo.id) return std::nullopt;
   (void)meta_.put(std::string(kMovedKey) + repo.key(), *to + " " + std::to_string(opt_.clock()));
+  // After the put; the generation keeps a lookup that read the store before it from re-adding.
+  std::lock_guard lock(moved_mu_);
+  not_moved_.erase(repo.key());
+  ++moved_generation_;
   return to;
 }
 
 Result<Answer<std::string>> Resolver::canonical(const RepoRef& repo, const std::string& authorization) {
   using A = Answer<std::string>;
+  const bool single = repo.id.find('/') == std::string::npos;
+  std::uint64_t generation = 0;
+  if (!single) {
+    std::lock_guard lock(moved_mu_);
+    if (not_moved_.count(repo.key())) return A{std::nullopt, std::nullopt, false};
+    generation = moved_generation_;
+  }
   std::optional<std::string> known;
   bool fresh = false;
   if (auto v = meta_.get(std::string(kMovedKey) + repo.key())) {
@@ -86,9 +98,15 @@ Result<Answer<std::string>> Resolver::canonical(const RepoRef& repo, const std::
       fresh = opt_.clock() - std::int64_t(*at) < opt_.ref_ttl.count();
     }
   }
-  const bool single = repo.id.find('/') == std::string::npos;
   if (known && (fresh || !single)) return A{known, std::nullopt, false};
-  if (!single) return A{std::nullopt, std::nullopt, false};  // renames are noticed in passing
+  if (!single) {  // renames are noticed in passing (note_redirect)
+    std::lock_guard lock(moved_mu_);
+    if (generation == moved_generation_) {
+      if (not_moved_.size() >= kMaxNotMoved) not_moved_.clear();  // bounded; misses refill it
+      not_moved_.insert(repo.key());
+    }
+    return A{std::nullopt, std::nullopt, false};
+  }
 
   auto fallback = [&](Error why) -> Result<A> {
     if (known) {
