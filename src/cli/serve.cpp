@@ -45,10 +45,12 @@ constexpr const char* kServeUsage = R"(usage: hubgate serve [options]
   --public-url URL     absolute base URL used in Link headers and returned URLs
                        (default: derived from each request's Host header)
   --config FILE        TOML file with the same keys (listen, data_dir, upstream, public_url,
-                       log_level, access_log, threads); flags override it
+                       log_level, access_log, threads, max_connections); flags override it
   --log-level LEVEL    error | warn | info | debug (default info)
   --access-log FILE    append access-log lines to FILE instead of stderr
   --threads N          worker threads (default: number of cores)
+  --max-connections N  open connections at most; past it new ones get 503 TooManyConnections
+                       (default: the file-descriptor limit less a reserve)
 
 pull-through cache (repositories not hosted here are served from --upstream; src/upstream/):
   --cache-max-bytes N  capacity of the upstream cache (<data>/upstream), LRU-evicted; 0 = unlimited
@@ -98,6 +100,7 @@ struct Config {
   std::string log_level = "info";
   std::string access_log;
   unsigned threads = 0;
+  std::uint64_t max_connections = 0;  // 0 = derived from the descriptor limit
   std::string signing_policy;       // [signing] policy = FILE (JSON)
   std::string signing_inline_json;  // [[signing.policies]] as JSON {"policies": [...]}
   std::string countersign_key;      // [signing] countersign_key = FILE (PEM EC private key)
@@ -162,6 +165,10 @@ Result<void> load_toml(const std::string& path, Config& cfg) {
     if (auto v = t["threads"].value<std::int64_t>()) {
       if (*v < 0 || *v > 1024) return fail(Errc::invalid_argument, path + ": threads must be 0..1024");
       cfg.threads = unsigned(*v);
+    }
+    if (auto v = t["max_connections"].value<std::int64_t>()) {
+      if (*v < 0) return fail(Errc::invalid_argument, path + ": max_connections must be >= 0");
+      cfg.max_connections = std::uint64_t(*v);
     }
   } catch (const toml::parse_error& e) {
     return fail(Errc::invalid_argument, path + ": " + std::string(e.description()));
@@ -342,7 +349,7 @@ Result<ObjectStorage> open_object_store(const Config& cfg, const cli::Args& a) {
 
 int serve_main(int argc, char** argv) {
   std::set<std::string> with_value = {"--listen", "--data-dir", "--upstream", "--config", "--log-level",
-                                      "--public-url", "--access-log", "--threads", "--cache-max-bytes",
+                                      "--public-url", "--access-log", "--threads", "--max-connections", "--cache-max-bytes",
                                       "--upstream-token", "--ref-ttl", "--auth-ttl", "--allow-repos", "--deny-repos",
                                       "--signing-policy", "--countersign-key", "--hot-copies-max-bytes",
                                       "--upstream-xet", "--store", "--s3-endpoint", "--s3-addressing"};
@@ -411,6 +418,14 @@ int serve_main(int argc, char** argv) {
       return 2;
     }
     cfg.threads = unsigned(*n);
+  }
+  if (args->has("--max-connections")) {
+    auto n = parse_u64(args->get("--max-connections"));
+    if (!n) {
+      std::fprintf(stderr, "hubgate serve: --max-connections wants a non-negative integer\n");
+      return 2;
+    }
+    cfg.max_connections = *n;
   }
   int level = level_of(cfg.log_level);
   if (level < 0) {
@@ -592,6 +607,7 @@ int serve_main(int argc, char** argv) {
   sopts.host = listen->first;
   sopts.port = listen->second;
   sopts.threads = cfg.threads;
+  sopts.max_connections = cfg.max_connections;
   sopts.spool_dir = spool_dir;
   // Xet CAS uploads are verified by their own hashes; every other body's SHA-256 is computed
   // as it arrives (LFS objects are checked against it).

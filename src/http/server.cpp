@@ -16,9 +16,12 @@
 #include "http/server.hpp"
 
 #include <fcntl.h>
+#include <malloc.h>
 #include <signal.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/sendfile.h>
 #include <unistd.h>
 
@@ -204,6 +207,9 @@ struct Server::Impl {
   std::vector<std::thread> threads;
   std::atomic<bool> draining{false};
   std::atomic<std::uint64_t> open{0};
+  std::atomic<std::uint64_t> peak_open{0};  // high-water mark since memory was last released
+  std::atomic<std::uint64_t> refused{0};  // connections refused past max_connections
+  std::uint64_t max_connections = 0;      // resolved from opts at start()
   std::atomic<std::uint64_t> next_id{1};
   std::mutex mu;
   std::condition_variable cv;
@@ -211,6 +217,8 @@ struct Server::Impl {
   bool stopped = false;
 
   awaitable<void> accept_loop();
+  void refuse_connection(tcp::socket& s);
+  void release_memory_after_burst(std::uint64_t now_open);
   awaitable<void> session(std::shared_ptr<Conn> c);
   awaitable<void> watchdog(std::shared_ptr<Conn> c);
   // sendfile(2) of one file slice; false when the peer is gone or the file is shorter.
@@ -244,6 +252,10 @@ awaitable<void> Server::Impl::accept_loop() {
       co_await t.async_wait(net::redirect_error(use_awaitable, ec));
       continue;
     }
+    if (open.load() >= max_connections) {
+      refuse_connection(s);
+      continue;
+    }
     s.set_option(tcp::no_delay(true), ec);
     auto c = std::make_shared<Conn>(std::move(s));
     auto ep = c->sock.remote_endpoint(ec);
@@ -252,11 +264,29 @@ awaitable<void> Server::Impl::accept_loop() {
       std::lock_guard lk(mu);
       conns.insert(c);
     }
-    open++;
+    const std::uint64_t now_open = ++open;
+    for (std::uint64_t p = peak_open.load(); now_open > p && !peak_open.compare_exchange_weak(p, now_open);) {
+    }
     touch(*c, opts.io_timeout);
     net::co_spawn(ex, watchdog(c), net::detached);
     net::co_spawn(ex, session(c), net::detached);
   }
+}
+
+void Server::Impl::refuse_connection(tcp::socket& s) {
+  // A fresh socket's send buffer takes this whole; no coroutine or buffer is spent on it.
+  static const std::string reply = [] {
+    const std::string body =
+        R"({"error":"the server has too many open connections; retry shortly"})";
+    return "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+           "X-Error-Code: TooManyConnections\r\nRetry-After: 1\r\nConnection: close\r\n"
+           "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+  }();
+  refused++;
+  (void)::send(s.native_handle(), reply.data(), reply.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+  boost::system::error_code ec;
+  s.shutdown(tcp::socket::shutdown_send, ec);
+  s.close(ec);
 }
 
 awaitable<bool> Server::Impl::write_response(Conn& c, const Request& req, Response& res, bool keep_alive,
@@ -386,10 +416,14 @@ awaitable<bool> Server::Impl::send_file(Conn& c, const FileBody& f, std::uint64_
 
 awaitable<void> Server::Impl::session(std::shared_ptr<Conn> c) {
   beast::flat_buffer buf;
-  std::vector<char> chunk(256 * 1024);
+  // The body buffer is allocated for a request with a body and released after it, so an idle
+  // or half-sent connection costs no more than its socket and parser.
+  constexpr std::size_t kBodyChunk = 256 * 1024;
+  std::unique_ptr<char[]> chunk;
   bool first = true;
   while (!c->closed && !draining) {
     boost::system::error_code ec;
+    if (buf.size() == 0) buf.shrink_to_fit();  // a large earlier header is not kept while idle
     bhttp::request_parser<bhttp::empty_body> hp;
     hp.header_limit(std::uint32_t(opts.max_header_bytes));
     hp.body_limit(opts.max_body_bytes);
@@ -446,16 +480,17 @@ awaitable<void> Server::Impl::session(std::shared_ptr<Conn> c) {
           if (ec) break;
         }
         bhttp::request_parser<bhttp::buffer_body> bp(std::move(hp));
+        chunk.reset(new char[kBodyChunk]);  // uninitialised: only what is read is touched
         Spool spool(opts, !opts.hash_body || opts.hash_body(req));
         while (!bp.is_done()) {
-          bp.get().body().data = chunk.data();
-          bp.get().body().size = chunk.size();
+          bp.get().body().data = chunk.get();
+          bp.get().body().size = kBodyChunk;
           touch(*c, opts.io_timeout);
           co_await bhttp::async_read(c->sock, buf, bp, net::redirect_error(use_awaitable, ec));
           if (ec == bhttp::error::need_buffer) ec = {};
-          std::size_t n = chunk.size() - bp.get().body().size;
+          std::size_t n = kBodyChunk - bp.get().body().size;
           received += n;
-          if (auto w = spool.write(chunk.data(), n); !w) {
+          if (auto w = spool.write(chunk.get(), n); !w) {
             res = error_reply(500, "cannot store request body: " + w.error().message);
             body_ok = false;
             break;
@@ -472,6 +507,7 @@ awaitable<void> Server::Impl::session(std::shared_ptr<Conn> c) {
             break;
           }
         }
+        chunk.reset();
         if (body_ok) {
           req.body = spool.finish();
           spooled = req.body.file;
@@ -521,8 +557,18 @@ awaitable<void> Server::Impl::session(std::shared_ptr<Conn> c) {
     std::lock_guard lk(mu);
     conns.erase(c);
   }
-  open--;
+  const std::uint64_t now_open = --open;
+  release_memory_after_burst(now_open);
   cv.notify_all();
+}
+
+void Server::Impl::release_memory_after_burst(std::uint64_t now_open) {
+  // A burst of connections leaves their freed frames and buffers with the allocator; once most of
+  // them are gone, hand the memory back so that RSS returns to its baseline.
+  std::uint64_t peak = peak_open.load();
+  if (peak < 256 || now_open > peak / 4) return;
+  if (!peak_open.compare_exchange_strong(peak, now_open)) return;
+  ::malloc_trim(0);
 }
 
 Server::Server(ServerOptions opts, Handler handler, AccessSink sink) : impl_(std::make_unique<Impl>()) {
@@ -546,6 +592,20 @@ Server::~Server() {
   }
 }
 
+namespace {
+
+// The descriptor limit less a reserve for spools, stored files being sent and upstream sockets,
+// so that past the cap there is still a descriptor to accept and refuse with.
+std::uint64_t default_max_connections() {
+  rlimit rl{};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return 1 << 20;
+  const std::uint64_t n = rl.rlim_cur;
+  const std::uint64_t reserve = std::max<std::uint64_t>(64, n / 8);
+  return n > reserve + 16 ? n - reserve : 16;
+}
+
+}  // namespace
+
 Result<void> Server::start() {
   ::signal(SIGPIPE, SIG_IGN);  // sendfile(2) to a closed peer must not kill the process
   boost::system::error_code ec;
@@ -561,6 +621,7 @@ Result<void> Server::start() {
     return fail(Errc::io, "listen on " + impl_->opts.host + ":" + std::to_string(impl_->opts.port) + ": " +
                               ec.message());
   }
+  impl_->max_connections = impl_->opts.max_connections ? impl_->opts.max_connections : default_max_connections();
   net::co_spawn(*impl_->iocs[0], impl_->accept_loop(), net::detached);
   for (unsigned i = 0; i < impl_->opts.threads; ++i) {
     impl_->threads.emplace_back([this, i] {
@@ -584,6 +645,7 @@ std::uint16_t Server::port() const {
 }
 
 std::uint64_t Server::open_connections() const { return impl_->open.load(); }
+std::uint64_t Server::refused_connections() const { return impl_->refused.load(); }
 
 void Server::drain() {
   auto& im = *impl_;

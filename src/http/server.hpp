@@ -9,7 +9,9 @@
 // closes a connection making no progress for `io_timeout` (or idle for `idle_timeout`).
 // `drain()` stops accepting, lets in-flight requests finish (their replies carry
 // `Connection: close`), closes idle connections, and returns when all are gone or the grace
-// period ran out. Thread-safety: start()/drain()/stop() from one controlling thread; the
+// period ran out. Memory: an idle connection, or one that has sent only part of a header, holds
+// its socket, timer and parser state (a few KB); the body buffer exists only while a body is
+// read. Thread-safety: start()/drain()/stop() from one controlling thread; the
 // handler is called concurrently from many threads and must be thread-safe.
 #pragma once
 
@@ -51,6 +53,10 @@ struct ServerOptions {
   std::chrono::seconds io_timeout{60};          // no progress while reading/writing -> close
   std::chrono::seconds idle_timeout{75};        // keep-alive idle -> close
   std::chrono::seconds drain_grace{30};         // drain(): max wait for in-flight requests
+  // Open connections at most; past it a new connection is answered `503` (`X-Error-Code:
+  // TooManyConnections`, `Retry-After`) and closed. 0 = the process's file-descriptor limit
+  // less a reserve for files, spools and upstream sockets.
+  std::size_t max_connections = 0;
 };
 
 using Handler = std::function<Response(Request&)>;
@@ -73,6 +79,8 @@ class Server {
   void wait();
   // Connections currently open.
   std::uint64_t open_connections() const;
+  // Connections refused since start() because `max_connections` were open.
+  std::uint64_t refused_connections() const;
 
  private:
   struct Impl;
