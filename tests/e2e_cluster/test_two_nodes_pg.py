@@ -1,5 +1,6 @@
 """Two `hubgate serve` nodes sharing one SeaweedFS and one PostgreSQL (`--database`): an upload
-through node 1 (hf_xet and LFS) downloads byte-identical through node 2; two commits to one
+through node 1 (huggingface_hub with hf_xet and with LFS, @huggingface/hub) downloads
+byte-identical through node 2; two commits to one
 branch with the same parent, one per node, at once: exactly one wins, the other is a 412 the
 client reports, and nothing is lost; PostgreSQL restarted under load: 503 with X-Error-Code
 meanwhile, every request answered again after, no acknowledged commit lost."""
@@ -64,6 +65,18 @@ def test_upload_through_one_node_downloads_identical_through_the_other(cluster):
     assert download_all(n2, tok, tmp / "d2", "alice/xet", xet=False) == want_xet
     assert download_all(n2, tok, tmp / "d3", "alice/lfs", xet=False) == want_lfs
     assert download_all(n2, tok, tmp / "d4", "alice/lfs", xet=True) == want_lfs
+
+
+def test_npm_client_upload_through_one_node_downloads_through_the_other(cluster):
+    (n1, n2), tok, _, tmp = cluster
+    folder = make_folder(tmp / "src-js", {"weights.bin": 3 * MB + 9, "notes.txt": "js\n"}, seed=81)
+    hg.run_node("createRepo", {"hubUrl": n1.url, "accessToken": tok, "repo": "alice/js"})
+    hg.run_node("uploadFolder", {"hubUrl": n1.url, "accessToken": tok, "repo": "alice/js", "folder": str(folder)})
+    for path in ("weights.bin", "notes.txt"):
+        r = hg.run_node("downloadFileToCacheDir", {"hubUrl": n2.url, "accessToken": tok, "repo": "alice/js",
+                                                    "path": path, "cacheDir": str(tmp / "jc")})
+        assert hg.sha256_file(r["file"]) == hg.sha256_file(folder / path)
+    assert download_all(n2, tok, tmp / "d5", "alice/js", xet=True) == hg.tree_hashes(folder)
 
 
 def test_concurrent_commits_from_two_nodes_one_wins_one_conflict(cluster):
