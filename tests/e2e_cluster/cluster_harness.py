@@ -1,6 +1,6 @@
 """Cluster nodes for the end-to-end tests: `hubgate serve` on the engines of `services.py`
-(object store always; `--database` for the PostgreSQL metadata), folders of test files, and
-downloads through huggingface_hub compared by hash."""
+(object store always; `--database` for the PostgreSQL metadata), tokens of a cluster, and
+downloads through huggingface_hub compared by hash (`make_folder` comes from xet_harness)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "e2e_xet"))
-from xet_harness import hg, hh  # noqa: E402
+from xet_harness import hg, hh, make_folder  # noqa: E402,F401 (make_folder: for the cluster tests)
 
 def start_node(data: Path, env: dict[str, str], extra: list[str] | None = None):
     saved = {k: os.environ.get(k) for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION")}
@@ -25,16 +25,6 @@ def start_node(data: Path, env: dict[str, str], extra: list[str] | None = None):
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
-
-
-def make_folder(root: Path, files: dict[str, int | str], seed: int) -> Path:
-    root.mkdir(parents=True, exist_ok=True)
-    for i, (name, spec) in enumerate(files.items()):
-        if isinstance(spec, int):
-            hg.write_random(root / name, spec, seed + i)
-        else:
-            (root / name).write_text(spec)
-    return root
 
 
 def download_all(srv, tok, home: Path, repo: str, xet: bool) -> dict[str, str]:
