@@ -11,6 +11,9 @@
 #   scripts/services.sh stop DIR        stop both (idempotent) and leave DIR's data in place; a later
 #                                       start DIR reuses the data and the ports (same env)
 #   scripts/services.sh clean DIR       stop both and delete their data
+#   scripts/services.sh restart-postgres DIR [SECONDS]
+#                                       stop PostgreSQL only, keep it down SECONDS (default 2),
+#                                       start it again on the same port with the same data
 #
 # SeaweedFS is built from scripts/seaweedfs/go.mod (the pinned version) with the Go toolchain on
 # the machine; the binary is cached outside the clone at
@@ -188,6 +191,14 @@ EOF
   stop)
     dir=${2:?usage: services.sh stop DIR}
     [ -d "$dir" ] && stop_all "$(cd "$dir" && pwd)"
+    ;;
+  restart-postgres)
+    dir=${2:?usage: services.sh restart-postgres DIR [SECONDS]}
+    dir=$(cd "$dir" && pwd)
+    pgdata=$(readlink -f "$dir/pgdata")
+    as_pg "$pgbin/pg_ctl" -D "$pgdata" -m fast -w stop >/dev/null
+    sleep "${3:-2}"
+    start_postgres "$dir" >/dev/null
     ;;
   clean)
     dir=${2:?usage: services.sh clean DIR}

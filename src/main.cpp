@@ -19,6 +19,7 @@ int db_main(int argc, char** argv);     // src/db/cli.cpp
 int push_main(int argc, char** argv);   // src/cli/push.cpp
 int pull_main(int argc, char** argv);   // src/upstream/pull.cpp
 int audit_main(int argc, char** argv);  // src/cli/audit_cmd.cpp
+int store_main(int argc, char** argv);  // src/cli/store_migrate.cpp
 }  // namespace hubgate
 
 namespace {
@@ -54,6 +55,8 @@ constexpr Command kCommands[] = {
     {"push", "upload a folder to a hub as one commit", hubgate::push_main},
     {"audit", "list the security gate's decisions: audit [--repo R] [--since T] [--format json]", hubgate::audit_main},
     {"db", "cluster metadata database: db migrate|status --database postgresql://…", hubgate::db_main},
+    {"store", "move a data directory into a cluster: store migrate --from DIR --to-store s3://… --to-database URL",
+     hubgate::store_main},
     {"pull", "fill a gateway's cache with a snapshot: pull REPO[@REV] --endpoint URL", hubgate::pull_main},
 };
 

@@ -13,6 +13,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 
+#include "audit/pg_log.hpp"
 #include "util/glob.hpp"
 #include "util/parse.hpp"
 
@@ -144,8 +145,29 @@ Result<std::int64_t> parse_time(std::string_view s, std::int64_t now) {
   return ms;
 }
 
+namespace detail {
+
+Record record_from_text(const std::function<std::string(int)>& text) {
+  Record r;
+  r.id = std::stoll(text(0));
+  r.time_ms = std::stoll(text(1));
+  r.repo = text(2);
+  r.revision = text(3);
+  r.path = text(4);
+  r.sha256 = text(5);
+  r.client = text(6);
+  r.remote = text(7);
+  r.kind = kind_from_name(text(8)).value_or(Kind::scan);
+  r.decision = text(9);
+  r.reason = text(10);
+  return r;
+}
+
+}  // namespace detail
+
 struct Log::Impl {
   sqlite3* db = nullptr;
+  std::shared_ptr<db::Pool> pool;  // PostgreSQL instead of `db` (cluster mode)
   mutable std::mutex mu;
   ~Impl() {
     if (db) sqlite3_close(db);
@@ -180,8 +202,19 @@ Result<std::unique_ptr<Log>> Log::open(const std::string& path) {
   return std::unique_ptr<Log>(new Log(std::move(impl)));
 }
 
+Result<std::unique_ptr<Log>> Log::open_pg(std::shared_ptr<db::Pool> pool) {
+  auto impl = std::make_unique<Impl>();
+  impl->pool = std::move(pool);
+  return std::unique_ptr<Log>(new Log(std::move(impl)));
+}
+
 Result<std::int64_t> Log::append(Record r) {
   if (r.time_ms == 0) r.time_ms = now_ms();
+  if (impl_->pool) {
+    for (auto* f : {&r.repo, &r.revision, &r.path, &r.sha256, &r.client, &r.remote, &r.decision, &r.reason})
+      *f = cut(std::move(*f));
+    return detail::pg_append(*impl_->pool, r);
+  }
   std::lock_guard lock(impl_->mu);
   sqlite3_stmt* st = nullptr;
   const char* sql =
@@ -199,6 +232,7 @@ Result<std::int64_t> Log::append(Record r) {
 }
 
 Result<std::vector<Record>> Log::query(const Filter& f) const {
+  if (impl_->pool) return detail::pg_query(*impl_->pool, f, std::min(f.limit, kMaxLimit));
   std::lock_guard lock(impl_->mu);
   std::string sql =
       "SELECT id, time_ms, repo, revision, path, sha256, client, remote, kind, decision, reason FROM audit WHERE "
@@ -222,21 +256,7 @@ Result<std::vector<Record>> Log::query(const Filter& f) const {
   };
   std::vector<Record> out;
   int rc;
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    Record r;
-    r.id = sqlite3_column_int64(st, 0);
-    r.time_ms = sqlite3_column_int64(st, 1);
-    r.repo = text(2);
-    r.revision = text(3);
-    r.path = text(4);
-    r.sha256 = text(5);
-    r.client = text(6);
-    r.remote = text(7);
-    r.kind = kind_from_name(text(8)).value_or(Kind::scan);
-    r.decision = text(9);
-    r.reason = text(10);
-    out.push_back(std::move(r));
-  }
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) out.push_back(detail::record_from_text(text));
   sqlite3_finalize(st);
   if (rc != SQLITE_DONE) return fail(impl_->db_error("query"));
   if (f.tail) std::reverse(out.begin(), out.end());

@@ -28,6 +28,10 @@
 
 #include "util/error.hpp"
 
+namespace hubgate::db {
+class Pool;
+}
+
 namespace hubgate::audit {
 
 // What kind of decision a record is. Persisted by name: names never change.
@@ -73,6 +77,9 @@ class Log {
  public:
   // Opens (creating when missing) the log at `path`.
   static Result<std::unique_ptr<Log>> open(const std::string& path);
+  // Cluster mode: table `audit` in PostgreSQL (db migration 12), shared by every node; ids grow
+  // with appends across nodes. The schema must be current (db::migrate).
+  static Result<std::unique_ptr<Log>> open_pg(std::shared_ptr<db::Pool> pool);
   ~Log();
   Log(const Log&) = delete;
 

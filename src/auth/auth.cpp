@@ -12,6 +12,7 @@
 #include <ctime>
 
 #include "crypto/sha.hpp"
+#include "db/pool.hpp"
 #include "util/atomic_file.hpp"
 #include "util/hex.hpp"
 
@@ -56,6 +57,7 @@ std::string random_hex(std::size_t bytes) {
 
 struct TokenStore::Impl {
   sqlite3* db = nullptr;
+  std::shared_ptr<db::Pool> pool;  // PostgreSQL instead of `db` (cluster mode)
   std::mutex mu;
   std::unordered_map<std::string, Token> cache;
   ~Impl() { sqlite3_close(db); }
@@ -81,11 +83,26 @@ Result<std::unique_ptr<TokenStore>> TokenStore::open(const std::string& path) {
   return std::unique_ptr<TokenStore>(new TokenStore(std::move(impl)));
 }
 
+Result<std::unique_ptr<TokenStore>> TokenStore::open_pg(std::shared_ptr<db::Pool> pool) {
+  auto impl = std::make_unique<Impl>();
+  impl->pool = std::move(pool);
+  return std::unique_ptr<TokenStore>(new TokenStore(std::move(impl)));
+}
+
 Result<std::string> TokenStore::create(std::string_view name, bool write, std::string_view repos) {
   if (name.empty() || name.size() > 100) return fail(Errc::invalid_argument, "token name must be 1..100 characters");
   // "hf_" prefix: @huggingface/hub refuses any token not starting with "hf_" before sending it.
   std::string token = "hf_hg_" + random_hex(20);
   std::string hash = crypto::sha256_hex(token);
+  if (impl_->pool) {
+    auto c = impl_->pool->acquire();
+    if (!c) return fail(c.error());
+    auto r = (*c)->query("INSERT INTO tokens (hash, name, write, repos, created) VALUES ($1,$2,$3,$4,$5)",
+                         {hash, std::string(name), write ? "1" : "0", std::string(repos),
+                          std::to_string(std::int64_t(std::time(nullptr)))});
+    if (!r) return fail(db::sql_error(r.error()).context("store token"));
+    return token;
+  }
   std::lock_guard lk(impl_->mu);
   sqlite3_stmt* s = nullptr;
   sqlite3_prepare_v2(impl_->db, "INSERT INTO tokens VALUES(?,?,?,?,?)", -1, &s, nullptr);
@@ -105,6 +122,19 @@ Result<std::optional<Token>> TokenStore::verify(std::string_view token) {
   std::string hash = crypto::sha256_hex(token);
   std::lock_guard lk(impl_->mu);
   if (auto it = impl_->cache.find(hash); it != impl_->cache.end()) return std::optional<Token>(it->second);
+  if (impl_->pool) {
+    auto c = impl_->pool->acquire();
+    if (!c) return fail(c.error());
+    auto rows = (*c)->query("SELECT name, write, repos FROM tokens WHERE hash=$1", {hash});
+    if (!rows) return fail(db::sql_error(rows.error()).context("read token"));
+    if (rows->empty()) return std::optional<Token>{};
+    Token t;
+    t.name = (*rows)[0][0].value_or("");
+    t.write = (*rows)[0][1].value_or("0") != "0";
+    t.patterns = split_patterns((*rows)[0][2].value_or(""));
+    impl_->cache.emplace(hash, t);
+    return std::optional<Token>(std::move(t));
+  }
   sqlite3_stmt* s = nullptr;
   sqlite3_prepare_v2(impl_->db, "SELECT name, write, repos FROM tokens WHERE hash=?", -1, &s, nullptr);
   sqlite3_bind_text(s, 1, hash.data(), int(hash.size()), SQLITE_TRANSIENT);

@@ -26,6 +26,10 @@
 
 #include "util/error.hpp"
 
+namespace hubgate::db {
+class Pool;
+}
+
 namespace hubgate::auth {
 
 struct Token {
@@ -44,6 +48,9 @@ bool can_write(const Token* token, std::string_view qualified_repo);
 class TokenStore {
  public:
   static Result<std::unique_ptr<TokenStore>> open(const std::string& db_path);
+  // Cluster mode: table `tokens` (same columns) in PostgreSQL (db migration 11), shared by every
+  // node. The schema must be current (db::migrate).
+  static Result<std::unique_ptr<TokenStore>> open_pg(std::shared_ptr<db::Pool> pool);
   ~TokenStore();
   // Creates a token and returns its secret value (shown once).
   Result<std::string> create(std::string_view name, bool write, std::string_view repos);

@@ -7,18 +7,20 @@
 
 #include "audit/audit.hpp"
 #include "cli/args.hpp"
+#include "cli/metadata.hpp"
 #include "util/parse.hpp"
 
 namespace hubgate {
 
 int audit_main(int argc, char** argv) {
   constexpr const char* usage =
-      "usage: hubgate audit [--data-dir DIR] [--repo GLOB] [--since TIME] [--until TIME] [--kind KIND]\n"
+      "usage: hubgate audit [--data-dir DIR | --database URL] [--repo GLOB] [--since TIME] [--until TIME] [--kind KIND]\n"
       "                     [--sha256 HEX] [--path PATH] [--limit N] [--format text|json]\n"
       "  lists the gate's decisions (<data>/audit.db), oldest first; the newest N (default 1000).\n"
       "  TIME: unix seconds, 2026-11-26[T08:00:00Z], or a duration back from now (30m, 2h, 7d).\n"
-      "  KIND: scan | block | exception | warn | signature. GLOB: 'org/*' ('*' matches '/').\n";
-  auto a = cli::parse_args(argc, argv, {"--data-dir", "--repo", "--since", "--until", "--kind", "--sha256", "--path", "--limit", "--format"},
+      "  KIND: scan | block | exception | warn | signature. GLOB: 'org/*' ('*' matches '/').\n"
+      "  --database postgresql://…: a cluster's log (what `serve --database` writes).\n";
+  auto a = cli::parse_args(argc, argv, {"--data-dir", "--database", "--repo", "--since", "--until", "--kind", "--sha256", "--path", "--limit", "--format"},
                            {"--help"});
   if (!a || !a->positional.empty()) {
     if (!a) std::fprintf(stderr, "hubgate audit: %s\n", a.error().message.c_str());
@@ -64,13 +66,17 @@ int audit_main(int argc, char** argv) {
     std::fprintf(stderr, "hubgate audit: --format must be text or json\n");
     return 2;
   }
-  std::string path = a->get("--data-dir", "./data") + "/audit.db";
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) {
-    std::fprintf(stderr, "hubgate audit: no audit log at %s\n", path.c_str());
-    return 1;
-  }
-  auto log = audit::Log::open(path);
+  auto open_log = [&]() -> Result<std::unique_ptr<audit::Log>> {
+    if (a->has("--database")) {
+      HG_TRY(auto pool, cli::open_database(a->get("--database"), 1));
+      return audit::Log::open_pg(std::move(pool));
+    }
+    std::string path = a->get("--data-dir", "./data") + "/audit.db";
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) return fail(Errc::not_found, "no audit log at " + path);
+    return audit::Log::open(path);
+  };
+  auto log = open_log();
   if (!log) {
     std::fprintf(stderr, "hubgate audit: %s\n", log.error().message.c_str());
     return 1;

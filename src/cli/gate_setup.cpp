@@ -114,10 +114,15 @@ Result<void> gate_config_from_args(const Args& a, GateConfig& cfg) {
   return {};
 }
 
-Result<GateRuntime> open_gate(const std::string& data_dir, const GateConfig& cfg) {
+Result<GateRuntime> open_gate(const std::string& data_dir, const GateConfig& cfg, std::shared_ptr<db::Pool> pool) {
   GateRuntime rt;
-  HG_TRY(rt.verdicts, gate::VerdictStore::open(data_dir + "/gate.db"));
-  HG_TRY(rt.audit, audit::Log::open(data_dir + "/audit.db"));
+  if (pool) {
+    HG_TRY(rt.verdicts, gate::VerdictStore::open_pg(pool));
+    HG_TRY(rt.audit, audit::Log::open_pg(pool));
+  } else {
+    HG_TRY(rt.verdicts, gate::VerdictStore::open(data_dir + "/gate.db"));
+    HG_TRY(rt.audit, audit::Log::open(data_dir + "/audit.db"));
+  }
   gate::GateOptions o;
   o.enabled = cfg.enabled;
   o.policy = cfg.policy;

@@ -44,8 +44,10 @@ struct GateRuntime {
   std::unique_ptr<audit::Log> audit;
   std::unique_ptr<gate::Gate> gate;
 };
-// Opens <data>/gate.db and <data>/audit.db and builds the gate.
-Result<GateRuntime> open_gate(const std::string& data_dir, const GateConfig& cfg);
+// Opens <data>/gate.db and <data>/audit.db (or, with `pool`, their PostgreSQL tables) and builds
+// the gate.
+Result<GateRuntime> open_gate(const std::string& data_dir, const GateConfig& cfg,
+                              std::shared_ptr<db::Pool> pool = nullptr);
 // Sets the hub's gate, audit log and admin tokens.
 void wire_hub(GateRuntime& rt, const GateConfig& cfg, hub::HubOptions& h);
 // Sets the edge's fill hooks and serve check (no-op when the gate is disabled).

@@ -22,6 +22,8 @@
 #include "cli/args.hpp"
 #include "cli/cli.hpp"
 #include "cli/gate_setup.hpp"
+#include "cli/metadata.hpp"
+#include "cli/object_storage.hpp"
 #include "http/server.hpp"
 #include "hub/hub.hpp"
 #include "repo/catalog.hpp"
@@ -75,6 +77,12 @@ object store (README.md "Object storage"; cluster mode):
                        and AWS_REGION from the environment, or TOML [store] access_key_id,
                        secret_access_key, region (also url, endpoint, addressing)
 
+metadata database (README.md "Cluster mode"):
+  --database URL       postgresql://… (libpq URI): repositories, refs, commits and tokens live
+                       there, shared by every node; the schema migrations are applied at start.
+                       Also TOML [database] url and $HUBGATE_DATABASE_URL. Default: SQLite files
+                       in the data directory
+
 storage (README.md "Hot copies"):
   --hot-copies-max-bytes N  budget for whole-file copies of files the Xet chunk store holds;
                        least recently used copies past it are removed and plain downloads of them
@@ -111,6 +119,8 @@ struct Config {
   // [store]: the object store of cluster mode (README.md "Object storage").
   std::string store = "local";
   std::string s3_endpoint, s3_addressing = "path", s3_region, s3_access_key, s3_secret_key;
+  // [database] url: cluster mode's PostgreSQL ("" = SQLite in the data directory).
+  std::string database;
 };
 
 Result<void> load_toml(const std::string& path, Config& cfg) {
@@ -151,6 +161,9 @@ Result<void> load_toml(const std::string& path, Config& cfg) {
       sv("region", cfg.s3_region);
       sv("access_key_id", cfg.s3_access_key);
       sv("secret_access_key", cfg.s3_secret_key);
+    }
+    if (auto db = t["database"].as_table()) {
+      if (auto v = (*db)["url"].value<std::string>()) cfg.database = *v;
     }
     if (auto st = t["storage"].as_table()) {
       if (auto v = (*st)["hot_copies_max_bytes"].value<std::int64_t>()) {
@@ -309,23 +322,8 @@ struct ObjectStorage {
 };
 
 Result<ObjectStorage> open_object_store(const Config& cfg, const cli::Args& a) {
-  store::S3Config s;
-  HG_TRY_VOID(store::parse_s3_url(cfg.store, s));
-  auto env = [](const char* name) {
-    const char* v = std::getenv(name);
-    return std::string(v ? v : "");
-  };
-  s.region = !env("AWS_REGION").empty() ? env("AWS_REGION") : !cfg.s3_region.empty() ? cfg.s3_region : "us-east-1";
-  s.endpoint = !cfg.s3_endpoint.empty() ? cfg.s3_endpoint : store::aws_endpoint(s.region);
-  if (!s.endpoint.starts_with("http://") && !s.endpoint.starts_with("https://"))
-    return fail(Errc::invalid_argument, "--s3-endpoint must be an http(s) URL");
-  if (cfg.s3_addressing == "virtual") s.addressing = store::S3Addressing::virtual_host;
-  else if (cfg.s3_addressing != "path") return fail(Errc::invalid_argument, "--s3-addressing wants path or virtual");
-  s.access_key = !env("AWS_ACCESS_KEY_ID").empty() ? env("AWS_ACCESS_KEY_ID") : cfg.s3_access_key;
-  s.secret_key = !env("AWS_SECRET_ACCESS_KEY").empty() ? env("AWS_SECRET_ACCESS_KEY") : cfg.s3_secret_key;
-  s.session_token = env("AWS_SESSION_TOKEN");
-  if (s.access_key.empty() || s.secret_key.empty())
-    return fail(Errc::invalid_argument, "--store " + cfg.store + " needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or TOML [store])");
+  HG_TRY(auto s, cli::s3_config({cfg.store, cfg.s3_endpoint, cfg.s3_addressing, cfg.s3_region, cfg.s3_access_key,
+                                 cfg.s3_secret_key}));
   std::optional<std::uint64_t> budget;
   if (a.has("--cache-max-bytes")) {
     auto n = parse_u64(a.get("--cache-max-bytes"));
@@ -352,7 +350,8 @@ int serve_main(int argc, char** argv) {
                                       "--public-url", "--access-log", "--threads", "--max-connections", "--cache-max-bytes",
                                       "--upstream-token", "--ref-ttl", "--auth-ttl", "--allow-repos", "--deny-repos",
                                       "--signing-policy", "--countersign-key", "--hot-copies-max-bytes",
-                                      "--upstream-xet", "--store", "--s3-endpoint", "--s3-addressing"};
+                                      "--upstream-xet", "--store", "--s3-endpoint", "--s3-addressing",
+                                      "--database"};
   with_value.insert(cli::gate_flags().begin(), cli::gate_flags().end());  // security gate
   auto args = cli::parse_args(argc, argv, with_value, {"--help", "--offline"});
   if (!args) {
@@ -398,6 +397,8 @@ int serve_main(int argc, char** argv) {
     cfg.signing_inline_json.clear();
   }
   if (args->has("--countersign-key")) cfg.countersign_key = args->get("--countersign-key");
+  if (const char* env = std::getenv("HUBGATE_DATABASE_URL"); env && *env) cfg.database = env;
+  if (args->has("--database")) cfg.database = args->get("--database");
   if (args->has("--store")) cfg.store = args->get("--store");
   if (args->has("--s3-endpoint")) cfg.s3_endpoint = args->get("--s3-endpoint");
   if (args->has("--s3-addressing")) cfg.s3_addressing = args->get("--s3-addressing");
@@ -473,13 +474,17 @@ int serve_main(int argc, char** argv) {
     store = std::move(s3->blobs);
     xet_objects = std::move(s3->objects);
   }
-  auto catalog = repo::open_sqlite_catalog(cfg.data_dir + "/meta.db");
-  if (!catalog) return fatal(catalog.error());
-  auto tokens = auth::TokenStore::open(cfg.data_dir + "/auth.db");
-  if (!tokens) return fatal(tokens.error());
+  // Catalog and tokens: SQLite in the data directory, or PostgreSQL (migrated first).
+  auto meta = cli::open_metadata(cfg.data_dir, cfg.database, 16);
+  if (!meta) {
+    std::fprintf(stderr, "hubgate serve: %s\n", meta.error().message.c_str());
+    return meta.error().code == Errc::invalid_argument ? 2 : 1;
+  }
+  auto* catalog = &meta->catalog;
+  auto* tokens = &meta->tokens;
   auto signer = auth::Signer::load_or_create(cfg.data_dir + "/secret");
   if (!signer) return fatal(signer.error());
-  auto gate_rt = cli::open_gate(cfg.data_dir, gate_cfg);  // security gate: gate.db, audit.db
+  auto gate_rt = cli::open_gate(cfg.data_dir, gate_cfg, meta->pool);  // security gate: verdicts, audit log
   if (!gate_rt) return fatal(gate_rt.error());
 
   std::FILE* log = stderr;
@@ -646,21 +651,17 @@ int serve_main(int argc, char** argv) {
 
 int token_main(int argc, char** argv) {
   constexpr const char* usage =
-      "usage: hubgate token create --data-dir DIR --name NAME [--write] [--repos PATTERN[,PATTERN...]]\n"
+      "usage: hubgate token create [--data-dir DIR | --database URL] --name NAME [--write] [--repos PATTERN[,PATTERN...]]\n"
       "  prints a new token (hf_hg_...); only its hash is stored. PATTERN globs ('*') match\n"
-      "  'org/name' or 'datasets/org/name'; without --repos the token covers every repository.\n";
-  auto args = cli::parse_args(argc, argv, {"--data-dir", "--name", "--repos"}, {"--write", "--help"});
+      "  'org/name' or 'datasets/org/name'; without --repos the token covers every repository.\n"
+      "  --database postgresql://…: the tokens of a cluster (what `serve --database` uses).\n";
+  auto args = cli::parse_args(argc, argv, {"--data-dir", "--name", "--repos", "--database"}, {"--write", "--help"});
   if (!args || args->positional.size() != 1 || args->positional[0] != "create" || !args->has("--name")) {
     if (!args) std::fprintf(stderr, "hubgate token: %s\n", args.error().message.c_str());
     std::fputs(usage, args && args->flags.count("--help") ? stdout : stderr);
     return args && args->flags.count("--help") ? 0 : 2;
   }
-  std::string dir = args->get("--data-dir", "./data");
-  if (auto r = make_dirs(dir); !r) {
-    std::fprintf(stderr, "hubgate token: %s\n", r.error().message.c_str());
-    return 1;
-  }
-  auto tokens = auth::TokenStore::open(dir + "/auth.db");
+  auto tokens = cli::open_tokens(args->get("--data-dir", "./data"), args->get("--database"));
   if (!tokens) {
     std::fprintf(stderr, "hubgate token: %s\n", tokens.error().message.c_str());
     return 1;

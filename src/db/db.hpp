@@ -5,14 +5,13 @@
 // the SQL) and returns its rows as text (NULL = nullopt). Errors: Errc::unavailable when the
 // server cannot be reached or the connection broke, Errc::conflict for serialization failures and
 // unique violations (SQLSTATE 40001, 40P01, 23505), Errc::invalid_argument for other SQL errors.
-// Not thread-safe: one connection per thread (a pool comes with the catalog implementations).
+// Not thread-safe: one connection per thread (`db::Pool`, db/pool.hpp, shares a few among threads).
 //
 // Schema migrations: `migrations()` is the ordered list of versioned steps (a released step is
 // never edited; changes are new steps). `migrate()` applies the ones not yet recorded in
 // `hubgate_schema_migrations`, each in its own transaction together with its record, under a
 // session advisory lock, so several nodes starting at once apply each step exactly once.
-// `hubgate db migrate --database URL` runs it by hand (serve will run it at start once the
-// catalog interfaces have their PostgreSQL implementations).
+// `hubgate db migrate --database URL` runs it by hand; `serve --database URL` runs it at start.
 #pragma once
 
 #include <memory>
@@ -39,6 +38,9 @@ class Connection {
 
   Result<void> exec(std::string_view sql);
   Result<std::vector<Row>> query(const std::string& sql, const std::vector<std::string>& params = {});
+  // False once the connection to the server is lost or a transaction was left open (a pool then
+  // drops it and opens a new one).
+  bool healthy() const;
 
  private:
   explicit Connection(pg_conn* c) : conn_(c) {}

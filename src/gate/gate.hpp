@@ -85,6 +85,9 @@ Verdict verdict_from_report(const scan::Report& r, std::string sha256);
 class VerdictStore {
  public:
   static Result<std::unique_ptr<VerdictStore>> open(const std::string& path);
+  // Cluster mode: table `verdicts` (same columns) in PostgreSQL (db migration 13), so a file
+  // scanned by one node is not scanned again by another. The schema must be current.
+  static Result<std::unique_ptr<VerdictStore>> open_pg(std::shared_ptr<db::Pool> pool);
   ~VerdictStore();
   VerdictStore(const VerdictStore&) = delete;
   // The verdict stored under `key` for exactly `scanner_version`, if any.

@@ -540,7 +540,7 @@ http::Response Hub::handle(http::Request& req) {
       std::string_view t = v.substr(7);
       while (!t.empty() && t.front() == ' ') t.remove_prefix(1);
       auto tok = impl_->tokens.verify(t);
-      if (!tok) return finish(error(500, "", tok.error().message));
+      if (!tok) return finish(error_from(tok.error()));  // a database that is down: 503
       // With pull-through, an unknown token may be an upstream one: pass it on (anonymous here).
       if (!*tok && !impl_->opts.remote) return finish(error(401, "", "Invalid credentials in Authorization header"));
       if (*tok) c.token = std::move(*tok);

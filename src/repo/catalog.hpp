@@ -1,14 +1,17 @@
 // repo::Catalog: the metadata database of hosted repositories — repositories, refs, commits and
-// their snapshots. The interface is what a server database (PostgreSQL) would implement later;
-// `open_sqlite_catalog` is the embedded implementation (SQLite, WAL, one connection serialised by
-// a mutex; snapshots cached in memory by commit id since they are immutable).
+// their snapshots. Two implementations run the same tests: `open_sqlite_catalog`, the embedded
+// one of single-node mode (SQLite, WAL, one connection serialised by a mutex), and
+// `open_pg_catalog`, cluster mode's (PostgreSQL through a `db::Pool`, shared by every node; the
+// schema is db migration 10, applied by `db::migrate` before opening). Both cache snapshots in
+// memory by commit id since they are immutable.
 //
 // Revisions (`resolve`): "HEAD" = the default branch "main"; "refs/heads/X" = branch X;
 // "refs/tags/X" = tag X; a branch, tag or "refs/pr/N" name; a full 40-hex commit id of this
 // repository; or a unique hex prefix of 7+ characters. Branch names win over tags.
 //
-// Commits (`commit`) are atomic: inside one write transaction the branch head is read, compared
-// with `expected_parent` (Errc::conflict when different), the new snapshot is built and stored,
+// Commits (`commit`) are atomic: inside one write transaction the branch head is read (and, in
+// PostgreSQL, locked against other nodes), compared with `expected_parent` (Errc::conflict when
+// different), the new snapshot is built and stored,
 // and the ref moved. A commit to a branch that does not exist starts it from the default
 // branch's head. With `create_pr` the commit goes to a new ref "refs/pr/N" instead, and an open
 // pull request N (a discussion) is recorded with it; a commit to "refs/pr/N" adds a `commit`
@@ -32,6 +35,10 @@
 
 #include "repo/edit.hpp"
 #include "repo/model.hpp"
+
+namespace hubgate::db {
+class Pool;
+}
 
 namespace hubgate::repo {
 
@@ -159,5 +166,7 @@ class Catalog {
 
 // `path` may be ":memory:" for tests.
 Result<std::unique_ptr<Catalog>> open_sqlite_catalog(const std::string& path);
+// The schema must be current (db::migrate). Database unreachable: Errc::unavailable.
+Result<std::unique_ptr<Catalog>> open_pg_catalog(std::shared_ptr<db::Pool> pool);
 
 }  // namespace hubgate::repo

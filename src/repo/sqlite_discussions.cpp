@@ -1,39 +1,11 @@
 // Discussions and pull requests on the SQLite catalog. Numbers are shared by discussions and
 // pull requests: the next one is one above the highest discussion number or pull-request ref
 // (databases from before discussions existed have PR refs without discussion rows).
-#include "crypto/sha.hpp"
 #include "repo/sqlite_internal.hpp"
 
 namespace hubgate::repo::detail {
 
 namespace {
-
-std::string json_escape(std::string_view s) {
-  std::string out;
-  for (unsigned char ch : s) {
-    switch (ch) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (ch < 0x20) {
-          static const char* hex = "0123456789abcdef";
-          out += "\\u00";
-          out += hex[ch >> 4];
-          out += hex[ch & 15];
-        } else {
-          out += char(ch);
-        }
-    }
-  }
-  return out;
-}
-
-std::string event_id(std::int64_t repo, int num, const std::string& kind, const std::string& commit) {
-  return crypto::sha256_hex(std::to_string(repo) + ":" + std::to_string(num) + ":" + kind + ":" + commit).substr(0, 24);
-}
 
 Discussion read_discussion(Stmt& s) {
   Discussion d;
@@ -52,17 +24,6 @@ Discussion read_discussion(Stmt& s) {
 constexpr const char* kColumns = "num, title, status, is_pr, author, created, base, start_commit, merge_commit";
 
 }  // namespace
-
-DiscussionEvent SqliteCatalog::comment_event(std::int64_t repo, int num, const Commit& cm, const std::string& author,
-                                             const std::string& text) {
-  return DiscussionEvent{event_id(repo, num, "comment", cm.id), "comment", author, cm.time,
-                         "{\"edited\":false,\"hidden\":false,\"raw\":\"" + json_escape(text) + "\",\"history\":[]}"};
-}
-
-DiscussionEvent SqliteCatalog::commit_event(std::int64_t repo, int num, const Commit& cm, const std::string& author) {
-  return DiscussionEvent{event_id(repo, num, "commit", cm.id), "commit", author, cm.time,
-                         "{\"subject\":\"" + json_escape(cm.title) + "\",\"oid\":\"" + cm.id + "\"}"};
-}
 
 Result<int> SqliteCatalog::next_discussion_num(std::int64_t repo) {
   Stmt s(db_,

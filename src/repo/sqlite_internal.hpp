@@ -6,11 +6,9 @@
 #include <sqlite3.h>
 
 #include <cstdlib>
-#include <list>
 #include <mutex>
-#include <unordered_map>
 
-#include "repo/catalog.hpp"
+#include "repo/catalog_common.hpp"
 
 namespace hubgate::repo::detail {
 
@@ -139,29 +137,21 @@ class SqliteCatalog final : public Catalog {
   }
 
   Result<std::optional<std::string>> resolve_locked(std::int64_t repo, std::string_view rev) {
-    if (rev.empty()) return std::optional<std::string>{};
-    if (rev == "HEAD") return ref_locked(repo, "main", int(RefKind::branch));
-    if (rev.starts_with("refs/heads/")) return ref_locked(repo, rev.substr(11), int(RefKind::branch));
-    if (rev.starts_with("refs/tags/")) return ref_locked(repo, rev.substr(10), int(RefKind::tag));
-    HG_TRY(auto named, ref_locked(repo, rev, -1));
-    if (named) return named;
-    if (is_commit_prefix(rev)) {
-      std::string lo(rev), hi(rev);
-      hi.push_back('g');  // every id with this prefix sorts in [lo, lo+"g")
-      Stmt s(db_, "SELECT id FROM commits WHERE repo=? AND id>=? AND id<? LIMIT 2");
-      s.bind(1, repo).bind(2, lo).bind(3, hi);
-      std::vector<std::string> ids;
-      int rc;
-      while ((rc = s.step()) == SQLITE_ROW) ids.push_back(s.text(0));
-      if (rc != SQLITE_DONE) return db_error("resolve commit prefix");
-      if (ids.size() == 1) return std::optional<std::string>(ids[0]);
-    }
-    return std::optional<std::string>{};
+    return resolve_rev(
+        rev, [&](std::string_view name, int kind) { return ref_locked(repo, name, kind); },
+        [&](const std::string& lo, const std::string& hi) -> Result<std::vector<std::string>> {
+          Stmt s(db_, "SELECT id FROM commits WHERE repo=? AND id>=? AND id<? LIMIT 2");
+          s.bind(1, repo).bind(2, lo).bind(3, hi);
+          std::vector<std::string> ids;
+          int rc;
+          while ((rc = s.step()) == SQLITE_ROW) ids.push_back(s.text(0));
+          if (rc != SQLITE_DONE) return db_error("resolve commit prefix");
+          return ids;
+        });
   }
 
   Result<std::shared_ptr<const Snapshot>> snapshot_locked(std::int64_t repo, const std::string& commit) {
-    std::string key = std::to_string(repo) + ":" + commit;
-    if (auto it = cache_.find(key); it != cache_.end()) return it->second;
+    if (auto hit = cache_.find(repo, commit)) return hit;
     auto snap = std::make_shared<Snapshot>();
     {
       Stmt s(db_, "SELECT parent, tree, title, description, author, time FROM commits WHERE repo=? AND id=?");
@@ -199,17 +189,8 @@ class SqliteCatalog final : public Catalog {
     }
     // std::string ORDER BY in SQLite is memcmp order for UTF-8 text (BINARY collation), which
     // matches std::string's operator<.
-    remember(key, snap);
+    cache_.put(repo, commit, snap);
     return std::shared_ptr<const Snapshot>(snap);
-  }
-
-  void remember(const std::string& key, std::shared_ptr<const Snapshot> s) {
-    if (cache_.size() >= 128) {
-      cache_.erase(order_.front());
-      order_.pop_front();
-    }
-    cache_[key] = std::move(s);
-    order_.push_back(key);
   }
 
   Result<CommitResult> commit_locked(std::int64_t repo, const NewCommit& c) {
@@ -270,15 +251,7 @@ class SqliteCatalog final : public Catalog {
     if (c.create_pr) {
       HG_TRY(out.pr_number, next_discussion_num(repo));
       ref = Ref{"refs/pr/" + std::to_string(out.pr_number), RefKind::pr, cm.id, ""};
-      Discussion d;
-      d.num = out.pr_number;
-      d.title = cm.title;
-      d.status = "open";
-      d.is_pr = true;
-      d.author = c.pr_author;
-      d.created = cm.time;
-      d.base = "refs/heads/" + c.branch;
-      d.start_commit = head ? *head : std::string();
+      Discussion d = pr_discussion(out.pr_number, c, cm, head);
       HG_TRY_VOID(insert_discussion(repo, d));
       HG_TRY_VOID(insert_event(repo, d.num, comment_event(repo, d.num, cm, c.pr_author, cm.description)));
     }
@@ -289,7 +262,7 @@ class SqliteCatalog final : public Catalog {
     Stmt s(db_, "INSERT OR REPLACE INTO refs(repo, name, kind, commit_id) VALUES(?,?,?,?)");
     s.bind(1, repo).bind(2, ref.name).bind(3, std::int64_t(ref.kind)).bind(4, ref.commit);
     if (s.step() != SQLITE_DONE) return db_error("move ref");
-    remember(std::to_string(repo) + ":" + cm.id, std::make_shared<const Snapshot>(std::move(snap)));
+    cache_.put(repo, cm.id, std::make_shared<const Snapshot>(std::move(snap)));
     return out;
   }
 
@@ -297,9 +270,6 @@ class SqliteCatalog final : public Catalog {
   Result<int> next_discussion_num(std::int64_t repo);
   Result<void> insert_discussion(std::int64_t repo, const Discussion& d);
   Result<void> insert_event(std::int64_t repo, int num, const DiscussionEvent& ev);
-  static DiscussionEvent comment_event(std::int64_t repo, int num, const Commit& cm, const std::string& author,
-                                       const std::string& text);
-  static DiscussionEvent commit_event(std::int64_t repo, int num, const Commit& cm, const std::string& author);
 
  public:
   // sqlite_manage.cpp
@@ -344,8 +314,7 @@ class SqliteCatalog final : public Catalog {
 
   sqlite3* db_;
   std::mutex mu_;
-  std::unordered_map<std::string, std::shared_ptr<const Snapshot>> cache_;
-  std::list<std::string> order_;
+  SnapshotCache cache_;
 };
 
 

@@ -154,16 +154,7 @@ Result<void> SqliteCatalog::delete_repo(std::int64_t repo) {
     return {};
   });
   if (!r) return r;
-  // Cached snapshots of the repository go too (its key may be reused by a later repository).
-  std::string prefix = std::to_string(repo) + ":";
-  for (auto it = order_.begin(); it != order_.end();) {
-    if (it->starts_with(prefix)) {
-      cache_.erase(*it);
-      it = order_.erase(it);
-    } else {
-      ++it;
-    }
-  }
+  cache_.forget_repo(repo);  // cached snapshots of the repository go too
   return {};
 }
 

@@ -29,15 +29,18 @@ def read_env(path: Path) -> dict[str, str]:
 
 @contextmanager
 def services(tmp: Path):
-    """Yields the env dict (HUBGATE_STORE is given a fresh prefix of its own)."""
+    """Yields the env dict (HUBGATE_STORE is given a fresh prefix of its own; HUBGATE_SERVICES_DIR
+    names the engines' folder)."""
     shared = os.environ.get("HUBGATE_SERVICES_ENV")
     own = None
     if shared:
         env = read_env(Path(shared))
+        env["HUBGATE_SERVICES_DIR"] = str(Path(shared).parent)
     else:
         own = tmp / "services"
         subprocess.run([str(SERVICES), "start", str(own)], check=True, capture_output=True, timeout=1800)
         env = read_env(own / "env")
+        env["HUBGATE_SERVICES_DIR"] = str(own)
     env["HUBGATE_STORE"] = env["HUBGATE_STORE"].rstrip("/") + "/e2e-" + uuid.uuid4().hex[:12]
     try:
         yield env
@@ -70,3 +73,21 @@ def s3_keys(env: dict[str, str], sub_prefix: str) -> list[str]:
         if not trunc or trunc[0].text != "true":
             return keys
         token = find(root, "NextContinuationToken")[0].text
+
+
+PSQL = "/usr/lib/postgresql/15/bin/psql"
+
+
+def fresh_database(env: dict[str, str], tag: str) -> str:
+    """A new empty PostgreSQL database on the engines of `env`; returns its URL (libpq URI)."""
+    base = env["HUBGATE_DATABASE_URL"]
+    name = f"hubgate_e2e_{tag}_{uuid.uuid4().hex[:8]}"
+    subprocess.run([PSQL, base, "-v", "ON_ERROR_STOP=1", "-qc", f"CREATE DATABASE {name}"], check=True,
+                   capture_output=True, timeout=60)
+    return base[:base.rfind("/") + 1] + name
+
+
+def restart_postgres(env: dict[str, str], down_seconds: float = 2.0) -> None:
+    """Stops PostgreSQL only, keeps it down `down_seconds`, starts it again (same port, same data)."""
+    subprocess.run([str(SERVICES), "restart-postgres", env["HUBGATE_SERVICES_DIR"], str(down_seconds)], check=True,
+                   capture_output=True, timeout=180)

@@ -16,24 +16,11 @@ import pytest
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "e2e_xet"))
 sys.path.insert(0, str(HERE))
+from cluster_harness import download_all, make_folder, start_node  # noqa: E402
 from services import s3_keys, services  # noqa: E402
 from xet_harness import hg, hh, metrics  # noqa: E402
 
 MB = 1000 * 1000
-
-
-def start_node(data: Path, env: dict[str, str], extra: list[str] | None = None):
-    saved = {k: os.environ.get(k) for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION")}
-    os.environ.update({k: env[k] for k in saved})
-    try:
-        return hg.start_server(data, ["--store", env["HUBGATE_STORE"], "--s3-endpoint", env["HUBGATE_S3_ENDPOINT"],
-                                      "--s3-addressing", "path"] + (extra or []))
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
 
 
 @pytest.fixture(scope="module")
@@ -47,21 +34,6 @@ def cluster():
         rc = state["srv"].stop()
         assert rc == 0
     hg.remove_tempdir(tmp)
-
-
-def make_folder(root: Path, files: dict[str, int | str], seed: int) -> Path:
-    root.mkdir(parents=True, exist_ok=True)
-    for i, (name, spec) in enumerate(files.items()):
-        if isinstance(spec, int):
-            hg.write_random(root / name, spec, seed + i)
-        else:
-            (root / name).write_text(spec)
-    return root
-
-
-def download_all(srv, tok, home: Path, repo: str, xet: bool) -> dict[str, str]:
-    out = hh(srv, tok, home, "snapshot_download", {"repo": repo, "cache_dir": str(home / "cache")}, xet=xet)
-    return hg.repo_hashes(out["dir"])
 
 
 def wipe_local_copies(data: Path):

@@ -27,6 +27,15 @@ def main() -> None:
     elif op == "hf_hub_download":
         out = {"file": hh.hf_hub_download(params["repo"], params["path"], revision=params.get("revision"), repo_type=rt,
                                           cache_dir=params.get("cache_dir"))}
+    elif op == "create_commit":  # small text files; an HTTP error is reported, not raised
+        from huggingface_hub.errors import HfHubHTTPError
+        ops = [hh.CommitOperationAdd(path_in_repo=k, path_or_fileobj=v.encode()) for k, v in params["files"].items()]
+        try:
+            info = api.create_commit(repo_id=params["repo"], operations=ops, commit_message=params.get("message", "c"),
+                                     parent_commit=params.get("parent_commit"), repo_type=rt)
+            out = {"commit": info.oid}
+        except HfHubHTTPError as e:
+            out = {"http_status": e.response.status_code, "error": str(e)}
     elif op == "create_repo":
         out = {"url": str(api.create_repo(params["repo"], repo_type=rt, exist_ok=True))}
     else:

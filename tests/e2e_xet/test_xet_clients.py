@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from xet_harness import delta, hg, hh, metrics, xet_stats
+from xet_harness import delta, hg, hh, make_folder, metrics, xet_stats
 
 MB = 1000 * 1000
 
@@ -25,16 +25,6 @@ def server():
     rc = srv.stop()
     hg.remove_tempdir(tmp)
     assert rc == 0
-
-
-def make_folder(root, files: dict[str, int | str], seed: int = 1):
-    root.mkdir(parents=True, exist_ok=True)
-    for i, (name, spec) in enumerate(files.items()):
-        if isinstance(spec, int):
-            hg.write_random(root / name, spec, seed + i)
-        else:
-            (root / name).write_text(spec)
-    return root
 
 
 def curl_sha256(url: str, extra: list[str] | None = None) -> tuple[str, int]:

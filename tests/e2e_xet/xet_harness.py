@@ -64,3 +64,14 @@ def xet_stats(srv) -> dict:
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
     return json.loads(r.stdout)
+
+
+def make_folder(root: Path, files: dict[str, int | str], seed: int = 1) -> Path:
+    """A folder of test files: an int is that many random bytes (seeded), a str the file's text."""
+    root.mkdir(parents=True, exist_ok=True)
+    for i, (name, spec) in enumerate(files.items()):
+        if isinstance(spec, int):
+            hg.write_random(root / name, spec, seed + i)
+        else:
+            (root / name).write_text(spec)
+    return root

@@ -28,7 +28,8 @@ check(top.returncode == 0 and top.stdout.startswith("usage:"), "hubgate --help",
 commands = re.findall(r"^  (\S+)\s", top.stdout.split("commands:")[1], re.M)
 check(len(commands) >= 10, "hubgate --help lists the commands", top)
 
-subcommands = [("token", "create"), ("xet", "chunk"), ("xet", "hash"), ("xet", "dedup"), ("xet", "stats")]
+subcommands = [("token", "create"), ("xet", "chunk"), ("xet", "hash"), ("xet", "dedup"), ("xet", "stats"),
+               ("store", "migrate")]
 for argv in [(c,) for c in commands] + subcommands:
     for flag in ("--help", "-h"):
         r = run(*argv, flag)

@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "auth/auth.hpp"
+#include "token_contract.hpp"
 
 using namespace hubgate;
 using namespace hubgate::auth;
@@ -37,25 +38,7 @@ TEST(Auth, TokenStore) {
   auto dir = std::filesystem::temp_directory_path() / ("hubgate-auth-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   std::string db = dir / "auth.db";
-  {
-    auto ts = TokenStore::open(db);
-    ASSERT_TRUE(ts);
-    auto t = (*ts)->create("alice", true, "org/*");
-    ASSERT_TRUE(t);
-    EXPECT_TRUE(t->starts_with("hf_"));
-    EXPECT_EQ(t->size(), 6u + 40u);
-    auto v = (*ts)->verify(*t);
-    ASSERT_TRUE(v && *v);
-    EXPECT_EQ((*v)->name, "alice");
-    EXPECT_TRUE((*v)->write);
-    EXPECT_EQ((*v)->patterns, (std::vector<std::string>{"org/*"}));
-    EXPECT_FALSE(*(*ts)->verify("hf_wrong"));
-    EXPECT_FALSE((*ts)->create("", false, ""));
-    // A second store on the same file (another process) sees new tokens at once.
-    auto other = TokenStore::open(db);
-    auto t2 = (*other)->create("bob", false, "");
-    EXPECT_TRUE(*(*ts)->verify(*t2));
-  }
+  auth::testing::token_store_contract([&] { return TokenStore::open(db); });
   std::filesystem::remove_all(dir);
 }
 

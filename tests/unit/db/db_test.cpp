@@ -6,30 +6,13 @@
 #include <algorithm>
 #include <thread>
 
-#include "../store/services_env.hpp"
 #include "db/db.hpp"
+#include "db/pool.hpp"
+#include "pg_testing.hpp"
 
 using namespace hubgate;
 
-namespace {
-
-// A fresh database named after the test; returns its URL.
-std::string fresh_database(const std::string& tag) {
-  auto env = store::testing::services_env();
-  std::string base = env["HUBGATE_DATABASE_URL"];
-  if (base.empty()) {
-    std::fprintf(stderr, "HUBGATE_SERVICES_ENV must name the env file of scripts/services.sh start\n");
-    std::exit(2);
-  }
-  std::string name = "hubgate_t_" + tag + "_" + std::to_string(::getpid());
-  auto admin = db::Connection::open(base);
-  EXPECT_TRUE(admin) << admin.error().message;
-  EXPECT_TRUE((*admin)->exec("DROP DATABASE IF EXISTS " + name));
-  EXPECT_TRUE((*admin)->exec("CREATE DATABASE " + name));
-  return base.substr(0, base.rfind('/') + 1) + name;
-}
-
-}  // namespace
+using db::testing::fresh_database;
 
 TEST(Db, QueriesBindParametersAndMapErrors) {
   auto c = db::Connection::open(fresh_database("query"));
@@ -82,4 +65,64 @@ TEST(Db, MigrationsApplyOnceEvenFromConcurrentNodes) {
   auto members = (*c)->query("SELECT count(*) FROM cluster_members");
   ASSERT_TRUE(members) << members.error().message;
   EXPECT_EQ((*members)[0][0], "0");
+}
+
+TEST(DbPool, TransactionsRollBackAndLostConnectionsAreReplaced) {
+  std::string url = fresh_database("pool");
+  auto pool = db::Pool::open(url, 2);
+  ASSERT_TRUE(pool) << pool.error().message;
+  auto& p = **pool;
+  {
+    auto c = p.acquire();
+    ASSERT_TRUE(c);
+    ASSERT_TRUE((*c)->exec("CREATE TABLE t (k INT PRIMARY KEY)"));
+  }
+  // A failing transaction leaves nothing; a successful one commits.
+  auto bad = p.transaction([](db::Connection& c) -> Result<void> {
+    HG_TRY_VOID(c.query("INSERT INTO t VALUES (1)"));
+    return fail(Errc::conflict, "changed my mind");
+  });
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().code, Errc::conflict);
+  auto dup = p.transaction([](db::Connection& c) -> Result<void> {
+    HG_TRY_VOID(c.query("INSERT INTO t VALUES (2)"));
+    HG_TRY_VOID(c.query("INSERT INTO t VALUES (2)"));
+    return {};
+  });
+  ASSERT_FALSE(dup);
+  EXPECT_EQ(dup.error().code, Errc::conflict);  // unique violation
+  ASSERT_TRUE(p.transaction([](db::Connection& c) -> Result<void> {
+    HG_TRY_VOID(c.query("INSERT INTO t VALUES (3)"));
+    return {};
+  }));
+  {
+    auto c = p.acquire();
+    auto rows = (*c)->query("SELECT k FROM t ORDER BY k");
+    ASSERT_TRUE(rows);
+    ASSERT_EQ(rows->size(), 1u);
+    EXPECT_EQ((*rows)[0][0], "3");
+  }
+  // Two leases at once (the maximum); the server ends both sessions: the next statement on each
+  // is unavailable, the pool replaces them and later work succeeds.
+  auto a = p.acquire();
+  auto b = p.acquire();
+  ASSERT_TRUE(a && b);
+  auto admin = db::Connection::open(url);
+  ASSERT_TRUE(admin);
+  ASSERT_TRUE((*admin)->query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                              "WHERE datname=current_database() AND pid<>pg_backend_pid()"));
+  auto lost = (*a)->query("SELECT 1");
+  ASSERT_FALSE(lost);
+  EXPECT_EQ(lost.error().code, Errc::unavailable);
+  { auto unused = std::move(*b); }  // looks healthy: back to the idle list
+  { auto broken = std::move(*a); }  // lost: closed, and the idle ones with it
+  auto again = p.transaction([](db::Connection& c) -> Result<std::string> {
+    HG_TRY(auto rows, c.query("SELECT count(*) FROM t"));
+    return rows.at(0).at(0).value_or("");
+  });
+  ASSERT_TRUE(again) << again.error().message;
+  EXPECT_EQ(*again, "1");
+  auto down = db::Pool::open("postgresql://hubgate@127.0.0.1:1/hubgate?connect_timeout=2");
+  ASSERT_FALSE(down);
+  EXPECT_EQ(down.error().code, Errc::unavailable);
 }

@@ -1,4 +1,5 @@
 #include "gate/gate.hpp"
+#include "verdict_store_contract.hpp"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -261,38 +262,7 @@ TEST(GateStore, RoundTripAndVersions) {
   auto dir = std::filesystem::temp_directory_path() / ("gate_store." + std::to_string(::getpid()));
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
-  Verdict v;
-  v.sha256 = sha('a');
-  v.scanner_version = 3;
-  v.severity = scan::Severity::suspicious;
-  v.unscanned = true;
-  v.format = "pickle";
-  v.rule = "pickle.unknown-global";
-  v.member = "archive/data.pkl";
-  v.subject = "x.y";
-  v.message = "m";
-  v.status_json = R"({"status":"suspicious"})";
-  v.scanned_ms = 1234;
-  {
-    auto s = VerdictStore::open((dir / "g.db").string());
-    ASSERT_TRUE(s);
-    ASSERT_TRUE((*s)->put(sha('a'), v));
-  }
-  auto s = VerdictStore::open((dir / "g.db").string());
-  ASSERT_TRUE(s);
-  auto got = (*s)->get(sha('a'), 3);
-  ASSERT_TRUE(got && *got);
-  EXPECT_EQ((*got)->sha256, v.sha256);
-  EXPECT_EQ((*got)->severity, v.severity);
-  EXPECT_TRUE((*got)->unscanned);
-  EXPECT_EQ((*got)->format, "pickle");
-  EXPECT_EQ((*got)->rule, v.rule);
-  EXPECT_EQ((*got)->member, v.member);
-  EXPECT_EQ((*got)->subject, v.subject);
-  EXPECT_EQ((*got)->status_json, v.status_json);
-  EXPECT_EQ((*got)->scanned_ms, 1234);
-  EXPECT_FALSE(*(*s)->get(sha('a'), 4));
-  EXPECT_FALSE(*(*s)->get(sha('b'), 3));
+  testing::verdict_store_contract([&] { return VerdictStore::open((dir / "g.db").string()); });
   std::filesystem::remove_all(dir);
 }
 
