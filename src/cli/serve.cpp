@@ -21,6 +21,7 @@
 #include "cas/hot_copies.hpp"
 #include "cli/args.hpp"
 #include "cli/cli.hpp"
+#include "cli/cluster_setup.hpp"
 #include "cli/gate_setup.hpp"
 #include "http/server.hpp"
 #include "hub/hub.hpp"
@@ -298,6 +299,7 @@ Result<upstream::EdgeOptions> edge_options(const cli::Args& a, const std::string
 struct ObjectStorage {
   std::unique_ptr<store::BlobStore> blobs;
   std::shared_ptr<xet::ObjectStore> objects;
+  std::shared_ptr<store::S3Client> client;  // cluster mode's fills use it too
   bool conditional = false;
 };
 
@@ -331,6 +333,7 @@ Result<ObjectStorage> open_object_store(const Config& cfg, const cli::Args& a) {
   auto cache = std::make_shared<store::NodeCache>(budget);
   ObjectStorage out;
   out.conditional = probe->conditional;
+  out.client = client;
   HG_TRY(auto blobs, store::S3Store::open(client, {cfg.data_dir + "/store", cache}));
   out.blobs = std::move(blobs);
   HG_TRY(auto objects, xet::S3ObjectStore::open(client, {cfg.data_dir + "/xet/objects", cache}));
@@ -347,14 +350,17 @@ int serve_main(int argc, char** argv) {
                                       "--signing-policy", "--countersign-key", "--hot-copies-max-bytes",
                                       "--upstream-xet", "--store", "--s3-endpoint", "--s3-addressing"};
   with_value.insert(cli::gate_flags().begin(), cli::gate_flags().end());  // security gate
+  with_value.insert(cli::cluster_flags().begin(), cli::cluster_flags().end());  // cluster mode
   auto args = cli::parse_args(argc, argv, with_value, {"--help", "--offline"});
   if (!args) {
-    std::fprintf(stderr, "hubgate serve: %s\n\n%s%s", args.error().message.c_str(), kServeUsage, cli::kGateUsage);
+    std::fprintf(stderr, "hubgate serve: %s\n\n%s%s%s", args.error().message.c_str(), kServeUsage, cli::kGateUsage,
+                 cli::kClusterUsage);
     return 2;
   }
   if (args->flags.count("--help")) {
     std::fputs(kServeUsage, stdout);
     std::fputs(cli::kGateUsage, stdout);
+    std::fputs(cli::kClusterUsage, stdout);
     return 0;
   }
   if (!args->positional.empty()) {
@@ -375,6 +381,17 @@ int serve_main(int argc, char** argv) {
       std::fprintf(stderr, "hubgate serve: config: %s\n", r.error().message.c_str());
       return 2;
     }
+  }
+  cli::ClusterConfig cluster_cfg;  // cluster mode: TOML [database]/[cluster], environment, flags
+  if (args->has("--config")) {
+    if (auto r = cli::cluster_config_from_toml(args->get("--config"), cluster_cfg); !r) {
+      std::fprintf(stderr, "hubgate serve: config: %s\n", r.error().message.c_str());
+      return 2;
+    }
+  }
+  if (auto r = cli::cluster_config_from_args(*args, cluster_cfg); !r) {
+    std::fprintf(stderr, "hubgate serve: %s\n", r.error().message.c_str());
+    return 2;
   }
   if (auto r = cli::gate_config_from_args(*args, gate_cfg); !r) {
     std::fprintf(stderr, "hubgate serve: %s\n", r.error().message.c_str());
@@ -441,6 +458,7 @@ int serve_main(int argc, char** argv) {
   // data directory holding this node's local copies.
   std::unique_ptr<store::BlobStore> store;
   std::shared_ptr<xet::ObjectStore> xet_objects;  // null: cas keeps them under <data>/xet/objects
+  std::shared_ptr<store::S3Client> s3_client;     // cluster mode
   std::string spool_dir = cfg.data_dir + "/store/tmp";
   if (cfg.store == "local") {
     auto disk = store::DiskStore::open_at(cfg.data_dir + "/store");
@@ -457,6 +475,7 @@ int serve_main(int argc, char** argv) {
                            "key overwrite it with identical bytes)\n");
     store = std::move(s3->blobs);
     xet_objects = std::move(s3->objects);
+    s3_client = std::move(s3->client);
   }
   auto catalog = repo::open_sqlite_catalog(cfg.data_dir + "/meta.db");
   if (!catalog) return fatal(catalog.error());
@@ -545,7 +564,10 @@ int serve_main(int argc, char** argv) {
   if (!hot) return fatal(hot.error());
 
   // Pull-through cache (src/upstream/): on unless --upstream none.
+  std::unique_ptr<cli::ClusterRuntime> cluster_rt;  // outlives the edge (its fill source uses it)
   std::unique_ptr<upstream::Edge> edge;
+  if (cluster_cfg.enabled() && cfg.upstream == "none")
+    return fatal(Error(Errc::invalid_argument, "--advertise coordinates upstream fills: it needs --upstream"));
   if (cfg.upstream != "none") {
     auto eo = edge_options(*args, cfg.upstream, cfg.data_dir + "/upstream");
     if (!eo) {
@@ -562,6 +584,13 @@ int serve_main(int argc, char** argv) {
                                          std::uint64_t stored, std::uint64_t pulled) {
       (void)x->record_cached_file(s.origin.repo, f, size, stored, pulled);  // `hubgate xet stats`
     };
+    if (cluster_cfg.enabled()) {
+      auto rt = cli::open_cluster(cluster_cfg, s3_client, *eo);
+      if (!rt) return fatal(rt.error());
+      cluster_rt = std::move(*rt);
+      if (level >= 2) std::fprintf(stderr, "hubgate: cluster member %s (%s)\n", cluster_rt->members->id().c_str(),
+                                   cluster_cfg.advertise.c_str());
+    }
     auto e = upstream::Edge::create(std::move(*eo));
     if (!e) return fatal(e.error());
     edge = std::move(*e);
@@ -582,7 +611,9 @@ int serve_main(int argc, char** argv) {
                            const std::string& repo, std::string_view rest, const std::string& base) {
       return edge->handle(route, req, type, repo, rest, base);
     };
-    hopts.remote_metrics = [&edge] { return edge->metrics_text(); };
+    hopts.remote_metrics = [&edge, &cluster_rt] {
+      return edge->metrics_text() + (cluster_rt ? cluster_rt->metrics_text() : std::string());
+    };
   }
   cli::wire_hub(*gate_rt, gate_cfg, hopts);  // security gate for hosted repositories
   hopts.open_connections = [&server_ptr] { return server_ptr ? server_ptr->open_connections() : 0; };
@@ -597,7 +628,13 @@ int serve_main(int argc, char** argv) {
   // as it arrives (LFS objects are checked against it).
   sopts.hash_body = [](const http::Request& r) { return !r.path.starts_with("/cas/"); };
   http::Server server(
-      sopts, [&hub](http::Request& req) { return hub.handle(req); },
+      sopts,
+      [&](http::Request& req) {
+        if (cluster_rt) {
+          if (auto peer = cluster_rt->route(edge.get(), req)) return std::move(*peer);  // another node's fill
+        }
+        return hub.handle(req);
+      },
       [&](const http::AccessRecord& r) {
         hub.record(r);
         char dur[32];

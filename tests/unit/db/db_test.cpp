@@ -6,30 +6,12 @@
 #include <algorithm>
 #include <thread>
 
-#include "../store/services_env.hpp"
+#include "fresh_database.hpp"
 #include "db/db.hpp"
 
 using namespace hubgate;
 
-namespace {
-
-// A fresh database named after the test; returns its URL.
-std::string fresh_database(const std::string& tag) {
-  auto env = store::testing::services_env();
-  std::string base = env["HUBGATE_DATABASE_URL"];
-  if (base.empty()) {
-    std::fprintf(stderr, "HUBGATE_SERVICES_ENV must name the env file of scripts/services.sh start\n");
-    std::exit(2);
-  }
-  std::string name = "hubgate_t_" + tag + "_" + std::to_string(::getpid());
-  auto admin = db::Connection::open(base);
-  EXPECT_TRUE(admin) << admin.error().message;
-  EXPECT_TRUE((*admin)->exec("DROP DATABASE IF EXISTS " + name));
-  EXPECT_TRUE((*admin)->exec("CREATE DATABASE " + name));
-  return base.substr(0, base.rfind('/') + 1) + name;
-}
-
-}  // namespace
+using db::testing::fresh_database;
 
 TEST(Db, QueriesBindParametersAndMapErrors) {
   auto c = db::Connection::open(fresh_database("query"));

@@ -1,0 +1,77 @@
+// `hubgate cluster status [--database URL] [--format text|json]`: the members of the cluster
+// (live when their heartbeat is recent) and the fill leases held now.
+#include <cstdio>
+#include <cstdlib>
+
+#include <nlohmann/json.hpp>
+
+#include "cluster/cluster.hpp"
+
+namespace hubgate {
+
+int cluster_main(int argc, char** argv) {
+  constexpr const char* usage =
+      "usage: hubgate cluster status [--database postgresql://…] [--live-within SECONDS] [--format text|json]\n"
+      "  status   list the nodes registered by `hubgate serve --database … --advertise URL`\n"
+      "           (live: a heartbeat within --live-within seconds, default 30) and the fill\n"
+      "           leases held now (which node fetches which file from upstream)\n"
+      "  --database defaults to $HUBGATE_DATABASE_URL\n";
+  std::string cmd, url, format = "text";
+  double live_s = 30;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--database" && i + 1 < argc) url = argv[++i];
+    else if (a == "--format" && i + 1 < argc) format = argv[++i];
+    else if (a == "--live-within" && i + 1 < argc) live_s = std::atof(argv[++i]);
+    else if (a == "--help" || a == "-h") {
+      std::fputs(usage, stdout);
+      return 0;
+    } else if (cmd.empty() && !a.starts_with("-")) cmd = a;
+    else {
+      std::fprintf(stderr, "hubgate cluster: %s '%s'\n%s", a.starts_with("-") ? "unknown option" : "unexpected argument",
+                   a.c_str(), usage);
+      return 2;
+    }
+  }
+  if (url.empty() && std::getenv("HUBGATE_DATABASE_URL")) url = std::getenv("HUBGATE_DATABASE_URL");
+  if (cmd != "status" || url.empty() || (format != "text" && format != "json") || live_s <= 0) {
+    std::fputs(usage, stderr);
+    return 2;
+  }
+  auto c = db::Connection::open(url);
+  if (!c) {
+    std::fprintf(stderr, "hubgate cluster: %s\n", c.error().message.c_str());
+    return 1;
+  }
+  if (auto v = db::schema_version(**c); !v || *v < 2) {
+    std::fprintf(stderr, "hubgate cluster: the database has no cluster schema yet (run hubgate db migrate)\n");
+    return 1;
+  }
+  auto members = cluster::list_members(**c, std::chrono::milliseconds(std::int64_t(live_s * 1000)));
+  auto leases = members ? cluster::list_leases(**c) : Result<std::vector<cluster::LeaseRow>>(fail(members.error()));
+  if (!leases) {
+    std::fprintf(stderr, "hubgate cluster: %s\n", leases.error().message.c_str());
+    return 1;
+  }
+  if (format == "json") {
+    nlohmann::json out = {{"members", nlohmann::json::array()}, {"leases", nlohmann::json::array()}};
+    for (auto& m : *members)
+      out["members"].push_back({{"id", m.id}, {"advertise_url", m.advertise_url}, {"started_at", m.started_at},
+                                {"heartbeat_age_s", m.heartbeat_age_s}, {"live", m.live}, {"leases", m.leases}});
+    for (auto& l : *leases)
+      out["leases"].push_back({{"key", l.key}, {"owner", l.owner}, {"expires_in_s", l.expires_in_s}});
+    std::puts(out.dump(2).c_str());
+    return 0;
+  }
+  std::printf("%-18s %-5s %-10s %-7s %-21s %s\n", "MEMBER", "STATE", "HEARTBEAT", "LEASES", "STARTED", "ADVERTISE");
+  for (auto& m : *members)
+    std::printf("%-18s %-5s %-10s %-7ld %-21s %s\n", m.id.c_str(), m.live ? "live" : "dead",
+                (std::to_string(long(m.heartbeat_age_s)) + "s ago").c_str(), m.leases, m.started_at.c_str(),
+                m.advertise_url.c_str());
+  for (auto& l : *leases)
+    std::printf("lease %s owner %s %s %.1fs\n", l.key.c_str(), l.owner.c_str(),
+                l.expires_in_s >= 0 ? "expires in" : "expired", l.expires_in_s >= 0 ? l.expires_in_s : -l.expires_in_s);
+  return 0;
+}
+
+}  // namespace hubgate
