@@ -45,7 +45,10 @@ constexpr const char* kServeUsage = R"(usage: hubgate serve [options]
   --upstream URL|none  upstream hub for pull-through (default https://huggingface.co)
   --public-url URL     absolute base URL used in Link headers and returned URLs
                        (default: derived from each request's Host header)
-  --config FILE        TOML file with the same keys (listen, data_dir, upstream, public_url,
+  --cdn-url URL        base URL of a CDN in front of this server (README.md "A CDN in front"):
+                       resolve of a hosted LFS file redirects to its signed content address
+                       there, and Xet reconstructions hand out xorb range URLs there
+  --config FILE        TOML file with the same keys (listen, data_dir, upstream, public_url, cdn_url,
                        log_level, access_log, threads); flags override it
   --log-level LEVEL    error | warn | info | debug (default info)
   --access-log FILE    append access-log lines to FILE instead of stderr
@@ -96,6 +99,7 @@ struct Config {
   std::string data_dir = "./data";
   std::string upstream = "https://huggingface.co";
   std::string public_url;
+  std::string cdn_url;
   std::string log_level = "info";
   std::string access_log;
   unsigned threads = 0;
@@ -121,6 +125,7 @@ Result<void> load_toml(const std::string& path, Config& cfg) {
     str("data_dir", cfg.data_dir);
     str("upstream", cfg.upstream);
     str("public_url", cfg.public_url);
+    str("cdn_url", cfg.cdn_url);
     str("log_level", cfg.log_level);
     str("access_log", cfg.access_log);
     if (auto sg = t["signing"].as_table()) {
@@ -345,7 +350,7 @@ Result<ObjectStorage> open_object_store(const Config& cfg, const cli::Args& a) {
 
 int serve_main(int argc, char** argv) {
   std::set<std::string> with_value = {"--listen", "--data-dir", "--upstream", "--config", "--log-level",
-                                      "--public-url", "--access-log", "--threads", "--cache-max-bytes",
+                                      "--public-url", "--cdn-url", "--access-log", "--threads", "--cache-max-bytes",
                                       "--upstream-token", "--ref-ttl", "--auth-ttl", "--allow-repos", "--deny-repos",
                                       "--signing-policy", "--countersign-key", "--hot-copies-max-bytes",
                                       "--upstream-xet", "--store", "--s3-endpoint", "--s3-addressing"};
@@ -401,6 +406,7 @@ int serve_main(int argc, char** argv) {
   if (args->has("--data-dir")) cfg.data_dir = args->get("--data-dir");
   if (args->has("--upstream")) cfg.upstream = args->get("--upstream");
   if (args->has("--public-url")) cfg.public_url = args->get("--public-url");
+  if (args->has("--cdn-url")) cfg.cdn_url = args->get("--cdn-url");
   if (args->has("--log-level")) cfg.log_level = args->get("--log-level");
   if (args->has("--access-log")) cfg.access_log = args->get("--access-log");
   if (args->has("--signing-policy")) {
@@ -435,6 +441,11 @@ int serve_main(int argc, char** argv) {
     return 2;
   }
   while (!cfg.public_url.empty() && cfg.public_url.back() == '/') cfg.public_url.pop_back();
+  while (!cfg.cdn_url.empty() && cfg.cdn_url.back() == '/') cfg.cdn_url.pop_back();
+  if (!cfg.cdn_url.empty() && !cfg.cdn_url.starts_with("http://") && !cfg.cdn_url.starts_with("https://")) {
+    std::fprintf(stderr, "hubgate serve: --cdn-url must start with http:// or https://\n");
+    return 2;
+  }
   if (!cfg.public_url.empty() && !cfg.public_url.starts_with("http://") && !cfg.public_url.starts_with("https://")) {
     std::fprintf(stderr, "hubgate serve: --public-url must start with http:// or https://\n");
     return 2;
@@ -546,6 +557,7 @@ int serve_main(int argc, char** argv) {
     };
   }
   xopts.objects = xet_objects;
+  xopts.cdn_url = cfg.cdn_url;
   auto xet = cas::Service::open(xopts, *signer, **catalog);
   if (!xet) return fatal(xet.error());
   cas::HotCopiesOptions hot_opts;  // whole-file copies as a bounded cache over the chunk store
@@ -604,6 +616,7 @@ int serve_main(int argc, char** argv) {
   hopts.xet = xet->get();
   hopts.hot = hot->get();
   hopts.public_url = cfg.public_url;
+  hopts.cdn_url = cfg.cdn_url;
   hopts.upstream = cfg.upstream;
   hopts.signatures = signatures;
   if (edge) {
