@@ -16,7 +16,7 @@ int scan_main(int argc, char** argv);  // src/scan/cli.cpp
 int serve_main(int argc, char** argv);  // src/cli/serve.cpp
 int token_main(int argc, char** argv);  // src/cli/serve.cpp
 int db_main(int argc, char** argv);     // src/db/cli.cpp
-int cluster_main(int argc, char** argv);  // src/cluster/cli.cpp
+int cluster_main(int argc, char** argv);  // src/cli/cluster_cmd.cpp
 int push_main(int argc, char** argv);   // src/cli/push.cpp
 int pull_main(int argc, char** argv);   // src/upstream/pull.cpp
 int audit_main(int argc, char** argv);  // src/cli/audit_cmd.cpp

@@ -5,7 +5,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cli/args.hpp"
 #include "cluster/cluster.hpp"
+#include "util/parse.hpp"
 
 namespace hubgate {
 
@@ -16,25 +18,18 @@ int cluster_main(int argc, char** argv) {
       "           (live: a heartbeat within --live-within seconds, default 30) and the fill\n"
       "           leases held now (which node fetches which file from upstream)\n"
       "  --database defaults to $HUBGATE_DATABASE_URL\n";
-  std::string cmd, url, format = "text";
-  double live_s = 30;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    if (a == "--database" && i + 1 < argc) url = argv[++i];
-    else if (a == "--format" && i + 1 < argc) format = argv[++i];
-    else if (a == "--live-within" && i + 1 < argc) live_s = std::atof(argv[++i]);
-    else if (a == "--help" || a == "-h") {
-      std::fputs(usage, stdout);
-      return 0;
-    } else if (cmd.empty() && !a.starts_with("-")) cmd = a;
-    else {
-      std::fprintf(stderr, "hubgate cluster: %s '%s'\n%s", a.starts_with("-") ? "unknown option" : "unexpected argument",
-                   a.c_str(), usage);
-      return 2;
-    }
+  auto a = cli::parse_args(argc, argv, {"--database", "--format", "--live-within"}, {"--help"});
+  if (a && a->flags.count("--help")) {
+    std::fputs(usage, stdout);
+    return 0;
   }
-  if (url.empty() && std::getenv("HUBGATE_DATABASE_URL")) url = std::getenv("HUBGATE_DATABASE_URL");
-  if (cmd != "status" || url.empty() || (format != "text" && format != "json") || live_s <= 0) {
+  std::string url = a ? a->get("--database", std::getenv("HUBGATE_DATABASE_URL") ? std::getenv("HUBGATE_DATABASE_URL") : "")
+                      : std::string();
+  std::string format = a ? a->get("--format", "text") : std::string();
+  auto live_s = a ? parse_u64(a->get("--live-within", "30")) : std::nullopt;
+  if (!a || a->positional.size() != 1 || a->positional[0] != "status" || url.empty() ||
+      (format != "text" && format != "json") || !live_s || *live_s == 0) {
+    if (!a) std::fprintf(stderr, "hubgate cluster: %s\n", a.error().message.c_str());
     std::fputs(usage, stderr);
     return 2;
   }
@@ -47,7 +42,7 @@ int cluster_main(int argc, char** argv) {
     std::fprintf(stderr, "hubgate cluster: the database has no cluster schema yet (run hubgate db migrate)\n");
     return 1;
   }
-  auto members = cluster::list_members(**c, std::chrono::milliseconds(std::int64_t(live_s * 1000)));
+  auto members = cluster::list_members(**c, std::chrono::seconds(*live_s));
   auto leases = members ? cluster::list_leases(**c) : Result<std::vector<cluster::LeaseRow>>(fail(members.error()));
   if (!leases) {
     std::fprintf(stderr, "hubgate cluster: %s\n", leases.error().message.c_str());
