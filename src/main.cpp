@@ -16,6 +16,7 @@ int scan_main(int argc, char** argv);  // src/scan/cli.cpp
 int serve_main(int argc, char** argv);  // src/cli/serve.cpp
 int token_main(int argc, char** argv);  // src/cli/serve.cpp
 int db_main(int argc, char** argv);     // src/db/cli.cpp
+int cluster_main(int argc, char** argv);  // src/cli/cluster_cmd.cpp
 int push_main(int argc, char** argv);   // src/cli/push.cpp
 int pull_main(int argc, char** argv);   // src/upstream/pull.cpp
 int audit_main(int argc, char** argv);  // src/cli/audit_cmd.cpp
@@ -57,6 +58,7 @@ constexpr Command kCommands[] = {
     {"db", "cluster metadata database: db migrate|status --database postgresql://…", hubgate::db_main},
     {"store", "move a data directory into a cluster: store migrate --from DIR --to-store s3://… --to-database URL",
      hubgate::store_main},
+    {"cluster", "cluster mode's members and fill leases: cluster status --database postgresql://…", hubgate::cluster_main},
     {"pull", "fill a gateway's cache with a snapshot: pull REPO[@REV] --endpoint URL", hubgate::pull_main},
 };
 

@@ -76,6 +76,9 @@ struct ServiceOptions {
   // Where xorbs and shards live: null = a LocalObjectStore at <dir>/objects; cluster mode gives
   // an xet::S3ObjectStore (object store + the node's local copies).
   std::shared_ptr<xet::ObjectStore> objects;
+  // Base URL of a CDN in front of the gateway (`serve --cdn-url`): the signed xorb range URLs of
+  // reconstructions point there. Empty = the request's base URL.
+  std::string cdn_url;
 };
 
 // A decoded Xet access token.

@@ -11,6 +11,7 @@
 #include <map>
 
 #include "cas/internal.hpp"
+#include "http/immutable.hpp"
 #include "http/range.hpp"
 #include "http/url.hpp"
 #include "util/hex.hpp"
@@ -249,8 +250,9 @@ http::Response Service::Impl::xorb_get(http::Request& req, const std::string& ha
   http::Response res;
   res.status = status;
   res.headers.set("Content-Type", "application/octet-stream");
-  res.headers.set("Accept-Ranges", "bytes");
-  res.headers.set("Cache-Control", "private, max-age=3600, immutable");
+  // Content-addressed and signed: a CDN keeps it, its cache key being the path and `r` (the
+  // signature `x`/`s` stripped; README.md "A CDN in front").
+  http::set_immutable(res, hash_s);
   if (status == 206) res.headers.set("Content-Range", "bytes " + std::to_string(first) + "-" + std::to_string(last) + "/" + std::to_string(**size));
   std::uint64_t len = last - first + 1;
   if (req.method == "HEAD") {

@@ -222,7 +222,7 @@ std::string Service::Impl::xorb_url(const std::string& base, const xet::MerkleHa
                                     std::uint64_t last) const {
   std::int64_t exp = std::int64_t(std::time(nullptr)) + opts.url_ttl_s;
   std::string range = std::to_string(first) + "-" + std::to_string(last);
-  return base + "/cas/x/" + xorb.hex() + "?r=" + range + "&x=" + std::to_string(exp) +
+  return (opts.cdn_url.empty() ? base : opts.cdn_url) + "/cas/x/" + xorb.hex() + "?r=" + range + "&x=" + std::to_string(exp) +
          "&s=" + signer.sign("xet-xorb:" + xorb.hex() + ":" + range, exp);
 }
 

@@ -21,6 +21,7 @@
 #include "cas/hot_copies.hpp"
 #include "cli/args.hpp"
 #include "cli/cli.hpp"
+#include "cli/cluster_setup.hpp"
 #include "cli/gate_setup.hpp"
 #include "cli/metadata.hpp"
 #include "cli/object_storage.hpp"
@@ -46,7 +47,10 @@ constexpr const char* kServeUsage = R"(usage: hubgate serve [options]
   --upstream URL|none  upstream hub for pull-through (default https://huggingface.co)
   --public-url URL     absolute base URL used in Link headers and returned URLs
                        (default: derived from each request's Host header)
-  --config FILE        TOML file with the same keys (listen, data_dir, upstream, public_url,
+  --cdn-url URL        base URL of a CDN in front of this server (README.md "A CDN in front"):
+                       resolve of a hosted LFS file redirects to its signed content address
+                       there, and Xet reconstructions hand out xorb range URLs there
+  --config FILE        TOML file with the same keys (listen, data_dir, upstream, public_url, cdn_url,
                        log_level, access_log, threads, max_connections); flags override it
   --log-level LEVEL    error | warn | info | debug (default info)
   --access-log FILE    append access-log lines to FILE instead of stderr
@@ -105,6 +109,7 @@ struct Config {
   std::string data_dir = "./data";
   std::string upstream = "https://huggingface.co";
   std::string public_url;
+  std::string cdn_url;
   std::string log_level = "info";
   std::string access_log;
   unsigned threads = 0;
@@ -133,6 +138,7 @@ Result<void> load_toml(const std::string& path, Config& cfg) {
     str("data_dir", cfg.data_dir);
     str("upstream", cfg.upstream);
     str("public_url", cfg.public_url);
+    str("cdn_url", cfg.cdn_url);
     str("log_level", cfg.log_level);
     str("access_log", cfg.access_log);
     if (auto sg = t["signing"].as_table()) {
@@ -318,6 +324,7 @@ Result<upstream::EdgeOptions> edge_options(const cli::Args& a, const std::string
 struct ObjectStorage {
   std::unique_ptr<store::BlobStore> blobs;
   std::shared_ptr<xet::ObjectStore> objects;
+  std::shared_ptr<store::S3Client> client;  // cluster mode's fills use it too
   bool conditional = false;
 };
 
@@ -336,6 +343,7 @@ Result<ObjectStorage> open_object_store(const Config& cfg, const cli::Args& a) {
   auto cache = std::make_shared<store::NodeCache>(budget);
   ObjectStorage out;
   out.conditional = probe->conditional;
+  out.client = client;
   HG_TRY(auto blobs, store::S3Store::open(client, {cfg.data_dir + "/store", cache}));
   out.blobs = std::move(blobs);
   HG_TRY(auto objects, xet::S3ObjectStore::open(client, {cfg.data_dir + "/xet/objects", cache}));
@@ -347,20 +355,23 @@ Result<ObjectStorage> open_object_store(const Config& cfg, const cli::Args& a) {
 
 int serve_main(int argc, char** argv) {
   std::set<std::string> with_value = {"--listen", "--data-dir", "--upstream", "--config", "--log-level",
-                                      "--public-url", "--access-log", "--threads", "--max-connections", "--cache-max-bytes",
+                                      "--public-url", "--cdn-url", "--access-log", "--threads", "--max-connections", "--cache-max-bytes",
                                       "--upstream-token", "--ref-ttl", "--auth-ttl", "--allow-repos", "--deny-repos",
                                       "--signing-policy", "--countersign-key", "--hot-copies-max-bytes",
                                       "--upstream-xet", "--store", "--s3-endpoint", "--s3-addressing",
                                       "--database"};
   with_value.insert(cli::gate_flags().begin(), cli::gate_flags().end());  // security gate
+  with_value.insert(cli::cluster_flags().begin(), cli::cluster_flags().end());  // cluster mode
   auto args = cli::parse_args(argc, argv, with_value, {"--help", "--offline"});
   if (!args) {
-    std::fprintf(stderr, "hubgate serve: %s\n\n%s%s", args.error().message.c_str(), kServeUsage, cli::kGateUsage);
+    std::fprintf(stderr, "hubgate serve: %s\n\n%s%s%s", args.error().message.c_str(), kServeUsage, cli::kGateUsage,
+                 cli::kClusterUsage);
     return 2;
   }
   if (args->flags.count("--help")) {
     std::fputs(kServeUsage, stdout);
     std::fputs(cli::kGateUsage, stdout);
+    std::fputs(cli::kClusterUsage, stdout);
     return 0;
   }
   if (!args->positional.empty()) {
@@ -382,6 +393,17 @@ int serve_main(int argc, char** argv) {
       return 2;
     }
   }
+  cli::ClusterConfig cluster_cfg;  // cluster mode: TOML [database]/[cluster], environment, flags
+  if (args->has("--config")) {
+    if (auto r = cli::cluster_config_from_toml(args->get("--config"), cluster_cfg); !r) {
+      std::fprintf(stderr, "hubgate serve: config: %s\n", r.error().message.c_str());
+      return 2;
+    }
+  }
+  if (auto r = cli::cluster_config_from_args(*args, cluster_cfg); !r) {
+    std::fprintf(stderr, "hubgate serve: %s\n", r.error().message.c_str());
+    return 2;
+  }
   if (auto r = cli::gate_config_from_args(*args, gate_cfg); !r) {
     std::fprintf(stderr, "hubgate serve: %s\n", r.error().message.c_str());
     return 2;
@@ -390,6 +412,7 @@ int serve_main(int argc, char** argv) {
   if (args->has("--data-dir")) cfg.data_dir = args->get("--data-dir");
   if (args->has("--upstream")) cfg.upstream = args->get("--upstream");
   if (args->has("--public-url")) cfg.public_url = args->get("--public-url");
+  if (args->has("--cdn-url")) cfg.cdn_url = args->get("--cdn-url");
   if (args->has("--log-level")) cfg.log_level = args->get("--log-level");
   if (args->has("--access-log")) cfg.access_log = args->get("--access-log");
   if (args->has("--signing-policy")) {
@@ -399,6 +422,7 @@ int serve_main(int argc, char** argv) {
   if (args->has("--countersign-key")) cfg.countersign_key = args->get("--countersign-key");
   if (const char* env = std::getenv("HUBGATE_DATABASE_URL"); env && *env) cfg.database = env;
   if (args->has("--database")) cfg.database = args->get("--database");
+  cluster_cfg.database_url = cfg.database;
   if (args->has("--store")) cfg.store = args->get("--store");
   if (args->has("--s3-endpoint")) cfg.s3_endpoint = args->get("--s3-endpoint");
   if (args->has("--s3-addressing")) cfg.s3_addressing = args->get("--s3-addressing");
@@ -434,6 +458,11 @@ int serve_main(int argc, char** argv) {
     return 2;
   }
   while (!cfg.public_url.empty() && cfg.public_url.back() == '/') cfg.public_url.pop_back();
+  while (!cfg.cdn_url.empty() && cfg.cdn_url.back() == '/') cfg.cdn_url.pop_back();
+  if (!cfg.cdn_url.empty() && !cfg.cdn_url.starts_with("http://") && !cfg.cdn_url.starts_with("https://")) {
+    std::fprintf(stderr, "hubgate serve: --cdn-url must start with http:// or https://\n");
+    return 2;
+  }
   if (!cfg.public_url.empty() && !cfg.public_url.starts_with("http://") && !cfg.public_url.starts_with("https://")) {
     std::fprintf(stderr, "hubgate serve: --public-url must start with http:// or https://\n");
     return 2;
@@ -457,6 +486,7 @@ int serve_main(int argc, char** argv) {
   // data directory holding this node's local copies.
   std::unique_ptr<store::BlobStore> store;
   std::shared_ptr<xet::ObjectStore> xet_objects;  // null: cas keeps them under <data>/xet/objects
+  std::shared_ptr<store::S3Client> s3_client;     // cluster mode
   std::string spool_dir = cfg.data_dir + "/store/tmp";
   if (cfg.store == "local") {
     auto disk = store::DiskStore::open_at(cfg.data_dir + "/store");
@@ -473,6 +503,7 @@ int serve_main(int argc, char** argv) {
                            "key overwrite it with identical bytes)\n");
     store = std::move(s3->blobs);
     xet_objects = std::move(s3->objects);
+    s3_client = std::move(s3->client);
   }
   // Catalog and tokens: SQLite in the data directory, or PostgreSQL (migrated first).
   auto meta = cli::open_metadata(cfg.data_dir, cfg.database, 16);
@@ -547,6 +578,7 @@ int serve_main(int argc, char** argv) {
     };
   }
   xopts.objects = xet_objects;
+  xopts.cdn_url = cfg.cdn_url;
   auto xet = cas::Service::open(xopts, *signer, **catalog);
   if (!xet) return fatal(xet.error());
   cas::HotCopiesOptions hot_opts;  // whole-file copies as a bounded cache over the chunk store
@@ -565,7 +597,10 @@ int serve_main(int argc, char** argv) {
   if (!hot) return fatal(hot.error());
 
   // Pull-through cache (src/upstream/): on unless --upstream none.
+  std::unique_ptr<cli::ClusterRuntime> cluster_rt;  // outlives the edge (its fill source uses it)
   std::unique_ptr<upstream::Edge> edge;
+  if (cluster_cfg.enabled() && cfg.upstream == "none")
+    return fatal(Error(Errc::invalid_argument, "--advertise coordinates upstream fills: it needs --upstream"));
   if (cfg.upstream != "none") {
     auto eo = edge_options(*args, cfg.upstream, cfg.data_dir + "/upstream");
     if (!eo) {
@@ -582,6 +617,13 @@ int serve_main(int argc, char** argv) {
                                          std::uint64_t stored, std::uint64_t pulled) {
       (void)x->record_cached_file(s.origin.repo, f, size, stored, pulled);  // `hubgate xet stats`
     };
+    if (cluster_cfg.enabled()) {
+      auto rt = cli::open_cluster(cluster_cfg, s3_client, *eo);
+      if (!rt) return fatal(rt.error());
+      cluster_rt = std::move(*rt);
+      if (level >= 2) std::fprintf(stderr, "hubgate: cluster member %s (%s)\n", cluster_rt->members->id().c_str(),
+                                   cluster_cfg.advertise.c_str());
+    }
     auto e = upstream::Edge::create(std::move(*eo));
     if (!e) return fatal(e.error());
     edge = std::move(*e);
@@ -595,6 +637,7 @@ int serve_main(int argc, char** argv) {
   hopts.xet = xet->get();
   hopts.hot = hot->get();
   hopts.public_url = cfg.public_url;
+  hopts.cdn_url = cfg.cdn_url;
   hopts.upstream = cfg.upstream;
   hopts.signatures = signatures;
   if (edge) {
@@ -602,7 +645,9 @@ int serve_main(int argc, char** argv) {
                            const std::string& repo, std::string_view rest, const std::string& base) {
       return edge->handle(route, req, type, repo, rest, base);
     };
-    hopts.remote_metrics = [&edge] { return edge->metrics_text(); };
+    hopts.remote_metrics = [&edge, &cluster_rt] {
+      return edge->metrics_text() + (cluster_rt ? cluster_rt->metrics_text() : std::string());
+    };
   }
   cli::wire_hub(*gate_rt, gate_cfg, hopts);  // security gate for hosted repositories
   hopts.open_connections = [&server_ptr] { return server_ptr ? server_ptr->open_connections() : 0; };
@@ -618,7 +663,13 @@ int serve_main(int argc, char** argv) {
   // as it arrives (LFS objects are checked against it).
   sopts.hash_body = [](const http::Request& r) { return !r.path.starts_with("/cas/"); };
   http::Server server(
-      sopts, [&hub](http::Request& req) { return hub.handle(req); },
+      sopts,
+      [&](http::Request& req) {
+        if (cluster_rt) {
+          if (auto peer = cluster_rt->route(edge.get(), req)) return std::move(*peer);  // another node's fill
+        }
+        return hub.handle(req);
+      },
       [&](const http::AccessRecord& r) {
         hub.record(r);
         char dur[32];

@@ -33,6 +33,12 @@ const std::vector<Migration> kMigrations = {
      "  started_at TIMESTAMPTZ NOT NULL DEFAULT now(),"
      "  heartbeat_at TIMESTAMPTZ NOT NULL DEFAULT now());"
      "CREATE INDEX cluster_members_heartbeat ON cluster_members (heartbeat_at);"},
+    {2, "fill leases",
+     "CREATE TABLE fill_leases ("
+     "  key TEXT PRIMARY KEY,"              // the object an upstream fill produces: s3://bucket/prefix/blobs/<sha256>
+     "  owner TEXT NOT NULL,"               // cluster_members.id of the node fetching it from upstream
+     "  expires_at TIMESTAMPTZ NOT NULL);"  // renewed by the owner's heartbeat; past it, any node may take over
+     "CREATE INDEX fill_leases_owner ON fill_leases (owner);"},
     // Steps 10+: the catalog and the other metadata (src/repo/pg_catalog.cpp documents the tables).
     // Text that is ordered or compared by range uses COLLATE "C" (byte order, as SQLite and
     // std::string order it).

@@ -75,6 +75,16 @@ http::Response repo_info(Ctx& c, const repo::RepoId& id, std::string_view raw_re
 http::Response tree(Ctx& c, const repo::RepoId& id, std::string_view raw_rest);
 http::Response paths_info(Ctx& c, const repo::RepoId& id, std::string_view raw_rev);
 http::Response resolve(Ctx& c, const repo::RepoId& id, std::string_view raw_rest, bool raw_blob);
+// [first, first+length) of a stored file body (hot copy or Xet chunks for LFS files, else the
+// blob store) into `res`; `what` names it in errors.
+http::Response file_body(Ctx& c, http::Response res, const std::string& sha256, std::uint64_t size, bool lfs,
+                         std::uint64_t first, std::uint64_t length, const std::string& what);
+
+// hub/cdn.cpp: a CDN in front (HubOptions::cdn_url).
+// 302 to the signed content-addressed URL of an LFS file, with the headers already in `res`.
+http::Response cdn_redirect(Ctx& c, http::Response res, const std::string& sha256, std::uint64_t size);
+// GET/HEAD /blobs/sha256/<hex>?size=N&x=EXP&s=SIG: the body, cacheable forever.
+http::Response blob_by_hash(Ctx& c, std::string_view hex);
 http::Response list_refs(Ctx& c, const repo::RepoId& id);
 
 // Upload handlers (upload.cpp).

@@ -280,6 +280,14 @@ http::Response resolve(Ctx& c, const repo::RepoId& id, std::string_view raw_rest
     }
   }
 
+  // A CDN in front: the body goes out under its content address (hub/cdn.cpp), after the gate.
+  if (!c.hub.opts.cdn_url.empty() && !raw_blob && f->lfs && f->size > 0) {
+    if (!gated) {
+      if (auto refused = gate_download(c, *r, commit, *f, res)) return std::move(*refused);
+    }
+    return cdn_redirect(c, std::move(res), f->sha256, f->size);
+  }
+
   // Range selection.
   auto sel = http::select_range(c.req.headers.get("Range"), size);
   if (!sel) {
@@ -308,16 +316,21 @@ http::Response resolve(Ctx& c, const repo::RepoId& id, std::string_view raw_rest
   if (!gated) {
     if (auto refused = gate_download(c, *r, commit, *f, res)) return std::move(*refused);  // security gate
   }
-  if (c.hub.opts.hot && f->lfs) {  // whole-file copy, else reconstructed from the Xet chunk store
-    auto b = c.hub.opts.hot->body(f->sha256, f->size, first, length, c.req.method == "HEAD");
+  return file_body(c, std::move(res), f->sha256, f->size, f->lfs, first, length, path);
+}
+
+http::Response file_body(Ctx& c, http::Response res, const std::string& sha256, std::uint64_t size, bool lfs,
+                         std::uint64_t first, std::uint64_t length, const std::string& path) {
+  if (c.hub.opts.hot && lfs) {  // whole-file copy, else reconstructed from the Xet chunk store
+    auto b = c.hub.opts.hot->body(sha256, size, first, length, c.req.method == "HEAD");
     if (!b) return store_error(path, b.error());
     if (std::holds_alternative<std::shared_ptr<http::BodyProducer>>(b->body)) res.producer_length = length;
     res.body = std::move(b->body);
     return res;
   }
-  auto blob = c.hub.store.open(f->sha256);
+  auto blob = c.hub.store.open(sha256);
   if (!blob) return store_error(path, blob.error());
-  if (blob->size != f->size) return error(500, "", "stored content of " + path + " has the wrong size");
+  if (blob->size != size) return error(500, "", "stored content of " + path + " has the wrong size");
   if (blob->data) {
     res.body = blob->data->substr(std::size_t(first), std::size_t(length));
     return res;

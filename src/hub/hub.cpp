@@ -533,6 +533,10 @@ http::Response Hub::handle(http::Request& req) {
   auto q = http::parse_query(req.query);
   if (!q) return finish(error(400, "", "malformed query string: " + q.error().message));
   c.query = std::move(*q);
+  if (std::string_view p = req.path; p.starts_with("/blobs/sha256/")) {
+    route = "cdn_blob";  // signed content-addressed URL (hub/cdn.cpp): no hub token
+    return finish(blob_by_hash(c, p.substr(14)));
+  }
 
   if (auto h = req.headers.get("Authorization")) {
     std::string_view v = *h;

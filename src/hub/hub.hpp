@@ -79,6 +79,11 @@ struct HubOptions {
   // serves through it (copy, or reconstruction from chunks), commits admit their objects to it.
   // Null = plain reads only from the blob store. Not owned.
   cas::HotCopies* hot = nullptr;
+  // Base URL of a CDN in front of the gateway (`serve --cdn-url`; README.md "A CDN in front"):
+  // resolve of a hosted LFS/Xet file answers 302 to `<cdn_url>/blobs/sha256/<hex>?size&x&s`
+  // (signed, cacheable forever). Empty = bodies are served by resolve itself.
+  std::string cdn_url;
+  std::int64_t blob_url_ttl_s = 3600;  // lifetime of a signed blob URL
 };
 
 class Metrics;

@@ -396,6 +396,10 @@ Result<std::unique_ptr<Edge>> Edge::create(EdgeOptions o) {
     e->xet_source_ = std::make_unique<XetByteSource>(*e->client_, *e->source_, *chunks, *e->xet_index_, &e->metrics_, xo);
     fill_source = e->xet_source_.get();
   }
+  if (o.wrap_source) {
+    e->cluster_source_ = o.wrap_source(*fill_source);
+    fill_source = e->cluster_source_.get();
+  }
   e->fills_ = std::make_unique<FillRegistry>(*e->cache_, *fill_source, &e->metrics_, fo);
   return e;
 }

@@ -115,6 +115,10 @@ struct EdgeOptions {
   // `xet_fill` is on), tree/paths-info keep `xetHash`, resolve sends `X-Xet-Hash` + `Link`, and
   // the `xet_read_token` route answers; the CAS calls `ensure_xet_file` for such tokens.
   std::function<std::string(const std::string& remote_repo, const std::string& commit, std::int64_t* exp)> issue_xet_token;
+  // Cluster mode (src/cluster/): wraps the fill source (plain, or Xet over plain), so that one
+  // node of the cluster fetches each file from upstream and the others take it from that node
+  // or the object store. Empty = every fill goes to upstream.
+  std::function<std::unique_ptr<ByteSource>(ByteSource& inner)> wrap_source;
 };
 
 struct RangeFetch;  // edge.cpp
@@ -137,6 +141,11 @@ class Edge {
   // asked, the Xet fill run (and waited for) when needed. Errc::permission_denied when the file
   // is not one this edge listed for repo@commit (a resolve/tree/paths-info answer did).
   Result<void> ensure_xet_file(const std::string& token_repo, const std::string& commit, const std::string& file_hash_hex);
+
+  // Cluster mode's peer route (src/cluster/): [Range of] the body named by `key` from the fill
+  // running here (streamed as it lands, last byte after verification) or from the cache; 404
+  // when this node has neither. No access checks: the caller authenticated the peer.
+  http::Response serve_content(const ContentKey& key, const http::Request& req);
 
   const Metrics& metrics() const { return metrics_; }
   std::string metrics_text() const { return metrics_.render_prometheus(); }
@@ -186,6 +195,7 @@ class Edge {
   std::unique_ptr<xet::ChunkStore> own_chunks_;  // when EdgeOptions::xet_chunks is null
   std::unique_ptr<XetIndex> xet_index_;
   std::unique_ptr<XetByteSource> xet_source_;   // wraps source_ for Xet-backed files
+  std::unique_ptr<ByteSource> cluster_source_;  // EdgeOptions::wrap_source over the above
   std::unique_ptr<FillRegistry> fills_;  // destroyed first: joins fill threads
   std::mutex range_mu_;                  // range fetch threads, waited for by the destructor
   std::condition_variable range_cv_;

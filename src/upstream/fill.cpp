@@ -276,6 +276,7 @@ void FillRegistry::run(std::shared_ptr<Fill> fill, AtomicFile file) {
   if (r) fill->advance(fill->size());
   if (r) r = cache_.publish(fill->key(), std::move(file));
   else file.abandon();
+  if (r) source_.stored(fill->spec_, fill->read_fd());
   {
     std::lock_guard lock(mu_);
     running_.erase(fill->key());

@@ -80,6 +80,10 @@ class ByteSource {
   // Called once per fill when it ends, on the fill thread: `verified` after size, hash and the
   // security gate passed (before readers get the last byte and before publication), else false.
   virtual void finished(const FillSpec& /*spec*/, bool /*verified*/) {}
+  // Called after a verified body was published into the cache, on the fill thread (readers
+  // already have every byte): `fd` reads the whole body. E.g. cluster mode uploads it to the
+  // object store here.
+  virtual void stored(const FillSpec& /*spec*/, int /*fd*/) {}
 };
 
 // ByteSource over HTTP: GET with `Range: bytes=<offset>-` when resuming. A 206 must start at
