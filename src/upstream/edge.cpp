@@ -51,18 +51,22 @@ http::Response from_error(const Error& e) {
   }
 }
 
-// Waits for a cold fill to end (download, hash check, scan), then asks the gate again: the
-// response to send instead (the gate's 403, or the fill's own error), or nullopt to serve it,
-// with the gate's headers (a warning) added to `res`. Stops waiting, and lets the response
-// stream as before, when the fill makes no progress for `stall`.
-std::optional<http::Response> await_verdict(Fill& fill, const std::function<ServeCheck(const ServeQuery&)>& check,
+// Waits for a cold fill to end (download, hash check, scan) — or, when `whole` is false, only
+// for the gate's early phase (FillStatus::early: the file streams, or its early verdict found
+// nothing) — then asks the gate again when the fill ended: the response to send instead (the
+// gate's 403, or the fill's own error), or nullopt to serve it, with the gate's headers (a
+// warning) added to `res`. Stops waiting, and lets the response stream as before, when the fill
+// makes no progress for `stall`.
+std::optional<http::Response> await_verdict(Fill& fill, bool whole,
+                                            const std::function<ServeCheck(const ServeQuery&)>& check,
                                             const ServeQuery& q, http::Response& res, const std::string& commit,
                                             std::chrono::milliseconds stall) {
   FillStatus st = fill.status();
   auto last_progress = std::chrono::steady_clock::now();
   std::uint64_t seen = st.available;
-  while (st.state == FillState::running) {
-    st = fill.wait_beyond(fill.size(), std::chrono::milliseconds(500));
+  while (st.state == FillState::running && (whole || !st.early)) {
+    st = whole ? fill.wait_beyond(fill.size(), std::chrono::milliseconds(500))
+               : fill.wait_early(std::chrono::milliseconds(500));
     auto now = std::chrono::steady_clock::now();
     if (st.available != seen) {
       seen = st.available;
@@ -71,6 +75,7 @@ std::optional<http::Response> await_verdict(Fill& fill, const std::function<Serv
       return std::nullopt;
     }
   }
+  if (st.state == FillState::running) return std::nullopt;  // early phase over: stream under the hold
   ServeCheck after = check(q);
   if (after.refusal) {
     after.refusal->headers.set("X-Repo-Commit", commit);
@@ -131,6 +136,22 @@ http::Chunk error_chunk(Error e) {
   return c;
 }
 
+// The line a chunked body ends with when the security gate blocked its file after the head went
+// out (the bytes of the error chunk: the server writes them where the next chunk size belongs):
+// the error code and the reason, header-safe, without the ';' that would start a chunk
+// extension.
+std::string blocked_line(const std::string& message) {
+  // Starts with a character that is no hex digit, so parsers refuse it at its first byte (Node's
+  // undici keeps the refused bytes, from there, in its error's `data`).
+  std::string line = "hubgate: BlockedBySecurityPolicy: " + message;
+  for (char& ch : line) {
+    if (static_cast<unsigned char>(ch) < 0x20 || static_cast<unsigned char>(ch) >= 0x7f) ch = ' ';
+    if (ch == ';') ch = ',';
+  }
+  if (line.size() > 1000) line.resize(1000);
+  return line;
+}
+
 class FillProducer final : public http::BodyProducer, public std::enable_shared_from_this<FillProducer> {
  public:
   FillProducer(std::shared_ptr<Fill> fill, std::uint64_t first, std::uint64_t length, Metrics* m)
@@ -186,7 +207,11 @@ class FillProducer final : public http::BodyProducer, public std::enable_shared_
   http::Chunk next() {
     if (pos_ >= end_) return end_chunk();
     auto st = fill_->status();
-    if (st.state == FillState::failed) return error_chunk(st.error ? *st.error : Error(Errc::unavailable, "fill failed"));
+    if (st.state == FillState::failed) {
+      http::Chunk c = error_chunk(st.error ? *st.error : Error(Errc::unavailable, "fill failed"));
+      if (c.error->code == Errc::permission_denied) c.data = blocked_line(c.error->message);
+      return c;
+    }
     std::uint64_t n = std::min<std::uint64_t>({end_ - pos_, st.available > pos_ ? st.available - pos_ : 0, kMaxSlice});
     if (!file_) {
       int fd = ::dup(fill_->read_fd());
@@ -671,10 +696,14 @@ http::Response Edge::resolve(http::Request& req, const RepoRef& repo, std::strin
     return res;
   }
   metrics_.cache_misses.fetch_add(1, std::memory_order_relaxed);
-  if (opt_.serve_check && !gate_check.known && meta.size <= opt_.hold_head_bytes) {
-    // Hold the response head until the verdict (EdgeOptions::hold_head_bytes).
-    if (auto held = await_verdict(*acquired->fill, opt_.serve_check, gq, res, meta.commit, opt_.stall_timeout))
+  bool verdict_pending = false;
+  if (opt_.serve_check && !gate_check.known) {
+    // Hold the response head until the verdict (EdgeOptions::hold_head_bytes), or for larger
+    // files until the gate's early phase is over (an early verdict refuses with the same 403).
+    const bool whole = meta.size <= opt_.hold_head_bytes;
+    if (auto held = await_verdict(*acquired->fill, whole, opt_.serve_check, gq, res, meta.commit, opt_.stall_timeout))
       return std::move(*held);
+    verdict_pending = acquired->fill->status().state != FillState::complete;
   }
   // A range far ahead of what the fill has reached gets its own upstream request (the fill goes
   // on); a near one waits for the fill. Not when those unverified, unscanned bytes could matter:
@@ -687,7 +716,9 @@ http::Response Edge::resolve(http::Request& req, const RepoRef& repo, std::strin
     return res;
   }
   res.body = make_fill_producer(acquired->fill, first, length, &metrics_);
-  res.producer_length = length;
+  // Sent before its verdict, the body is chunked: a late block ends it with a line naming the
+  // block (blocked_line), which clients that quote the broken framing show.
+  if (!verdict_pending) res.producer_length = length;
   return res;
 }
 
