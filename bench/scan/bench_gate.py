@@ -10,9 +10,18 @@ B. Cost of the gate on a cold fill through an edge: an origin hubgate (gate off)
    (order alternating) download each file once with curl. Medians of total time and time to
    first byte, and the ratio on/off.
 
+C. Time to the response head and to the first body byte of a cold safetensors file (--ttfb-mib,
+   256 MiB) through an edge with the gate on (its head waits for the header check), against the
+   same GET straight from the origin in the same run; with --before OTHER_HUBGATE the edge of
+   that binary too (order alternating), so a change is compared with what it replaces. Fresh
+   edge per run; medians. --edge-arg passes flags to those edges (e.g. --upstream-xet off).
+
 Usage: bench_gate.py --hubgate build/hubgate [--size-mib 1024] [--fill-mib 512] [--runs 5]
+                     [--skip-a] [--skip-b] [--skip-c] [--ttfb-mib 256] [--before OLD/hubgate]
+                     [--edge-arg=FLAG ...]
 Run with the project venv (.venv/bin/python): the peers and torch come from it."""
 import argparse
+import http.client
 import json
 import os
 import shutil
@@ -22,6 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 
 here = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(here, "../../tests/e2e_upstream"))
@@ -140,6 +150,67 @@ def part_b(args, tmp):
         origin.stop()
 
 
+def first_bytes(url):
+    """(seconds to the end, to the response head, to the first body byte) of one GET."""
+    u = urllib.parse.urlsplit(url)
+    t = time.perf_counter()
+    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=120)
+    conn.request("GET", u.path)
+    r = conn.getresponse()
+    head = time.perf_counter() - t
+    assert r.status == 200, r.status
+    r.read(1)
+    body = time.perf_counter() - t
+    while r.read(1 << 20):
+        pass
+    end = time.perf_counter() - t
+    conn.close()
+    return end, head, body
+
+
+def part_c(args, tmp):
+    src = os.path.join(tmp, "src-c")
+    os.makedirs(src)
+    write_safetensors(os.path.join(src, "model.safetensors"), args.ttfb_mib)
+    size = os.path.getsize(os.path.join(src, "model.safetensors"))
+    origin = Hubgate(os.path.join(tmp, "origin-c"), extra=["--gate", "off"])
+    bins = [("after", args.hubgate)] + ([("before", os.path.abspath(args.before))] if args.before else [])
+    try:
+        token = run_hubgate("token", "create", "--data-dir", origin.data_dir, "--name", "c", "--write").stdout.strip()
+        run_hubgate("push", src, "org/model", "--endpoint", origin.url, "--token", token)
+        url = "/org/model/resolve/main/model.safetensors"
+        first_bytes(origin.url + url)  # the origin's copy in the page cache
+        res = {name: [] for name, _ in bins}
+        res["origin"] = []
+        for i in range(args.runs):
+            res["origin"].append(first_bytes(origin.url + url))
+            for name, binary in (bins if i % 2 == 0 else bins[::-1]):
+                harness.HUBGATE = binary
+                d = os.path.join(tmp, f"edge-c-{name}-{i}")
+                edge = Hubgate(d, upstream=origin.url, extra=args.edge_args)
+                harness.HUBGATE = args.hubgate
+                try:
+                    res[name].append(first_bytes(edge.url + url))
+                finally:
+                    edge.stop()
+                shutil.rmtree(d, ignore_errors=True)
+        med = {k: [statistics.median(x[i] for x in v) for i in range(3)] for k, v in res.items()}
+        flags = (" " + " ".join(args.edge_args)) if args.edge_args else ""
+        print(f"C. cold {size / 2**20:.0f} MiB safetensors through an edge (gate on{flags}), median of {args.runs}:")
+        o = med["origin"]
+        print(f"  origin direct   head {o[1] * 1000:7.2f} ms  first body byte {o[2] * 1000:7.2f} ms  total {o[0]:.3f} s")
+        for name, _ in bins:
+            m = med[name]
+            print(f"  edge ({name:<6})   head {m[1] * 1000:7.2f} ms  first body byte {m[2] * 1000:7.2f} ms  total {m[0]:.3f} s"
+                  f"  -> first body byte edge/origin {m[2] / o[2]:.2f}")
+            print(f"    heads (ms):       {' '.join('%.1f' % (x[1] * 1000) for x in res[name])}")
+            print(f"    first bytes (ms): {' '.join('%.1f' % (x[2] * 1000) for x in res[name])}")
+            print(f"    totals (s):       {' '.join('%.2f' % x[0] for x in res[name])}")
+        print(f"    origin first bytes (ms): {' '.join('%.1f' % (x[2] * 1000) for x in res['origin'])}")
+    finally:
+        origin.stop()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--hubgate", required=True)
@@ -148,6 +219,11 @@ def main():
     ap.add_argument("--runs", type=int, default=7)
     ap.add_argument("--skip-a", action="store_true")
     ap.add_argument("--skip-b", action="store_true")
+    ap.add_argument("--skip-c", action="store_true")
+    ap.add_argument("--ttfb-mib", type=int, default=256)
+    ap.add_argument("--before", help="another hubgate binary whose edge part C also measures")
+    ap.add_argument("--edge-arg", dest="edge_args", action="append", default=[],
+                    help="extra flag for part C's edges (repeatable): --edge-arg=--upstream-xet --edge-arg=off")
     ap.add_argument("--tmp", default="/dev/shm" if os.path.isdir("/dev/shm") else None,
                     help="where data dirs live (default /dev/shm: no disk noise in the comparison)")
     args = ap.parse_args()
@@ -159,6 +235,8 @@ def main():
             part_a(args, tmp)
         if not args.skip_b:
             part_b(args, tmp)
+        if not args.skip_c:
+            part_c(args, tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

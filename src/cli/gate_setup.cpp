@@ -1,5 +1,9 @@
 // Gate configuration and wiring for `hubgate serve` (see gate_setup.hpp). The edge hooks:
 //   early          -> gate::classify_prefix (safetensors/GGUF stream, everything else is held)
+//   verdict_early  -> scan::scan_partial on held files above the hold threshold: a dangerous
+//                     prefix (pickles) or member read by ranges (zips) stops the fill; the
+//                     verdict is kept in memory (EarlyVerdicts: its bytes were never
+//                     hash-verified, so not in gate.db), so every client gets its 403
 //   before_publish -> scan the verified temp file of the fill (sha256 computed for files named by
 //                     their git blob id, which are then stored under both keys), decide for the
 //                     repository that started the fill; a block fails the fill (never published)
@@ -7,11 +11,16 @@
 //                     verdict (cached before the gate) is scanned once through its descriptor
 #include "cli/gate_setup.hpp"
 
+#include <mutex>
+#include <unordered_map>
+
 #include <toml++/toml.h>
 
 #include "crypto/sha.hpp"
 #include "gate/http_reply.hpp"
+#include "scan/partial.hpp"
 #include "store/store.hpp"
+#include "util/parse.hpp"
 
 namespace hubgate::cli {
 
@@ -25,11 +34,15 @@ security gate (uploads and fills are scanned; src/gate/, decisions in <data>/aud
                                 repositories is served with a warning; every use is audited
   --admin-tokens NAME,...       tokens allowed on GET /api/admin/audit (default: write tokens
                                 without repository limits)
+  --gate-hold-max-bytes N       edge: a cold file of at most N bytes is answered once its verdict
+                                exists (default 67108864); a larger one once the verdict's early
+                                phase found nothing (pickle prefix, zip directory and members)
 )";
 
 const std::set<std::string>& gate_flags() {
   static const std::set<std::string> flags = {"--gate", "--gate-dangerous", "--gate-suspicious", "--gate-unscanned",
-                                              "--gate-allow", "--admin-tokens"};
+                                              "--gate-allow", "--admin-tokens",
+                                              "--gate-hold-max-bytes"};
   return flags;
 }
 
@@ -44,6 +57,11 @@ Result<void> gate_config_from_toml(const std::string& path, GateConfig& cfg) {
       if (auto v = (*g)[key].value<std::string>()) {
         HG_TRY(*out, gate::parse_action(*v));
       }
+    }
+    if (auto node = (*g)["hold_max_bytes"]; node) {
+      auto v = node.value<std::int64_t>();
+      if (!v || *v < 0) return fail(Errc::invalid_argument, path + ": gate.hold_max_bytes must be a non-negative integer");
+      cfg.hold_max_bytes = static_cast<std::uint64_t>(*v);
     }
     if (auto* admins = (*g)["admin_tokens"].as_array()) {
       for (auto& el : *admins) {
@@ -99,6 +117,11 @@ Result<void> gate_config_from_args(const Args& a, GateConfig& cfg) {
       start = semi + 1;
     }
   }
+  if (a.has("--gate-hold-max-bytes")) {
+    auto v = parse_u64(a.get("--gate-hold-max-bytes"));
+    if (!v) return fail(Errc::invalid_argument, "--gate-hold-max-bytes wants a non-negative integer (bytes)");
+    cfg.hold_max_bytes = *v;
+  }
   if (a.has("--admin-tokens")) {
     cfg.admin_tokens.clear();
     std::string v = a.get("--admin-tokens");
@@ -148,11 +171,53 @@ gate::Subject subject_of(const upstream::FillOrigin& o) {
   return s;
 }
 
+// Early verdicts (dangerous, from part of a file whose fill then stopped), by verdict key, for
+// serve_check while no whole-file verdict exists. Bounded: cleared when full.
+class EarlyVerdicts {
+ public:
+  void put(const std::string& key, gate::Verdict v) {
+    std::lock_guard lock(mu_);
+    if (map_.size() >= 100000) map_.clear();
+    map_[key] = std::move(v);
+  }
+  std::optional<gate::Verdict> get(const std::string& key) const {
+    std::lock_guard lock(mu_);
+    auto it = map_.find(key);
+    if (it == map_.end()) return std::nullopt;
+    return it->second;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::unordered_map<std::string, gate::Verdict> map_;
+};
+
 }  // namespace
 
-void wire_edge(GateRuntime& rt, upstream::EdgeOptions& e) {
+void wire_edge(GateRuntime& rt, const GateConfig& cfg, upstream::EdgeOptions& e) {
   if (!rt.gate->enabled()) return;
   gate::Gate* g = rt.gate.get();
+  e.hold_head_bytes = cfg.hold_max_bytes;
+  // Files the edge answers only after their whole verdict need no early one.
+  e.fill_gate.verdict_min_size = cfg.hold_max_bytes;
+  auto early = std::make_shared<EarlyVerdicts>();
+  e.fill_gate.verdict_early = [g, early](const upstream::FillSpec& spec, ByteView prefix, bool last,
+                                         const upstream::RangeRead& read) {
+    upstream::EarlyVerdict out;
+    auto who = subject_of(spec.origin);
+    scan::PartialVerdict pv = scan::scan_partial(prefix, spec.size, last, read, who.path);
+    if (pv.state == scan::PartialState::need_more) out.state = upstream::EarlyVerdict::State::need_more;
+    if (pv.state != scan::PartialState::dangerous) return out;
+    const bool sha = spec.key.algo == upstream::ContentKey::Algo::sha256;
+    gate::Verdict v = gate::verdict_from_report(pv.report, sha ? spec.key.hex : "");
+    early->put(sha ? spec.key.hex : "gitsha1:" + spec.key.hex, v);
+    gate::Decision d = g->decide(v, who);  // audited: the block (or the exception) names the finding
+    if (d.outcome == gate::Outcome::block) {
+      out.state = upstream::EarlyVerdict::State::block;
+      out.message = d.message;
+    }
+    return out;
+  };
   e.fill_gate.early = [](ByteView prefix, std::uint64_t size) {
     switch (gate::classify_prefix(prefix, size)) {
       case gate::EarlyRelease::stream: return upstream::EarlyRelease::stream;
@@ -180,9 +245,10 @@ void wire_edge(GateRuntime& rt, upstream::EdgeOptions& e) {
     if (!v || v->status_json.empty()) return std::nullopt;
     return v->status_json;
   };
-  e.serve_check = [g](const upstream::ServeQuery& q) {
+  e.serve_check = [g, early](const upstream::ServeQuery& q) {
     upstream::ServeCheck out;
     std::optional<gate::Verdict> v = g->lookup(q.key);
+    if (!v && q.cached_fd < 0) v = early->get(q.key);
     gate::Subject who;
     who.repo = q.repo;
     who.revision = q.commit;

@@ -7,12 +7,15 @@
 //   suspicious = "warn"           # --gate-suspicious allow|warn|block
 //   unscanned = "warn"            # --gate-unscanned allow|warn|block
 //   admin_tokens = ["root"]       # --admin-tokens NAME[,NAME...]
+//   hold_max_bytes = 67108864     # --gate-hold-max-bytes N (edge: cold files up to N bytes answer
+//                                 # only once their verdict exists; larger ones after the early phase)
 //   [[gate.exception]]            # --gate-allow 'GLOB=REASON[;GLOB=REASON...]' (replaces the TOML list)
 //   repo = "research/*"
 //   reason = "red-team corpus"
 // Files: <data>/gate.db (verdicts), <data>/audit.db (decision log).
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <set>
 #include <string>
@@ -29,6 +32,7 @@ struct GateConfig {
   bool enabled = true;
   gate::Policy policy;
   std::set<std::string> admin_tokens;
+  std::uint64_t hold_max_bytes = 64u << 20;  // EdgeOptions::hold_head_bytes
 };
 
 // Reads the `[gate]` table of a TOML file (absent table: defaults kept).
@@ -50,7 +54,8 @@ Result<GateRuntime> open_gate(const std::string& data_dir, const GateConfig& cfg
                               std::shared_ptr<db::Pool> pool = nullptr);
 // Sets the hub's gate, audit log and admin tokens.
 void wire_hub(GateRuntime& rt, const GateConfig& cfg, hub::HubOptions& h);
-// Sets the edge's fill hooks and serve check (no-op when the gate is disabled).
-void wire_edge(GateRuntime& rt, upstream::EdgeOptions& e);
+// Sets the edge's fill hooks (early release, early verdict, scan before publication), serve
+// check and response-head hold (no-op when the gate is disabled).
+void wire_edge(GateRuntime& rt, const GateConfig& cfg, upstream::EdgeOptions& e);
 
 }  // namespace hubgate::cli

@@ -608,7 +608,7 @@ int serve_main(int argc, char** argv) {
       return 2;
     }
     eo->signatures = signatures;
-    cli::wire_edge(*gate_rt, *eo);  // security gate during fills and before serving
+    cli::wire_edge(*gate_rt, gate_cfg, *eo);  // security gate during fills and before serving
     eo->xet_chunks = &(*xet)->chunks();  // Xet pull-through shares the CAS chunk store
     eo->issue_xet_token = [x = xet->get()](const std::string& r, const std::string& c, std::int64_t* exp) {
       return x->issue_remote_token(r, c, exp);  // the edge serves Xet for remote files too

@@ -61,6 +61,12 @@ class ClusterByteSource final : public upstream::ByteSource {
                      const std::atomic<bool>& cancel) override;
   void finished(const upstream::FillSpec& spec, bool verified) override;
   void stored(const upstream::FillSpec& spec, int fd) override;
+  // The security gate's early look (a zip's directory and small members) reads upstream
+  // directly: a few small ranges per node, not the file.
+  Result<void> fetch_range(const upstream::FillSpec& spec, std::uint64_t first, std::uint64_t length,
+                           const upstream::DataSink& sink, const std::atomic<bool>& cancel) override {
+    return inner_.fetch_range(spec, first, length, sink, cancel);
+  }
 
   const SourceCounters& counters() const { return counters_; }
 

@@ -11,7 +11,9 @@
 // stream other replies; its connection's deadline is suspended meanwhile. The reply head is
 // formatted here; bodies go out with async_write (memory),
 // sendfile(2) on the non-blocking socket with async_wait(write) on EAGAIN (files), or a loop
-// over BodyProducer::pull (chunked when the length is unknown). Large sendfile transfers yield
+// over BodyProducer::pull (chunked when the length is unknown; a failing chunked body's error
+// chunk may carry bytes, written where the next chunk size belongs before the connection
+// closes, so clients that quote the malformed line show why). Large sendfile transfers yield
 // to the executor after every 2 MiB so one fast client cannot starve others on the same thread.
 #include "http/server.hpp"
 
@@ -336,6 +338,12 @@ awaitable<bool> Server::Impl::write_response(Conn& c, const Request& req, Respon
     for (;;) {
       touch(c, opts.io_timeout);
       Chunk ch = co_await async_pull(*p, use_awaitable);
+      // A failing chunked body: the error chunk's bytes, if any, go where the next chunk size
+      // belongs (never valid hex: the client fails the body and may quote the line).
+      if (!c.closed && ch.error && chunked && !ch.data.empty()) {
+        std::string line = ch.data + "\r\n";
+        co_await net::async_write(c.sock, net::buffer(line), net::redirect_error(use_awaitable, ec));
+      }
       if (c.closed || ch.error) co_return false;
       if (ch.size() > 0) {
         touch(c, opts.io_timeout);

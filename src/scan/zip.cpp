@@ -21,9 +21,8 @@
 #include "scan/zip_reader.hpp"
 
 namespace hubgate::scan {
-namespace {
 
-bool is_storage_name(std::string_view n) {
+bool zip::is_storage_name(std::string_view n) {
   // <archive>/data/<digits> (torch.save) or <archive>/constants/<digits>, or serialization ids.
   auto slash = n.rfind('/');
   std::string_view base = slash == std::string_view::npos ? n : n.substr(slash + 1);
@@ -33,6 +32,8 @@ bool is_storage_name(std::string_view n) {
   if (digits && (dir.ends_with("data") || dir.ends_with("constants"))) return true;
   return false;
 }
+
+namespace {
 
 std::uint32_t crc_of(ByteView b) {
   uLong crc = crc32(0L, Z_NULL, 0);
@@ -115,7 +116,7 @@ void scan_zip(Context& ctx, ByteView data) {
       continue;
     }
     PrefixScope prefix_scope(cut);
-    bool storage = is_storage_name(e.name);
+    bool storage = zip::is_storage_name(e.name);
     if (storage) {
       if (pickle::looks_like_pickle(bytes)) {
         PickleScanOptions opt;

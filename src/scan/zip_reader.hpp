@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "scan/scan.hpp"
@@ -56,6 +57,9 @@ struct Listing {
 };
 
 Listing read_zip(ByteView data, std::uint64_t max_entries);
+
+// A PyTorch storage member (`…/data/<digits>`, `…/constants/<digits>`): raw tensor bytes.
+bool is_storage_name(std::string_view name);
 
 // Just the member names (for format detection); cheap, stops after `max` names.
 std::vector<std::string> member_names(ByteView data, std::size_t max = 4096);

@@ -2,11 +2,12 @@
 //
 // resolve: metadata from the Resolver (HEAD upstream, or cache) -> headers exactly like a local
 // repository's (ETag, X-Linked-*, X-Repo-Commit) -> body from the blob cache (sendfile, pinned
-// through a shared FileHandle whose deleter releases the pin) or from a Fill (FillProducer:
-// each pull() delivers the next bytes as soon as the fill has them, waiting through a fill
-// subscription, never by blocking a server thread). A Range request that starts more than
-// `far_range_bytes` beyond what the fill has reached is answered by its own upstream range
-// request (RangeFetch, streamed through a queue from a transfer thread) while the fill goes on.
+// through a shared FileHandle whose deleter releases the pin) or from a Fill (FillProducer,
+// fill_producer.cpp: each pull() delivers the next bytes as soon as the fill has them, waiting
+// through a fill subscription, never by blocking a server thread). A Range request that starts
+// more than `far_range_bytes` beyond what the fill has reached is answered by its own upstream
+// range request (RangeFetch, streamed through a queue from a transfer thread) while the fill
+// goes on.
 // HEAD never starts a fill.
 #include "upstream/edge.hpp"
 
@@ -22,6 +23,7 @@
 #include "http/url.hpp"
 #include "repo/git.hpp"
 #include "sign/gate.hpp"
+#include "upstream/body_chunks.hpp"
 
 namespace hubgate::upstream {
 
@@ -51,18 +53,22 @@ http::Response from_error(const Error& e) {
   }
 }
 
-// Waits for a cold fill to end (download, hash check, scan), then asks the gate again: the
-// response to send instead (the gate's 403, or the fill's own error), or nullopt to serve it,
-// with the gate's headers (a warning) added to `res`. Stops waiting, and lets the response
-// stream as before, when the fill makes no progress for `stall`.
-std::optional<http::Response> await_verdict(Fill& fill, const std::function<ServeCheck(const ServeQuery&)>& check,
+// Waits for a cold fill to end (download, hash check, scan) — or, when `whole` is false, only
+// for the gate's early phase (FillStatus::early: the file streams, or its early verdict found
+// nothing) — then asks the gate again when the fill ended: the response to send instead (the
+// gate's 403, or the fill's own error), or nullopt to serve it, with the gate's headers (a
+// warning) added to `res`. Stops waiting, and lets the response stream as before, when the fill
+// makes no progress for `stall`.
+std::optional<http::Response> await_verdict(Fill& fill, bool whole,
+                                            const std::function<ServeCheck(const ServeQuery&)>& check,
                                             const ServeQuery& q, http::Response& res, const std::string& commit,
                                             std::chrono::milliseconds stall) {
   FillStatus st = fill.status();
   auto last_progress = std::chrono::steady_clock::now();
   std::uint64_t seen = st.available;
-  while (st.state == FillState::running) {
-    st = fill.wait_beyond(fill.size(), std::chrono::milliseconds(500));
+  while (st.state == FillState::running && (whole || !st.early)) {
+    st = whole ? fill.wait_beyond(fill.size(), std::chrono::milliseconds(500))
+               : fill.wait_early(std::chrono::milliseconds(500));
     auto now = std::chrono::steady_clock::now();
     if (st.available != seen) {
       seen = st.available;
@@ -71,6 +77,7 @@ std::optional<http::Response> await_verdict(Fill& fill, const std::function<Serv
       return std::nullopt;
     }
   }
+  if (st.state == FillState::running) return std::nullopt;  // early phase over: stream under the hold
   ServeCheck after = check(q);
   if (after.refusal) {
     after.refusal->headers.set("X-Repo-Commit", commit);
@@ -116,96 +123,6 @@ Result<void> check_path(std::string_view path) {
   }
   return {};
 }
-
-// ------------------------------------------------------------------ FillProducer
-
-http::Chunk end_chunk() {
-  http::Chunk c;
-  c.end = true;
-  return c;
-}
-
-http::Chunk error_chunk(Error e) {
-  http::Chunk c;
-  c.error = std::move(e);
-  return c;
-}
-
-class FillProducer final : public http::BodyProducer, public std::enable_shared_from_this<FillProducer> {
- public:
-  FillProducer(std::shared_ptr<Fill> fill, std::uint64_t first, std::uint64_t length, Metrics* m)
-      : fill_(std::move(fill)), pos_(first), end_(first + length), metrics_(m) {}
-
-  void pull(std::function<void(http::Chunk)> deliver) override {
-    if (!fill_) {
-      deliver(end_chunk());
-      return;
-    }
-    if (ready()) {
-      deliver(next());
-      return;
-    }
-    // Wait without blocking: the fill thread calls back on progress. The waiter's mutex is held
-    // across subscribe() so the callback cannot run before the subscription id is stored.
-    auto w = std::make_shared<Waiter>();
-    w->deliver = std::move(deliver);
-    auto self = shared_from_this();
-    std::unique_lock lock(w->mu);
-    w->id = fill_->subscribe([self, w] { self->on_progress(w); });
-    lock.unlock();
-    on_progress(w);  // progress between ready() and subscribe() must not be missed
-  }
-
- private:
-  struct Waiter {
-    std::mutex mu;
-    bool done = false;
-    Fill::SubscriptionId id = 0;
-    std::function<void(http::Chunk)> deliver;
-  };
-
-  bool ready() const {
-    if (pos_ >= end_) return true;
-    auto st = fill_->status();
-    return st.state != FillState::running || st.available > pos_;
-  }
-
-  void on_progress(const std::shared_ptr<Waiter>& w) {
-    std::function<void(http::Chunk)> deliver;
-    {
-      std::lock_guard lock(w->mu);
-      if (w->done || !ready()) return;
-      w->done = true;
-      deliver = std::move(w->deliver);
-    }
-    fill_->unsubscribe(w->id);
-    deliver(next());
-  }
-
-  // The next slice of the fill's file that is available (sent with sendfile, no copy here).
-  http::Chunk next() {
-    if (pos_ >= end_) return end_chunk();
-    auto st = fill_->status();
-    if (st.state == FillState::failed) return error_chunk(st.error ? *st.error : Error(Errc::unavailable, "fill failed"));
-    std::uint64_t n = std::min<std::uint64_t>({end_ - pos_, st.available > pos_ ? st.available - pos_ : 0, kMaxSlice});
-    if (!file_) {
-      int fd = ::dup(fill_->read_fd());
-      if (fd < 0) return error_chunk(os_error("dup", "fill " + fill_->key().str(), errno));
-      file_ = std::make_shared<http::FileHandle>(fd);
-    }
-    http::Chunk c;
-    c.file = http::FileBody{file_, pos_, n};
-    pos_ += n;
-    c.end = pos_ >= end_;
-    return c;
-  }
-
-  static constexpr std::uint64_t kMaxSlice = 16u << 20;
-  std::shared_ptr<Fill> fill_;
-  std::shared_ptr<http::FileHandle> file_;  // dup of the fill's read descriptor
-  std::uint64_t pos_, end_;
-  Metrics* metrics_;
-};
 
 }  // namespace
 
@@ -331,11 +248,6 @@ std::shared_ptr<http::BodyProducer> Edge::start_range_fetch(const FillSpec& spec
     ranges_.push_back(f);
   }
   return std::make_shared<RangeProducer>(f);
-}
-
-std::shared_ptr<http::BodyProducer> make_fill_producer(std::shared_ptr<Fill> fill, std::uint64_t first,
-                                                       std::uint64_t length, Metrics* metrics) {
-  return std::make_shared<FillProducer>(std::move(fill), first, length, metrics);
 }
 
 Result<std::pair<std::string, std::string>> split_remote_rev(std::string_view raw_rest) {
@@ -675,10 +587,14 @@ http::Response Edge::resolve(http::Request& req, const RepoRef& repo, std::strin
     return res;
   }
   metrics_.cache_misses.fetch_add(1, std::memory_order_relaxed);
-  if (opt_.serve_check && !gate_check.known && meta.size <= opt_.hold_head_bytes) {
-    // Hold the response head until the verdict (EdgeOptions::hold_head_bytes).
-    if (auto held = await_verdict(*acquired->fill, opt_.serve_check, gq, res, meta.commit, opt_.stall_timeout))
+  bool verdict_pending = false;
+  if (opt_.serve_check && !gate_check.known) {
+    // Hold the response head until the verdict (EdgeOptions::hold_head_bytes), or for larger
+    // files until the gate's early phase is over (an early verdict refuses with the same 403).
+    const bool whole = meta.size <= opt_.hold_head_bytes;
+    if (auto held = await_verdict(*acquired->fill, whole, opt_.serve_check, gq, res, meta.commit, opt_.stall_timeout))
       return std::move(*held);
+    verdict_pending = acquired->fill->status().state != FillState::complete;
   }
   // A range far ahead of what the fill has reached gets its own upstream request (the fill goes
   // on); a near one waits for the fill. Not when those unverified, unscanned bytes could matter:
@@ -691,7 +607,9 @@ http::Response Edge::resolve(http::Request& req, const RepoRef& repo, std::strin
     return res;
   }
   res.body = make_fill_producer(acquired->fill, first, length, &metrics_);
-  res.producer_length = length;
+  // Sent before its verdict, the body is chunked: a late block ends it with a line naming the
+  // block (blocked_line), which clients that quote the broken framing show.
+  if (!verdict_pending) res.producer_length = length;
   return res;
 }
 

@@ -87,8 +87,11 @@ struct EdgeOptions {
   // Under a security gate with no verdict yet for the file, a request that finds the file cold
   // and at most this large waits for the fill (download, hash check, scan) before sending its
   // response head, so a blocked file gets the same 403 BlockedBySecurityPolicy as every later
-  // request instead of a 200 whose body ends short. Larger files keep streaming under the
-  // gate's hold. 0 = never wait.
+  // request instead of a 200 whose body ends short (`hubgate serve --gate-hold-max-bytes`).
+  // A larger file's head waits for the gate's early phase (FillStatus::early: safetensors and
+  // GGUF headers checked, the early verdict of pickles and zips — FillGate::verdict_early —
+  // found nothing, or refused the file: then the same 403); its body then goes out chunked, so
+  // that a late block ends it with a line naming the block (in place of a chunk size).
   std::uint64_t hold_head_bytes = 64u << 20;
   // Signature policy (src/sign/gate.hpp; edge_signature.cpp): when set, every answer about a
   // covered repository is pinned to a commit whose signature verified against the upstream

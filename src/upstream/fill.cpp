@@ -24,113 +24,71 @@
 
 #include "crypto/sha.hpp"
 #include "util/hex.hpp"
-#include "util/parse.hpp"
 
 namespace hubgate::upstream {
-
-// ---------------------------------------------------------------- HttpByteSource
-
-namespace {
-// "bytes a-b/N" -> a
-std::optional<std::uint64_t> content_range_start(std::string_view v) {
-  if (!v.starts_with("bytes ")) return std::nullopt;
-  v.remove_prefix(6);
-  auto dash = v.find('-');
-  if (dash == std::string_view::npos) return std::nullopt;
-  return parse_u64(v.substr(0, dash));
-}
-}  // namespace
-
-Result<void> HttpByteSource::fetch(const FillSpec& spec, std::uint64_t offset, const DataSink& sink,
-                                   const std::atomic<bool>& cancel) {
-  return fetch_range(spec, offset, 0, sink, cancel);
-}
-
-// length 0: from `offset` to the end (no Range header at offset 0).
-Result<void> HttpByteSource::fetch_range(const FillSpec& spec, std::uint64_t offset, std::uint64_t length,
-                                         const DataSink& sink, const std::atomic<bool>& cancel) {
-  HttpRequest req;
-  req.url = spec.url;
-  req.headers = spec.headers;
-  req.headers.emplace_back("Accept-Encoding", "identity");
-  if (length > 0) {
-    req.headers.emplace_back("Range", "bytes=" + std::to_string(offset) + "-" + std::to_string(offset + length - 1));
-  } else if (offset > 0) {
-    req.headers.emplace_back("Range", "bytes=" + std::to_string(offset) + "-");
-  }
-  std::uint64_t skip = 0;
-  std::optional<Error> start_error;
-  BodySink body;
-  body.on_pause = [&] { sink(ByteView{}); };
-  body.on_start = [&](long status, const Headers& headers) {
-    if (offset == 0 && length == 0) return true;
-    if (status == 200) {
-      skip = offset;  // upstream ignored the Range: drop what we already have
-      return true;
-    }
-    for (const auto& [k, v] : headers) {
-      if (k == "content-range") {
-        auto start = content_range_start(v);
-        if (start && *start == offset) return true;
-        start_error = Error(Errc::corrupt, "resume at " + std::to_string(offset) + ": upstream answered Content-Range " + v);
-        return false;
-      }
-    }
-    start_error = Error(Errc::corrupt, "resume: 206 without Content-Range");
-    return false;
-  };
-  body.on_data = [&](ByteView b) {
-    if (skip > 0) {
-      std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(skip, b.size()));
-      skip -= n;
-      b = b.subspan(n);
-      if (b.empty()) return true;
-    }
-    return b.empty() || sink(b);
-  };
-  auto resp = client_.send(req, &body, &cancel);
-  if (start_error) return fail(*start_error);
-  if (!resp) return fail(resp.error());
-  long s = resp->status;
-  if (s >= 200 && s < 300) {
-    if (skip > 0) return fail(Errc::unavailable, "upstream restarted the body and ended before the resume offset");
-    return {};
-  }
-  std::string what = "GET " + spec.url + ": upstream status " + std::to_string(s);
-  if (s >= 500 || s == 429 || s == 408) return fail(Errc::unavailable, what);
-  if (s == 404) return fail(Errc::not_found, what);
-  if (s == 401 || s == 403) return fail(Errc::permission_denied, what);
-  if (s == 416) return fail(Errc::corrupt, what + " (range not satisfiable: upstream file shorter than declared)");
-  return fail(Errc::corrupt, what);
-}
 
 // ---------------------------------------------------------------- security gate: early release
 
 namespace {
 // How many bytes of a fill readers may see before the verdict (FillGate::early): all that
 // arrived once the format is known to stream, none while it is held or still being classified.
+// A held file larger than FillGate::verdict_min_size then goes through the early verdict
+// (FillGate::verdict_early) on growing prefixes; a block is kept in `refusal`.
 class EarlyGate {
  public:
-  EarlyGate(const FillGate& g, std::uint64_t size)
-      : g_(g), size_(size), state_(g.early ? EarlyRelease::need_more : EarlyRelease::stream) {}
+  EarlyGate(const FillGate& g, const FillSpec& spec, std::function<void()> mark_early, RangeRead read)
+      : g_(g), spec_(spec), mark_(std::move(mark_early)), read_(std::move(read)),
+        state_(g.early ? EarlyRelease::need_more : EarlyRelease::stream) {}
   std::uint64_t releasable(ByteView chunk, std::uint64_t offset_after) {
     if (state_ == EarlyRelease::need_more) {
       std::size_t take = std::min(chunk.size(), g_.max_prefix - prefix_.size());
       prefix_.insert(prefix_.end(), chunk.begin(), chunk.begin() + static_cast<std::ptrdiff_t>(take));
-      state_ = g_.early(ByteView(prefix_.data(), prefix_.size()), size_);
-      if (state_ == EarlyRelease::need_more && (prefix_.size() >= g_.max_prefix || offset_after >= size_))
+      state_ = g_.early(ByteView(prefix_.data(), prefix_.size()), spec_.size);
+      if (state_ == EarlyRelease::need_more && (prefix_.size() >= g_.max_prefix || offset_after >= spec_.size))
         state_ = EarlyRelease::hold;
-      if (state_ != EarlyRelease::need_more) std::vector<std::uint8_t>().swap(prefix_);
+      if (state_ == EarlyRelease::hold && g_.verdict_early && spec_.size > g_.verdict_min_size) {
+        judging_ = true;
+        next_call_ = 0;  // at once
+      } else if (state_ != EarlyRelease::need_more) {
+        std::vector<std::uint8_t>().swap(prefix_);
+        mark_();
+      }
+    } else if (judging_) {
+      std::size_t window = static_cast<std::size_t>(std::min<std::uint64_t>(g_.verdict_prefix, spec_.size));
+      std::size_t take = std::min(chunk.size(), window > prefix_.size() ? window - prefix_.size() : 0);
+      prefix_.insert(prefix_.end(), chunk.begin(), chunk.begin() + static_cast<std::ptrdiff_t>(take));
     }
+    if (judging_) judge(offset_after);
     return state_ == EarlyRelease::stream ? offset_after : 0;
   }
   bool streaming() const { return state_ == EarlyRelease::stream; }
+  const std::optional<Error>& refusal() const { return refusal_; }
 
  private:
+  void judge(std::uint64_t offset_after) {
+    std::size_t window = static_cast<std::size_t>(std::min<std::uint64_t>(g_.verdict_prefix, spec_.size));
+    bool last = prefix_.size() >= window || offset_after >= spec_.size;
+    if (!last && prefix_.size() < next_call_) return;
+    EarlyVerdict v = g_.verdict_early(spec_, ByteView(prefix_.data(), prefix_.size()), last, read_);
+    if (v.state == EarlyVerdict::State::need_more && !last) {
+      next_call_ = std::max<std::size_t>(64u << 10, prefix_.size() * 2);
+      return;
+    }
+    judging_ = false;
+    std::vector<std::uint8_t>().swap(prefix_);
+    if (v.state == EarlyVerdict::State::block) refusal_ = Error(Errc::permission_denied, v.message);
+    else mark_();
+  }
+
   const FillGate& g_;
-  std::uint64_t size_;
+  const FillSpec& spec_;
+  std::function<void()> mark_;  // the early phase is over (Fill::mark_early)
+  RangeRead read_;
   EarlyRelease state_;
+  bool judging_ = false;
+  std::size_t next_call_ = 0;
   std::vector<std::uint8_t> prefix_;
+  std::optional<Error> refusal_;
 };
 }  // namespace
 
@@ -155,6 +113,21 @@ Fill::SubscriptionId Fill::subscribe(std::function<void()> on_progress) {
 void Fill::unsubscribe(SubscriptionId id) {
   std::lock_guard lock(mu_);
   subscribers_.erase(id);
+}
+
+FillStatus Fill::wait_early(std::chrono::milliseconds timeout) const {
+  std::unique_lock lock(mu_);
+  cv_.wait_for(lock, timeout, [&] { return status_.state != FillState::running || status_.early; });
+  return status_;
+}
+
+void Fill::mark_early() {
+  {
+    std::lock_guard lock(mu_);
+    if (status_.early) return;
+    status_.early = true;
+  }
+  cv_.notify_all();
 }
 
 FillStatus Fill::wait_beyond(std::uint64_t offset, std::chrono::milliseconds timeout) const {
@@ -257,6 +230,7 @@ Result<Acquired> FillRegistry::acquire(const FillSpec& spec) {
   if (rfd < 0) return fail(os_error("open", file.temp_path(), errno));
   auto fill = std::make_shared<Fill>(spec, rfd);
   fill->status_.size = spec.size;
+  fill->status_.early = !opt_.gate.early;
   running_.emplace(spec.key, fill);
   threads_++;
   if (metrics_) {
@@ -383,7 +357,23 @@ Result<void> FillRegistry::transfer(Fill& fill, AtomicFile& file) {
   if (spec.key.algo == ContentKey::Algo::git_sha1) hasher.emplace<crypto::GitBlobHasher>(spec.size);
   HashPipe hash_pipe(hasher);
   std::uint64_t offset = 0;
-  EarlyGate early(opt_.gate, spec.size);  // security gate: held formats release nothing early
+  // Security gate: held formats release nothing early; an early verdict may read ranges, on a
+  // thread of its own (the client's connection handles are per thread, this one is busy).
+  RangeRead read_range = [this, &spec, &fill](std::uint64_t first, std::uint64_t length) -> Result<std::string> {
+    Result<std::string> out = fail(Errc::unavailable, "range read did not run");
+    std::thread([&] {
+      std::string got;
+      auto r = source_.fetch_range(spec, first, length, [&](ByteView b) {
+        std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(b.size(), length - got.size()));
+        got.append(reinterpret_cast<const char*>(b.data()), n);
+        return got.size() < length;  // enough: stop an upstream that ignores the range's end
+      }, fill.cancel_);
+      if (got.size() == length) out = std::move(got);
+      else out = fail(r ? Error(Errc::unavailable, "upstream range ended early") : r.error());
+    }).join();
+    return out;
+  };
+  EarlyGate early(opt_.gate, spec, [&fill] { fill.mark_early(); }, std::move(read_range));
   std::uint64_t releasable = 0;  // bytes the gate lets readers see (all of them when streaming)
   // libcurl hands over at most 16 KiB per callback; written one by one that is ~65,000 write
   // calls per GiB, most of the fill's kernel time. Bytes are staged and written (then hashed on
@@ -434,6 +424,10 @@ Result<void> FillRegistry::transfer(Fill& fill, AtomicFile& file) {
     if (metrics_) metrics_->bytes_from_upstream.fetch_add(b.size(), std::memory_order_relaxed);
     const bool was_streaming = early.streaming();
     releasable = early.releasable(b, offset);  // the classifier sees the prefix as it arrives
+    if (early.refusal()) {  // the early verdict refused the file: stop here
+      sink_error = *early.refusal();
+      return false;
+    }
     while (!b.empty()) {
       if (stage.size() == kStageBytes && !flush()) return false;
       std::size_t n = std::min(b.size(), kStageBytes - stage.size());

@@ -84,6 +84,13 @@ class ByteSource {
   // already have every byte): `fd` reads the whole body. E.g. cluster mode uploads it to the
   // object store here.
   virtual void stored(const FillSpec& /*spec*/, int /*fd*/) {}
+  // Bytes [first, first+length) only (HTTP: `Range: bytes=first-last`; a 200 is skipped up to
+  // `first`). The sink may get more than `length` bytes from an upstream that ignores the end.
+  // Sources that cannot read ranges answer Errc::unsupported.
+  virtual Result<void> fetch_range(const FillSpec& /*spec*/, std::uint64_t /*first*/, std::uint64_t /*length*/,
+                                   const DataSink& /*sink*/, const std::atomic<bool>& /*cancel*/) {
+    return fail(Errc::unsupported, "this byte source reads no ranges");
+  }
 };
 
 // ByteSource over HTTP: GET with `Range: bytes=<offset>-` when resuming. A 206 must start at
@@ -95,10 +102,8 @@ class HttpByteSource final : public ByteSource {
   explicit HttpByteSource(Client& client) : client_(client) {}
   Result<void> fetch(const FillSpec& spec, std::uint64_t offset, const DataSink& sink,
                      const std::atomic<bool>& cancel) override;
-  // Bytes [first, first+length) only (`Range: bytes=first-last`; a 200 is skipped up to `first`).
-  // The sink may get more than `length` bytes from an upstream that ignores the end.
   Result<void> fetch_range(const FillSpec& spec, std::uint64_t first, std::uint64_t length, const DataSink& sink,
-                           const std::atomic<bool>& cancel);
+                           const std::atomic<bool>& cancel) override;
 
  private:
   Client& client_;
@@ -111,6 +116,9 @@ struct FillStatus {
   std::uint64_t available = 0;  // bytes [0, available) are readable (< size until verified)
   std::uint64_t size = 0;       // declared total
   std::optional<Error> error;   // set when failed
+  // The security gate said what it can before the end: the body streams, or it is held and
+  // its early verdict (FillGate::verdict_early) found nothing. Without a gate: from the start.
+  bool early = false;
 };
 
 // Security gate hooks (src/gate/, wired by `hubgate serve`; empty functions = no gate).
@@ -121,10 +129,27 @@ struct FillStatus {
 // private temporary file; an error (Errc::permission_denied: blocked by policy) fails the fill,
 // so the body is discarded, never published, and every reader's response ends short.
 enum class EarlyRelease { stream, hold, need_more };
+//
+// `verdict_early` judges a held file larger than `verdict_min_size` before its end: it sees
+// growing prefixes (at the hold decision, then each time the prefix doubled, at least 64 KiB,
+// up to `verdict_prefix` bytes or the whole file, the last call with `last` set) and may read
+// any byte range of the file from upstream (`read`, e.g. a zip's central directory). `block`
+// fails the fill at once with Errc::permission_denied and the message (nothing is published,
+// every reader's response ends); `clear` ends the early phase (the bytes stay held until
+// `before_publish`); `need_more` asks for a longer prefix. FillStatus::early tells readers
+// waiting to send a response head that the early phase is over.
+struct EarlyVerdict {
+  enum class State { need_more, clear, block } state = State::clear;
+  std::string message;  // when blocked
+};
+using RangeRead = std::function<Result<std::string>(std::uint64_t first, std::uint64_t length)>;
 struct FillGate {
   std::function<EarlyRelease(ByteView prefix, std::uint64_t size)> early;
   std::size_t max_prefix = 16u << 20;
   std::function<Result<void>(const FillSpec& spec, const std::string& temp_path)> before_publish;
+  std::function<EarlyVerdict(const FillSpec& spec, ByteView prefix, bool last, const RangeRead& read)> verdict_early;
+  std::uint64_t verdict_min_size = 0;
+  std::size_t verdict_prefix = 16u << 20;
 };
 
 struct FillOptions {
@@ -152,6 +177,9 @@ class Fill {
 
   // Blocks until more than `offset` bytes are available, the fill ended, or the timeout passed.
   FillStatus wait_beyond(std::uint64_t offset, std::chrono::milliseconds timeout) const;
+  // Blocks until the gate's early phase is over (FillStatus::early), the fill ended, or the
+  // timeout passed.
+  FillStatus wait_early(std::chrono::milliseconds timeout) const;
 
   // Copies bytes at [offset, offset+len) ∩ [offset, available). Fails once the fill failed.
   Result<std::size_t> pread(void* buf, std::size_t len, std::uint64_t offset) const;
@@ -167,6 +195,7 @@ class Fill {
  private:
   friend class FillRegistry;
   void advance(std::uint64_t available);
+  void mark_early();
   void finish(FillState state, std::optional<Error> error);
   void notify();
 

@@ -74,6 +74,11 @@ class XetByteSource final : public ByteSource {
   Result<void> fetch(const FillSpec& spec, std::uint64_t offset, const DataSink& sink,
                      const std::atomic<bool>& cancel) override;
   void finished(const FillSpec& spec, bool verified) override;
+  // Ranges (the security gate's early verdicts) come from the plain source.
+  Result<void> fetch_range(const FillSpec& spec, std::uint64_t first, std::uint64_t length, const DataSink& sink,
+                           const std::atomic<bool>& cancel) override {
+    return plain_.fetch_range(spec, first, length, sink, cancel);
+  }
 
   struct Flight;  // one upstream xorb byte range being decoded (xet_fill.cpp)
   struct Run;     // state of one fetch() of one fill (xet_fill.cpp)

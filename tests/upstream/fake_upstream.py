@@ -4,7 +4,8 @@
 Serves a few repositories with Hub-shaped metadata (resolve HEAD/GET, revision info, tree,
 paths-info) and can be told to misbehave per file through a control endpoint:
 
-  POST /_control  JSON {"faults": {"<path>": {...}}, "main": <commit index>, "lfs_redirect": bool}
+  POST /_control  JSON {"faults": {"<path>": {...}}, "main": <commit index>, "lfs_redirect": bool,
+                        "add_repo": {"name": "org/x", "dir": DIR}}  (one commit: DIR's files)
   fault keys:  truncate_at=N (send N bytes of the body, then close; Content-Length stays full)
                times=K      (the fault applies to the next K body requests, default forever)
                stall_at=N   (send N bytes, then stall for `stall_s` seconds, default 30)
@@ -78,7 +79,7 @@ def file_entry(path, data, lfs):
 
 
 def is_lfs(path):
-    return path.endswith((".bin", ".safetensors", ".gguf"))
+    return path.endswith((".bin", ".safetensors", ".gguf", ".pkl", ".pt", ".npz"))
 
 
 class State:
@@ -226,6 +227,17 @@ class Handler(BaseHTTPRequestHandler):
                 STATE.repos["org/model"].main = req["main"]
             if "lfs_redirect" in req:
                 STATE.lfs_redirect = req["lfs_redirect"]
+            if "add_repo" in req:
+                name, folder = req["add_repo"]["name"], req["add_repo"]["dir"]
+                files = {}
+                for root, _, names in os.walk(folder):
+                    for n in names:
+                        full = os.path.join(root, n)
+                        files[os.path.relpath(full, folder)] = open(full, "rb").read()
+                commit = hashlib.sha1(name.encode()).hexdigest()
+                STATE.repos[name] = Repo(name, [(commit, files)])
+                for d in files.values():
+                    STATE.blobs[hashlib.sha256(d).hexdigest()] = d
             if req.get("reset_stats"):
                 STATE.body_requests, STATE.head_requests = {}, {}
                 STATE.api_requests = STATE.auth_leaks = STATE.bytes_sent = STATE.redirects = 0

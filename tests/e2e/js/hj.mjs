@@ -7,6 +7,7 @@ import {
   uploadFiles,
   snapshotDownload,
   downloadFileToCacheDir,
+  downloadFile,
   listFiles,
   modelInfo,
   fileDownloadInfo,
@@ -19,6 +20,7 @@ import {
   deleteRepo,
 } from "@huggingface/hub";
 import { pathToFileURL } from "node:url";
+import { createHash } from "node:crypto";
 
 const [op, raw] = process.argv.slice(2);
 const p = JSON.parse(raw ?? "{}");
@@ -62,6 +64,14 @@ async function run() {
       return await modelInfo({ ...common, name: p.repo,
         additionalFields: p.additionalFields ?? ["sha", "siblings"],
         ...(p.revision ? { revision: p.revision } : {}) });
+    }
+    case "downloadFile": {
+      // The whole body through downloadFile's Blob (plain HTTP: no Xet).
+      const blob = await downloadFile({ ...common, repo: p.repo, path: p.path, xet: false,
+        ...(p.revision ? { revision: p.revision } : {}) });
+      if (blob === null) return null;
+      const buf = Buffer.from(await blob.arrayBuffer());
+      return { size: buf.length, sha256: createHash("sha256").update(buf).digest("hex") };
     }
     case "fileDownloadInfo": {
       const r = await fileDownloadInfo({ ...common, repo: p.repo, path: p.path,
@@ -114,7 +124,12 @@ try {
   process.stdout.write(JSON.stringify(r) + "\n");
 } catch (e) {
   process.stderr.write(`${e?.stack ?? e}\n`);
+  // The causes under the error (fetch's "terminated" wraps the socket's or parser's error, whose
+  // `data` holds the bytes it refused).
+  const causes = [];
+  for (let c = e?.cause, i = 0; c && i < 5; c = c.cause, i++)
+    causes.push(`${c?.name ?? ""}: ${c?.message ?? c}${c?.data ? ` (data: ${String(c.data)})` : ""}`);
   process.stdout.write(JSON.stringify({ error: String(e?.message ?? e), name: e?.name ?? null,
-    statusCode: e?.statusCode ?? null }) + "\n");
+    statusCode: e?.statusCode ?? null, causes }) + "\n");
   process.exit(1);
 }

@@ -1,7 +1,8 @@
 // The first client of a cold file under the security gate: with the response head held until the
 // verdict (EdgeOptions::hold_head_bytes), a blocked file gets the same 403 as every later
-// request, a passing one its whole body (with the gate's headers); above the threshold the
-// response streams under the fill's hold as before and ends short when the file is blocked.
+// request, a passing one its whole body (with the gate's headers); above the threshold the head
+// waits for the early phase: an early verdict's block is the same 403, otherwise the response
+// streams chunked under the fill's hold and a late block ends it with a line naming the block.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -57,6 +58,13 @@ http::Response get(Edge& edge) {
   return edge.handle("resolve", req, "models", "org/model", "main/model.bin", "http://edge.invalid");
 }
 
+// The gate's 403, naming the rule.
+void expect_refused(const http::Response& r) {
+  EXPECT_EQ(r.status, 403);
+  EXPECT_EQ(r.headers.get("X-Error-Code").value_or(""), "BlockedBySecurityPolicy");
+  EXPECT_NE(r.headers.get("X-Error-Message").value_or("").find("os.system"), std::string::npos);
+}
+
 Result<std::string> body_of(http::Response& res) {
   if (auto* s = std::get_if<std::string>(&res.body)) return *s;
   auto* p = std::get_if<std::shared_ptr<http::BodyProducer>>(&res.body);
@@ -75,9 +83,7 @@ TEST(EdgeGate, FirstClientOfABlockedFileGetsTheRefusal) {
   auto edge = Edge::create(gated_options(up, dir, g));
   ASSERT_TRUE(edge) << edge.error().message;
   auto first = get(**edge);
-  EXPECT_EQ(first.status, 403);
-  EXPECT_EQ(first.headers.get("X-Error-Code").value_or(""), "BlockedBySecurityPolicy");
-  EXPECT_NE(first.headers.get("X-Error-Message").value_or("").find("os.system"), std::string::npos);
+  expect_refused(first);
   EXPECT_TRUE(first.headers.get("X-Repo-Commit").has_value());
   EXPECT_EQ(g.publishes.load(), 1);
   // The second client: the same refusal, from the stored verdict, without a second fill.
@@ -99,9 +105,7 @@ TEST(EdgeGate, WithoutAStoredVerdictTheFillsRefusalIsSent) {
   auto edge = Edge::create(o);
   ASSERT_TRUE(edge) << edge.error().message;
   auto first = get(**edge);
-  EXPECT_EQ(first.status, 403);
-  EXPECT_EQ(first.headers.get("X-Error-Code").value_or(""), "BlockedBySecurityPolicy");
-  EXPECT_NE(first.headers.get("X-Error-Message").value_or("").find("os.system"), std::string::npos);
+  expect_refused(first);
 }
 
 TEST(EdgeGate, FirstClientOfAPassingFileGetsItWithTheGatesHeaders) {
@@ -131,6 +135,30 @@ TEST(EdgeGate, AboveTheThresholdTheResponseStreamsAndEndsShort) {
   ASSERT_TRUE(edge) << edge.error().message;
   auto first = get(**edge);
   EXPECT_EQ(first.status, 200);
+  EXPECT_FALSE(first.producer_length.has_value()) << "sent before its verdict: chunked";
   auto body = body_of(first);
-  EXPECT_FALSE(body) << "a blocked file's body must not complete";
+  ASSERT_FALSE(body) << "a blocked file's body must not complete";
+  EXPECT_TRUE(body.error().message.starts_with("hubgate: BlockedBySecurityPolicy: ")) << body.error().message;
+  EXPECT_NE(body.error().message.find("os.system"), std::string::npos);
+}
+
+TEST(EdgeGate, AboveTheThresholdAnEarlyVerdictRefusesTheFirstClient) {
+  FakeUpstream up(kSize);
+  ASSERT_TRUE(up.ok());
+  TempDir dir;
+  GateStub g;
+  EdgeOptions o = gated_options(up, dir, g);
+  o.hold_head_bytes = kSize - 1;
+  o.fill_gate.verdict_min_size = kSize - 1;
+  std::atomic<int> calls{0};
+  o.fill_gate.verdict_early = [&](const FillSpec&, ByteView, bool, const RangeRead&) {
+    calls++;
+    return EarlyVerdict{EarlyVerdict::State::block, "blocked by security policy: pickle.dangerous-global os.system"};
+  };
+  auto edge = Edge::create(o);
+  ASSERT_TRUE(edge) << edge.error().message;
+  auto first = get(**edge);
+  expect_refused(first);
+  EXPECT_EQ(calls.load(), 1);
+  EXPECT_EQ(g.publishes.load(), 0);  // stopped before its end: never scanned whole, never published
 }

@@ -157,3 +157,71 @@ TEST(FillGate, ClassifierSeesGrowingPrefixesUpToItsCap) {
   std::lock_guard l(mu);
   EXPECT_EQ(sizes, (std::vector<std::size_t>{4096, 8192, 10000}));
 }
+
+TEST(FillGate, EarlyVerdictRefusesAHeldFileBeforeItsEnd) {
+  std::vector<std::size_t> sizes;
+  std::mutex mu;
+  std::string tail_seen;
+  FillGate g;
+  g.early = [](ByteView, std::uint64_t) { return EarlyRelease::hold; };
+  g.verdict_min_size = 1000;
+  g.verdict_early = [&](const FillSpec& spec, ByteView prefix, bool last, const RangeRead& read) {
+    std::lock_guard l(mu);
+    sizes.push_back(prefix.size());
+    EXPECT_FALSE(last);
+    if (tail_seen.empty()) {  // a range read from upstream, e.g. a zip's directory
+      auto t = read(spec.size - 100, 100);
+      EXPECT_TRUE(t) << t.error().message;
+      if (t) tail_seen = *t;
+    }
+    EarlyVerdict v;
+    v.state = prefix.size() >= (64u << 10) ? EarlyVerdict::State::block : EarlyVerdict::State::need_more;
+    v.message = "blocked by security policy: dangerous content: pickle.dangerous-global os.system";
+    return v;
+  };
+  std::atomic<int> publishes{0};
+  g.before_publish = [&](const FillSpec&, const std::string&) -> Result<void> {
+    publishes++;
+    return {};
+  };
+  GateRig rig(pattern(4u << 20), std::move(g));
+  rig.source.chunk = 16384;
+  auto a = rig.registry->acquire(rig.spec());
+  ASSERT_TRUE(a && a->fill);
+  auto got = read_all(*a->fill);
+  ASSERT_FALSE(got);
+  EXPECT_EQ(got.error().code, Errc::permission_denied);
+  EXPECT_NE(got.error().message.find("os.system"), std::string::npos);
+  EXPECT_FALSE(a->fill->status().early);
+  EXPECT_EQ(publishes.load(), 0);
+  EXPECT_FALSE(rig.cache->contains(rig.spec().key));
+  EXPECT_EQ(tail_seen, rig.source.body.substr(rig.source.body.size() - 100));
+  EXPECT_EQ(rig.source.range_reads.load(), 1);
+  // Stopped at the first prefix of 64 KiB: the rest never crossed.
+  EXPECT_LT(rig.metrics.bytes_from_upstream.load(), 1u << 20);
+  std::lock_guard l(mu);
+  EXPECT_EQ(sizes, (std::vector<std::size_t>{16384, 65536}));
+}
+
+TEST(FillGate, EarlyPhaseEndsWhenTheVerdictIsClearOrTheFileIsSmall) {
+  for (std::size_t size : {std::size_t{500}, std::size_t{300000}}) {
+    std::atomic<int> calls{0};
+    FillGate g;
+    g.early = [](ByteView, std::uint64_t) { return EarlyRelease::hold; };
+    g.verdict_min_size = 1000;
+    g.verdict_early = [&](const FillSpec&, ByteView, bool, const RangeRead&) {
+      calls++;
+      return EarlyVerdict{};  // clear
+    };
+    GateRig rig(pattern(size), std::move(g));
+    auto a = rig.registry->acquire(rig.spec());
+    ASSERT_TRUE(a && a->fill);
+    auto st = a->fill->wait_early(std::chrono::seconds(10));
+    EXPECT_TRUE(st.early || st.state == FillState::complete);
+    auto got = read_all(*a->fill);
+    ASSERT_TRUE(got);
+    EXPECT_EQ(*got, rig.source.body);
+    EXPECT_TRUE(a->fill->status().early);
+    EXPECT_EQ(calls.load(), size > 1000 ? 1 : 0);
+  }
+}

@@ -69,6 +69,16 @@ class MemorySource : public ByteSource {
     cv_.notify_all();
   }
 
+  std::atomic<int> range_reads{0};
+  Result<void> fetch_range(const FillSpec&, std::uint64_t first, std::uint64_t length, const DataSink& sink,
+                           const std::atomic<bool>&) override {
+    range_reads++;
+    if (first + length > body.size()) return fail(Errc::corrupt, "range past the end");
+    std::string part = body.substr(static_cast<std::size_t>(first), static_cast<std::size_t>(length));
+    sink(ByteView(reinterpret_cast<const std::uint8_t*>(part.data()), part.size()));
+    return {};
+  }
+
   Result<void> fetch(const FillSpec&, std::uint64_t offset, const DataSink& sink,
                      const std::atomic<bool>& cancel) override {
     int n = fetches++;
@@ -144,7 +154,9 @@ inline Result<std::string> drain(http::BodyProducer& p) {
     std::unique_lock l(mu);
     if (!cv.wait_for(l, std::chrono::seconds(10), [&] { return got.has_value(); }))
       return fail(Errc::internal, "pull timed out");
-    if (got->error) return fail(*got->error);
+    // A body that fails: the error, or the line the server would send in its place (the error
+    // chunk's bytes).
+    if (got->error) return fail(got->data.empty() ? *got->error : Error(got->error->code, got->data));
     out += got->data;
     if (got->file) {  // a slice of the fill's file, as the server would sendfile it
       std::string part(static_cast<std::size_t>(got->file->length), '\0');
