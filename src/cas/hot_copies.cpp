@@ -486,6 +486,12 @@ void HotCopies::admit(const std::string& sha) {
   m.track(sha);
 }
 
+void HotCopies::forget(const std::string& sha) {
+  std::lock_guard lk(impl_->mu);
+  impl_->lru.erase(sha);
+  impl_->persisted.erase(sha);
+}
+
 Result<std::string> HotCopies::temp_copy(const std::string& sha) {
   auto rec = impl_->xet.file_for_sha256(sha);
   if (!rec) return fail(Errc::not_found, "no Xet file for " + sha);

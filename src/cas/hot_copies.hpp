@@ -73,6 +73,9 @@ class HotCopies {
   Result<Body> body(const std::string& sha256, std::uint64_t size, std::uint64_t first, std::uint64_t length, bool probe);
   // See the header comment. Never fails (errors are counted and logged).
   void admit(const std::string& sha256);
+  // Stops tracking the copy of `sha256` (its blob is about to be removed by its owner: a deleted
+  // repository's blob that nothing references any more).
+  void forget(const std::string& sha256);
   // The object's bytes in a fresh temporary file (for a scan when its copy is gone), verified
   // against `sha256`; the caller deletes it.
   Result<std::string> temp_copy(const std::string& sha256);

@@ -84,6 +84,15 @@ const std::vector<Migration> kMigrations = {
      "  unscanned INT NOT NULL, format TEXT NOT NULL, rule TEXT NOT NULL, member TEXT NOT NULL,"
      "  subject TEXT NOT NULL, message TEXT NOT NULL, status_json TEXT NOT NULL, scanned_ms BIGINT NOT NULL,"
      "  PRIMARY KEY (key, version));"},
+    {14, "download counts, likes, blob references",
+     // repos.downloads counts every download (downloadsAllTime); the last 30 days come from
+     // download_days; repos.likes is the number of likes rows.
+     "CREATE TABLE download_days (repo BIGINT NOT NULL, day BIGINT NOT NULL, n BIGINT NOT NULL,"
+     "  PRIMARY KEY (repo, day));"
+     "CREATE TABLE likes (repo BIGINT NOT NULL, user_name TEXT COLLATE \"C\" NOT NULL, time BIGINT NOT NULL,"
+     "  PRIMARY KEY (repo, user_name));"
+     "CREATE INDEX likes_user ON likes (user_name, time);"
+     "CREATE INDEX files_sha256 ON files (sha256);"},
 };
 
 }  // namespace

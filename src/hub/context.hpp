@@ -2,12 +2,16 @@
 #pragma once
 
 #include <expected>
+#include <functional>
+#include <map>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "hub/card.hpp"
 #include "hub/hub.hpp"
 #include "hub/metrics.hpp"
 
@@ -19,6 +23,15 @@ namespace hubgate::hub {
 
 using json = nlohmann::json;
 
+// Blobs that an upload or a commit is about to reference (blob_release.cpp). A deleted
+// repository's blob is released only when no commit names it and it is not pinned; pinning and
+// releasing take the same lock, so a pin either comes first (the blob stays) or finds the blob
+// gone (the client uploads it again).
+struct BlobPins {
+  std::mutex mu;
+  std::map<std::string, std::int64_t> until;  // sha256 -> expiry (unix seconds)
+};
+
 struct Hub::Impl {
   HubOptions opts;
   repo::Catalog& catalog;
@@ -26,6 +39,7 @@ struct Hub::Impl {
   auth::TokenStore& tokens;
   const auth::Signer& signer;
   Metrics metrics;
+  BlobPins pins;
 };
 
 // A handler's intermediate result: a value, or the error response to send.
@@ -146,9 +160,43 @@ http::Response list_repos(Ctx& c, repo::RepoType type);
 // Sets tags, cardData, pipeline_tag and library_name (models) of a repo-info object from the
 // README front matter of `s` (cached by commit).
 void add_card_fields(Ctx& c, const repo::RepoRecord& r, const repo::Snapshot& s, json& j);
+// An edge's listing pages (listing_edge.cpp). Without a sort order upstream's pages follow the
+// hosted ones (`upstream_page`, cursors "u:<upstream cursor>"); with one, `merged_page` merges
+// the sorted hosted list with upstream's pages in that order (cursors
+// "m:<hosted offset>:<index in the upstream page>:<u<upstream cursor> | x (upstream done)>").
+struct HostedList {
+  std::size_t size = 0;
+  std::function<Reply<json>(std::size_t)> render;  // item i of the sorted hosted list
+  std::function<json(std::size_t)> sort_value;     // its value of the sort key
+};
+http::Response upstream_page(Ctx& c, repo::RepoType type, const std::string& cursor);
+http::Response merged_page(Ctx& c, repo::RepoType type, const std::string& sort, bool ascending, std::size_t limit,
+                           const std::string& cursor, const HostedList& hosted);
+// The card of `s` (README front matter; cached by commit).
+std::shared_ptr<const Card> card_of(Ctx& c, const repo::RepoRecord& r, const repo::Snapshot& s);
+
+// Download counts and likes (stats.cpp).
+// Counts a served GET/HEAD of `path` at `s` when the Hub's rule says it is a download.
+void count_download(Ctx& c, const repo::RepoRecord& r, const repo::Snapshot& s, const std::string& path);
+http::Response like(Ctx& c, const repo::RepoId& id);  // POST (like) / DELETE (unlike)
+http::Response likers(Ctx& c, const repo::RepoId& id);
+http::Response user_likes(Ctx& c, std::string_view raw_user);
 
 // Discussions and pull requests (discussions.cpp). `rest` = segments after "discussions".
 http::Response discussions(Ctx& c, const repo::RepoId& id, const std::vector<std::string_view>& rest);
+
+// Blob release (blob_release.cpp). `pin_blob` pins `sha256` for max(upload URL lifetime, 1 h)
+// and returns the store's stat() taken under the pin lock (LFS batch, upload, commit lines);
+// `unpin_blobs` drops the pins once a commit names the blobs (the catalog protects them then).
+Result<std::optional<std::uint64_t>> pin_blob(Hub::Impl& h, const std::string& sha256);
+void unpin_blobs(Hub::Impl& h, const std::vector<std::string>& sha256s);
+struct Released {
+  std::size_t blobs = 0;
+  std::uint64_t bytes = 0;
+};
+// Removes each of `candidates` (the blobs of a repository just deleted from the catalog) that no
+// commit names any more and nothing pinned.
+Released release_blobs(Hub::Impl& h, const std::vector<std::string>& candidates);
 
 // Records a repository write in the audit log (kind repo) with the token's name.
 void audit_write(Ctx& c, const repo::RepoId& id, std::string_view action, std::string_view revision,

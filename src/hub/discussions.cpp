@@ -9,6 +9,7 @@
 // a merge, the security gate and the signature policy are applied to the PR's head: a blocked
 // file or a refused signature refuses the merge (403). PR details show both verdicts under
 // `hubgate` (`security`: one entry per changed file, `signature`: the policy verdict or null).
+// With `diff=1` the details carry `diff`: `git diff <merge base> <PR head>` (repo/diff.hpp).
 //
 // Access: reading needs read access to the repository; opening a discussion or commenting needs
 // a write token (any repository scope, as on the Hub a user comments on others' repositories);
@@ -20,6 +21,8 @@
 #include "auth/auth.hpp"
 #include "hub/context.hpp"
 #include "http/url.hpp"
+#include "repo/diff.hpp"
+#include "util/atomic_file.hpp"
 #include "util/parse.hpp"
 
 namespace hubgate::hub {
@@ -142,6 +145,30 @@ Reply<PrState> pr_state(Ctx& c, const repo::RepoRecord& r, const repo::Discussio
   return st;
 }
 
+// The PR's changes as `git diff <merge base> <PR head>` prints them (the Hub's three-dot diff):
+// text files as unified hunks, LFS files as their pointer files, binary files as one line.
+// Non-LFS files above kDiffFileBytes are shown as binary (their bytes are not read).
+constexpr std::uint64_t kDiffFileBytes = 1 << 20;
+
+Reply<std::string> pr_diff(Ctx& c, const repo::RepoRecord& r, const repo::Discussion& d) {
+  auto head = c.hub.catalog.resolve(r.key, "refs/pr/" + std::to_string(d.num));
+  if (!head || !*head) return std::unexpected(error(404, "RevisionNotFound", "refs/pr/" + std::to_string(d.num) + " is gone"));
+  auto to = load_snapshot(c, r, **head);
+  if (!to) return std::unexpected(to.error());
+  std::shared_ptr<const repo::Snapshot> from = std::make_shared<const repo::Snapshot>();
+  if (!d.start_commit.empty()) {
+    auto s = load_snapshot(c, r, d.start_commit);
+    if (!s) return std::unexpected(s.error());
+    from = *s;
+  }
+  return repo::git_diff(*from, **to, [&](const repo::FileEntry& f) -> Result<std::string> {
+    if (f.size > kDiffFileBytes) return fail(Errc::invalid_argument, "too large to diff");
+    HG_TRY(auto b, c.hub.store.open(f.sha256));
+    if (b.data) return std::string(*b.data);
+    return read_file(b.path);
+  });
+}
+
 // Security gate and signature verdicts of the PR head; `ok` false when either refuses.
 json review(Ctx& c, const repo::RepoRecord& r, const PrState& st, bool& ok) {
   bool blocked = false;
@@ -204,12 +231,10 @@ http::Response details(Ctx& c, const repo::RepoRecord& r, const repo::Discussion
         bool ok = true;
         j["hubgate"] = review(c, r, *st, ok);
         if (!st->conflicts.empty()) j["hubgate"]["mergeable"] = false;
-        if (http::query_get(c.query, "diff") == "1") {
-          std::string diff;
-          for (const auto* f : st->changed) diff += "diff --git a/" + f->path + " b/" + f->path + "\n";
-          j["diff"] = diff;
-        }
       }
+    }
+    if (http::query_get(c.query, "diff") == "1") {
+      if (auto diff = pr_diff(c, r, d)) j["diff"] = std::move(*diff);  // none when its ref is gone
     }
     j["changes"] = changes;
   }

@@ -87,8 +87,9 @@ http::Response repo_info(Ctx& c, const repo::RepoId& id, std::string_view raw_re
             {"disabled", false},
             {"lastModified", repo::iso_date(s.commit.time)},
             {"createdAt", repo::iso_date(r->created)},
-            {"downloads", 0},
-            {"likes", 0},
+            {"downloads", r->downloads},
+            {"downloadsAllTime", r->downloads_all_time},
+            {"likes", r->likes},
             {"tags", json::array()},
             {"cardData", nullptr},
             {"siblings", std::move(siblings)},
@@ -220,30 +221,14 @@ http::Response list_refs(Ctx& c, const repo::RepoId& id) {
   return json_reply(200, {{"branches", branches}, {"tags", tags}, {"converts", json::array()}, {"pullRequests", prs}});
 }
 
-http::Response resolve(Ctx& c, const repo::RepoId& id, std::string_view raw_rest, bool raw_blob) {
-  auto r = open_repo(c, id, Need::read);
-  if (!r) return r.error();
-  if (auto g = gate_access(c, *r)) return std::move(*g);  // gated: accepted users and writers only
-  auto rp = split_rev(c, *r, raw_rest);
-  if (!rp) return rp.error();
-  const auto& [commit, path] = *rp;
-  auto not_found = [&](std::string msg) {
-    auto e = error(404, "EntryNotFound", std::move(msg));
-    e.headers.set("X-Repo-Commit", commit);
-    return e;
-  };
-  if (path.empty()) return not_found("no file path given");
-  if (auto v = repo::validate_path(path); !v) {
-    auto e = error(400, "", v.error().message);
-    e.headers.set("X-Repo-Commit", commit);
-    return e;
-  }
-  if (auto cs = countersignature_response(c, *r, commit, path)) return std::move(*cs);  // --countersign-key
-  auto snap = load_snapshot(c, *r, commit);
-  if (!snap) return snap.error();
-  const repo::FileEntry* f = (*snap)->find(path);
-  if (!f) return not_found(path + " does not exist at " + commit + " in " + id.qualified());
+namespace {
 
+// The answer for one file of a resolved revision (headers, Xet, range, security gate, body).
+http::Response serve_file(Ctx& c, const repo::RepoId& id, const repo::RepoRecord& rec, const std::string& commit,
+                          const repo::FileEntry& fe, bool raw_blob) {
+  const repo::RepoRecord* r = &rec;
+  const repo::FileEntry* f = &fe;
+  const std::string& path = fe.path;
   http::Response res;
   res.headers.set("X-Repo-Commit", commit);
   res.headers.set("Accept-Ranges", "bytes");
@@ -319,6 +304,8 @@ http::Response resolve(Ctx& c, const repo::RepoId& id, std::string_view raw_rest
   return file_body(c, std::move(res), f->sha256, f->size, f->lfs, first, length, path);
 }
 
+}  // namespace
+
 http::Response file_body(Ctx& c, http::Response res, const std::string& sha256, std::uint64_t size, bool lfs,
                          std::uint64_t first, std::uint64_t length, const std::string& path) {
   if (c.hub.opts.hot && lfs) {  // whole-file copy, else reconstructed from the Xet chunk store
@@ -338,6 +325,34 @@ http::Response file_body(Ctx& c, http::Response res, const std::string& sha256, 
   auto fh = http::FileHandle::open(blob->path);
   if (!fh) return error(500, "", "cannot open stored content of " + path + ": " + fh.error().message);
   res.body = http::FileBody{*fh, first, length};
+  return res;
+}
+
+http::Response resolve(Ctx& c, const repo::RepoId& id, std::string_view raw_rest, bool raw_blob) {
+  auto r = open_repo(c, id, Need::read);
+  if (!r) return r.error();
+  if (auto g = gate_access(c, *r)) return std::move(*g);  // gated: accepted users and writers only
+  auto rp = split_rev(c, *r, raw_rest);
+  if (!rp) return rp.error();
+  const auto& [commit, path] = *rp;
+  auto not_found = [&](std::string msg) {
+    auto e = error(404, "EntryNotFound", std::move(msg));
+    e.headers.set("X-Repo-Commit", commit);
+    return e;
+  };
+  if (path.empty()) return not_found("no file path given");
+  if (auto v = repo::validate_path(path); !v) {
+    auto e = error(400, "", v.error().message);
+    e.headers.set("X-Repo-Commit", commit);
+    return e;
+  }
+  if (auto cs = countersignature_response(c, *r, commit, path)) return std::move(*cs);  // --countersign-key
+  auto snap = load_snapshot(c, *r, commit);
+  if (!snap) return snap.error();
+  const repo::FileEntry* f = (*snap)->find(path);
+  if (!f) return not_found(path + " does not exist at " + commit + " in " + id.qualified());
+  auto res = serve_file(c, id, *r, commit, *f, raw_blob);
+  if (res.status < 400) count_download(c, *r, **snap, path);  // the Hub's download count
   return res;
 }
 

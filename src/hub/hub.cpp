@@ -134,7 +134,7 @@ bool is_single_segment_api(const std::vector<std::string_view>& segs) {
   if (segs.size() == 2) return !segs[1].empty();
   if (segs.size() < 4 || !is_api_route_keyword(segs[2])) return false;
   for (std::string_view op : {"refs", "commit", "preupload", "branch", "tag", "commits", "super-squash", "settings",
-                              "user-access-request", "ask-access", "discussions", "xet-write-token"})
+                              "user-access-request", "ask-access", "discussions", "xet-write-token", "like", "likers"})
     if (segs[3] == op) return false;  // "{ns}/{name}" with a repository route: the two-segment reading
   return !is_api_route_keyword(segs[3]);
 }
@@ -171,6 +171,10 @@ http::Response route_api(Ctx& c, const std::vector<std::string_view>& segs, std:
   if (segs.size() == 2 && segs[0] == "admin" && segs[1] == "audit") {
     route = "admin_audit";  // security gate decisions (hub/gate_hooks.cpp)
     return m == "GET" ? admin_audit(c) : method_not_allowed("GET");
+  }
+  if (segs.size() == 3 && segs[0] == "users" && segs[2] == "likes") {
+    route = "user_likes";
+    return m == "GET" ? user_likes(c, segs[1]) : method_not_allowed("GET");
   }
   if (segs.size() == 2 && segs[0] == "repos" && segs[1] == "move") {
     route = "move";
@@ -272,6 +276,14 @@ http::Response route_api(Ctx& c, const std::vector<std::string_view>& segs, std:
   if (op == "ask-access" && segs.size() == 4) {
     route = "ask_access";
     return m == "POST" ? ask_access(c, *id) : method_not_allowed("POST");
+  }
+  if (op == "like" && segs.size() == 4) {
+    route = "like";
+    return m == "POST" || m == "DELETE" ? like(c, *id) : method_not_allowed("POST, DELETE");
+  }
+  if (op == "likers" && segs.size() == 4) {
+    route = "likers";
+    return m == "GET" ? likers(c, *id) : method_not_allowed("GET");
   }
   if (op == "discussions") {
     route = "discussions";
@@ -459,7 +471,7 @@ json dir_json(const std::string& path, const std::string& oid) {
 
 Hub::Hub(HubOptions opts, repo::Catalog& catalog, store::BlobStore& store, auth::TokenStore& tokens,
          const auth::Signer& signer)
-    : impl_(new Impl{std::move(opts), catalog, store, tokens, signer, {}}) {}
+    : impl_(new Impl{std::move(opts), catalog, store, tokens, signer, {}, {}}) {}
 
 Hub::~Hub() = default;
 

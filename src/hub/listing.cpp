@@ -5,9 +5,10 @@
 // Only repositories the caller may read are listed (private ones need a token whose patterns
 // match). Tags, pipeline_tag, library_name and cardData come from the README's YAML front matter
 // at the default branch's head (a small subset of YAML: `key: value`, `key: [a, b]` and `- item`
-// lists), cached by commit. Downloads and likes are not counted by hubgate (always 0), so sorting
-// on them keeps the id order. The cursor is the offset into the sorted list; the next-page link
-// repeats every other query parameter.
+// lists), cached by commit. `downloads` (last 30 days), `downloadsAllTime` and `likes` are the
+// catalog's counts (hub/stats.cpp); ties keep the id order. The cursor is the offset into the
+// sorted list; the next-page link repeats every other query parameter. On an edge,
+// listing_edge.cpp adds upstream's repositories.
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
@@ -90,50 +91,11 @@ std::string lower(std::string s) {
 
 json gated_json(const std::string& g) { return g.empty() ? json(false) : json(g); }
 
-// An edge's listing after its hosted repositories: one page of upstream's listing (through
-// HubOptions::remote, route "list"), without the ids hosted here (local wins). Upstream's cursor
-// travels as "u:<cursor>". When upstream cannot be asked the listing ends here (an empty page
-// with X-Hubgate-Upstream: unavailable); upstream's 401/403 are passed on.
-http::Response upstream_page(Ctx& c, repo::RepoType type, const std::string& cursor) {
-  std::string query;
-  for (const auto& [k, v] : c.query) {
-    if (k == "cursor") continue;
-    query += (query.empty() ? "" : "&") + http::percent_encode(k, false) + "=" + http::percent_encode(v, false);
-  }
-  if (!cursor.empty()) query += (query.empty() ? "" : "&") + std::string("cursor=") + http::percent_encode(cursor, false);
-  repo::RepoId none{type, "", ""};
-  auto up = c.hub.opts.remote("list", c.req, none.api_plural(), "", query, c.base_url);
-  if (up.status == 401 || up.status == 403) return up;
-  const auto* text = std::get_if<std::string>(&up.body);
-  json items = up.status == 200 && text ? json::parse(*text, nullptr, false) : json();
-  if (!items.is_array()) {
-    auto res = json_reply(200, json::array());
-    res.headers.set("X-Hubgate-Upstream", "unavailable");
-    return res;
-  }
-  json out = json::array();
-  for (auto& item : items) {
-    auto slash = item["id"].get<std::string>().find('/');
-    if (slash != std::string::npos) {
-      std::string id = item["id"].get<std::string>();
-      auto rid = repo::make_repo_id(type, id.substr(0, slash), id.substr(slash + 1));
-      if (rid) {
-        auto found = c.hub.catalog.find_repo(*rid);
-        if (found && *found) continue;  // listed with the hosted repositories
-      }
-    }
-    out.push_back(std::move(item));
-  }
-  auto res = json_reply(200, out);
-  if (auto next = up.headers.get("X-Hubgate-Upstream-Cursor")) {
-    auto decoded = http::percent_decode(*next);
-    if (decoded && !decoded->empty())
-      res.headers.set("Link", "<" + next_link(c, "cursor", "u:" + *decoded) + ">; rel=\"next\"");
-  }
-  return res;
-}
-
 }  // namespace
+
+std::shared_ptr<const Card> card_of(Ctx& c, const repo::RepoRecord& r, const repo::Snapshot& s) {
+  return load_card(c, r, s);
+}
 
 void add_card_fields(Ctx& c, const repo::RepoRecord& r, const repo::Snapshot& s, json& j) {
   auto card = load_card(c, r, s);
@@ -165,9 +127,14 @@ http::Response list_repos(Ctx& c, repo::RepoType type) {
     limit = std::size_t(std::clamp<std::uint64_t>(*v, 1, 1000));
   }
   std::size_t offset = 0;
-  if (auto cur = http::query_get(c.query, "cursor"); cur.starts_with("u:")) {
-    return upstream_page(c, type, cur.substr(2));  // the hosted pages are done: upstream's
-  } else if (!cur.empty()) {
+  const std::string cursor = http::query_get(c.query, "cursor");
+  // On an edge with a sort order, hosted and upstream repositories are merged in that order
+  // (listing_edge.cpp); without one, upstream's pages follow the hosted ones.
+  const bool merged = c.hub.opts.remote && !sort.empty();
+  if (!merged && cursor.starts_with("u:")) {
+    return upstream_page(c, type, cursor.substr(2));  // the hosted pages are done: upstream's
+  } else if (!merged && !cursor.empty()) {
+    auto cur = cursor;
     auto v = parse_u64(cur);
     if (!v) return error(400, "", "malformed cursor");
     offset = std::size_t(*v);
@@ -209,7 +176,8 @@ http::Response list_repos(Ctx& c, repo::RepoType type) {
   auto key = [&](const Entry& e) -> std::int64_t {
     if (sort == "lastModified") return e.rec.last_modified;
     if (sort == "createdAt") return e.rec.created;
-    if (sort == "downloads" || sort == "downloadsAllTime") return e.rec.downloads;
+    if (sort == "downloads") return e.rec.downloads;
+    if (sort == "downloadsAllTime") return e.rec.downloads_all_time;
     if (sort == "likes") return e.rec.likes;
     return 0;
   };
@@ -223,13 +191,11 @@ http::Response list_repos(Ctx& c, repo::RepoType type) {
   });
 
   const bool is_model = type == repo::RepoType::model;
-  json out = json::array();
-  for (std::size_t i = offset; i < hits.size() && i < offset + limit; ++i) {
-    Entry& e = hits[i];
+  auto render = [&](Entry& e) -> Reply<json> {
     const auto& r = e.rec;
     if (need_files && !e.snap && !r.sha.empty()) {  // files only for the page's items
       auto s = c.hub.catalog.snapshot(r.key, r.sha);
-      if (!s) return error_from(s.error());
+      if (!s) return std::unexpected(error_from(s.error()));
       e.snap = *s;
     }
     std::uint64_t used = 0;
@@ -244,7 +210,7 @@ http::Response list_repos(Ctx& c, repo::RepoType type) {
                        {"gated", gated_json(r.gated)},
                        {"disabled", false},
                        {"downloads", r.downloads},
-                       {"downloadsAllTime", r.downloads},
+                       {"downloadsAllTime", r.downloads_all_time},
                        {"likes", r.likes},
                        {"trendingScore", 0},
                        {"tags", e.card->tags},
@@ -271,7 +237,26 @@ http::Response list_repos(Ctx& c, repo::RepoType type) {
         for (const char* k : {"sha", "siblings", "usedStorage"}) item[k] = all_fields[k];
       if (full || card_data) item["cardData"] = all_fields["cardData"];
     }
-    out.push_back(std::move(item));
+    return item;
+  };
+  if (merged) {
+    HostedList hosted;
+    hosted.size = hits.size();
+    hosted.render = [&](std::size_t i) { return render(hits[i]); };
+    hosted.sort_value = [&](std::size_t i) -> json {
+      const auto& r = hits[i].rec;
+      if (sort == "lastModified") return repo::iso_date(r.last_modified ? r.last_modified : r.created);
+      if (sort == "createdAt") return repo::iso_date(r.created);
+      if (sort == "id") return r.id.full();
+      return key(hits[i]);
+    };
+    return merged_page(c, type, sort, ascending, limit, cursor, hosted);
+  }
+  json out = json::array();
+  for (std::size_t i = offset; i < hits.size() && i < offset + limit; ++i) {
+    auto item = render(hits[i]);
+    if (!item) return item.error();
+    out.push_back(std::move(*item));
   }
   auto res = json_reply(200, out);
   if (offset + limit < hits.size())

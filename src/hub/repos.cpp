@@ -197,9 +197,13 @@ http::Response delete_repo(Ctx& c) {
   if (!id) return error(400, "", id.error().message);
   auto r = open_repo(c, *id, Need::write);
   if (!r) return r.error();
+  auto blobs = c.hub.catalog.repo_blobs(r->key);
+  if (!blobs) return error_from(blobs.error());
   if (auto d = c.hub.catalog.delete_repo(r->key); !d) return error_from(d.error());
   if (c.hub.opts.xet) (void)c.hub.opts.xet->forget_repo(id->qualified());  // Xet accounting
-  audit_write(c, *id, "delete_repo", "", "");
+  auto released = release_blobs(c.hub, *blobs);  // what no other repository names
+  audit_write(c, *id, "delete_repo", "",
+              "released " + std::to_string(released.blobs) + " blobs (" + std::to_string(released.bytes) + " bytes)");
   return json_reply(200, json::object());
 }
 

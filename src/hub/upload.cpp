@@ -228,7 +228,7 @@ http::Response lfs_batch(Ctx& c, const repo::RepoId& id) {
                          {"error", {{"code", 422}, {"message", "oid must be 64 lowercase hex and size an integer"}}}});
       continue;
     }
-    auto have = c.hub.store.stat(oid);
+    auto have = pin_blob(c.hub, oid);  // kept from now on, even if a deleted repository named it
     if (!have) return error_from(have.error());
     auto rec = c.hub.opts.xet ? c.hub.opts.xet->file_for_sha256(oid) : std::nullopt;  // copy evicted (hot copies)
     if ((*have && **have == size) || (rec && rec->size == size)) {
@@ -268,6 +268,7 @@ http::Response lfs_upload(Ctx& c, std::string_view oid_sv, std::string_view size
     return error(400, "", "LFS upload: content sha256 " + b.sha256 + " does not match oid " + oid);
   }
   if (auto refused = gate_upload(c, oid)) return std::move(*refused);  // security gate, before the store
+  (void)pin_blob(c.hub, oid);  // the commit that names it follows
   Result<void> stored;
   if (b.in_file()) {
     stored = c.hub.store.adopt(b.file, oid, *size, store::Verify::no);
@@ -326,6 +327,7 @@ http::Response commit(Ctx& c, const repo::RepoId& id, std::string_view raw_rev) 
   nc.meta.author = author_of(c.tok());
   nc.meta.time = std::int64_t(std::time(nullptr));
   bool saw_header = false;
+  std::vector<std::string> pinned;  // blobs this commit names (pins dropped once it is recorded)
   std::string_view rest = *body;
   std::size_t line_no = 0;
   while (!rest.empty()) {
@@ -384,9 +386,12 @@ http::Response commit(Ctx& c, const repo::RepoId& id, std::string_view raw_rev) 
       } else {
         return error(400, "", where + ": unknown encoding '" + enc + "'");
       }
-      if (auto refused = gate_commit_file(c, *r, branch, path, crypto::sha256_hex(content), &content)) {
+      const std::string content_sha = crypto::sha256_hex(content);
+      if (auto refused = gate_commit_file(c, *r, branch, path, content_sha, &content)) {
         return std::move(*refused);  // security gate: nothing stored, no commit
       }
+      (void)pin_blob(c.hub, content_sha);  // not released before the commit names it
+      pinned.push_back(content_sha);
       auto sha = c.hub.store.put(content);
       if (!sha) return error(500, "", where + ": cannot store file: " + sha.error().message);
       nc.ops.push_back(repo::put_op(path, content.size(), *sha, crypto::git_blob_sha1_hex(content), false));
@@ -394,8 +399,9 @@ http::Response commit(Ctx& c, const repo::RepoId& id, std::string_view raw_rev) 
       std::string algo = v.value("algo", std::string("sha256"));
       std::string oid = v.contains("oid") && v["oid"].is_string() ? v["oid"].get<std::string>() : "";
       if (algo != "sha256" || !is_lower_hex(oid, 64)) return error(400, "", where + ": lfsFile needs a sha256 oid");
-      auto have = c.hub.store.stat(oid);
+      auto have = pin_blob(c.hub, oid);  // not released before the commit names it
       if (!have) return error(500, "", have.error().message);
+      pinned.push_back(oid);
       if (c.hub.opts.xet) {
         // The committed object's bytes become final here: both its sha256 blob and its Xet
         // representation exist afterwards (cas::Service::finalize_lfs_object; gate hook point).
@@ -439,6 +445,7 @@ http::Response commit(Ctx& c, const repo::RepoId& id, std::string_view raw_rev) 
   }
   auto res = c.hub.catalog.commit(r->key, nc);
   if (!res) return error_from(res.error());
+  unpin_blobs(c.hub, pinned);  // the catalog names them now
   audit_write(c, id, res->pr_number > 0 ? "create_pr" : "commit",
               res->pr_number > 0 ? "refs/pr/" + std::to_string(res->pr_number) : branch,
               res->commit + " " + nc.meta.title);

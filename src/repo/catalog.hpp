@@ -24,6 +24,15 @@
 // again or the repository is deleted); `delete_repo` removes every row of a repository (refs,
 // commits, snapshots, discussions, access requests, moved names): nothing references its content
 // afterwards. Discussions and pull requests share one counter per repository, from 1.
+//
+// Statistics: `count_download` adds one download on a day (unix day number); a repository's
+// `downloads` are the sum over the 30 days up to today, `downloads_all_time` every download.
+// Likes are one row per (repository, user); `likes` is their count. Both move with a renamed
+// repository (they belong to its key) and go with a deleted one.
+//
+// Content references: `repo_blobs` lists the sha256 digests of every file of every commit of a
+// repository, `blob_referenced` says whether any commit of any repository still names one
+// (used to release a deleted repository's blobs).
 // Thread-safety: all methods are thread-safe.
 #pragma once
 
@@ -57,7 +66,8 @@ struct RepoRecord {
   bool is_private = false;
   std::int64_t created = 0;  // unix seconds
   std::string gated;         // "" (not gated), "auto" or "manual"
-  std::int64_t downloads = 0;
+  std::int64_t downloads = 0;           // counted downloads of the last 30 days (the Hub's `downloads`)
+  std::int64_t downloads_all_time = 0;  // every counted download (`downloadsAllTime`)
   std::int64_t likes = 0;
   // Filled by list_repos only: the default branch's head and its commit time (0 when none).
   std::string sha;
@@ -98,6 +108,16 @@ struct DiscussionEvent {
   std::string author;
   std::int64_t time = 0;
   std::string data;
+};
+
+struct Like {
+  std::string user;
+  std::int64_t time = 0;
+};
+
+struct LikedRepo {
+  RepoRecord repo;  // key, id, is_private
+  std::int64_t time = 0;
 };
 
 struct NewCommit {
@@ -149,6 +169,15 @@ class Catalog {
   virtual Result<void> put_access(std::int64_t repo, const AccessRequest& a) = 0;
   virtual Result<std::optional<AccessRequest>> find_access(std::int64_t repo, std::string_view user) = 0;
   virtual Result<std::vector<AccessRequest>> list_access(std::int64_t repo, std::string_view status) = 0;
+
+  // ---- statistics and content references (sqlite_stats.cpp) ----
+  virtual Result<void> count_download(std::int64_t repo, std::int64_t day) = 0;
+  // Adds or removes `user`'s like; true when that changed something.
+  virtual Result<bool> set_like(std::int64_t repo, const std::string& user, bool like, std::int64_t now) = 0;
+  virtual Result<std::vector<Like>> list_likers(std::int64_t repo) = 0;                // oldest first
+  virtual Result<std::vector<LikedRepo>> list_liked(const std::string& user) = 0;      // newest first
+  virtual Result<std::vector<std::string>> repo_blobs(std::int64_t repo) = 0;
+  virtual Result<bool> blob_referenced(const std::string& sha256) = 0;
 
   // ---- discussions (sqlite_discussions.cpp) ----
   // Allocates the number; a PR (d.is_pr) gets "refs/pr/N" at `pr_head`. `first` (a comment) is

@@ -19,14 +19,16 @@ namespace detail {
 
 namespace {
 
-RepoRecord repo_record(const Row& r, std::size_t first) {  // key, private, created, gated, downloads, likes
+// key, private, created, gated, downloads (all time), likes, downloads of the last 30 days
+RepoRecord repo_record(const Row& r, std::size_t first) {
   RepoRecord out;
   out.key = pg_i64(r, first);
   out.is_private = pg_i64(r, first + 1) != 0;
   out.created = pg_i64(r, first + 2);
   out.gated = pg_text(r, first + 3);
-  out.downloads = pg_i64(r, first + 4);
+  out.downloads_all_time = pg_i64(r, first + 4);
   out.likes = pg_i64(r, first + 5);
+  out.downloads = pg_i64(r, first + 6);
   return out;
 }
 
@@ -63,8 +65,8 @@ Result<RepoRecord> PgCatalog::create_repo(const RepoId& id, bool is_private, std
 }
 
 Result<std::optional<RepoRecord>> PgCatalog::find_repo(const RepoId& id) {
-  HG_TRY(auto rows, run("SELECT key, private, created, gated, downloads, likes FROM repos "
-                        "WHERE type=$1 AND ns=$2 AND name=$3",
+  HG_TRY(auto rows, run(std::string("SELECT r.key, r.private, r.created, r.gated, r.downloads, r.likes, ") +
+                            kPgRecentDownloads + " FROM repos r WHERE r.type=$1 AND r.ns=$2 AND r.name=$3",
                         {num(std::int64_t(id.type)), id.ns, id.name}));
   if (rows.empty()) return std::optional<RepoRecord>{};
   RepoRecord out = repo_record(rows[0], 0);

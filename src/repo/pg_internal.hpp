@@ -1,6 +1,7 @@
 // Private to src/repo/: the PostgreSQL catalog class, shared by pg_catalog.cpp (core:
 // repositories, refs, commits, snapshots), pg_manage.cpp (ref management, history, listing,
-// settings, move, delete, access requests) and pg_discussions.cpp. Schema: db migration 10
+// settings, move, delete, access requests), pg_stats.cpp (download counts, likes, content
+// references) and pg_discussions.cpp. Schema: db migrations 10 and 14
 // (src/db/db.cpp), the same tables as the SQLite catalog (access_requests.user is `user_name`).
 #pragma once
 
@@ -18,6 +19,11 @@ inline std::int64_t pg_i64(const Row& r, std::size_t i) {
   return v ? std::stoll(*v) : 0;
 }
 inline std::string num(std::int64_t v) { return std::to_string(v); }
+
+// A repository's downloads of the last 30 days (the select-list expression; `r` = repos).
+inline constexpr const char* kPgRecentDownloads =
+    "(SELECT COALESCE(SUM(d.n), 0) FROM download_days d WHERE d.repo=r.key AND "
+    "d.day > CAST(EXTRACT(EPOCH FROM now()) AS BIGINT) / 86400 - 30)";
 
 // Runs one statement on `c`, errors as db::sql_error.
 inline Result<std::vector<Row>> pg_query(Connection& c, const std::string& sql, const std::vector<std::string>& params) {
@@ -51,6 +57,13 @@ class PgCatalog final : public Catalog {
   Result<void> put_access(std::int64_t repo, const AccessRequest& a) override;
   Result<std::optional<AccessRequest>> find_access(std::int64_t repo, std::string_view user) override;
   Result<std::vector<AccessRequest>> list_access(std::int64_t repo, std::string_view status) override;
+  // pg_stats.cpp
+  Result<void> count_download(std::int64_t repo, std::int64_t day) override;
+  Result<bool> set_like(std::int64_t repo, const std::string& user, bool like, std::int64_t now) override;
+  Result<std::vector<Like>> list_likers(std::int64_t repo) override;
+  Result<std::vector<LikedRepo>> list_liked(const std::string& user) override;
+  Result<std::vector<std::string>> repo_blobs(std::int64_t repo) override;
+  Result<bool> blob_referenced(const std::string& sha256) override;
   // pg_discussions.cpp
   Result<Discussion> create_discussion(std::int64_t repo, Discussion d, const DiscussionEvent& first,
                                        const std::string& pr_head) override;

@@ -57,8 +57,8 @@ Result<CommitPage> PgCatalog::history(std::int64_t repo, const std::string& comm
 }
 
 Result<std::vector<RepoRecord>> PgCatalog::list_repos(std::optional<RepoType> type) {
-  HG_TRY(auto rows, run("SELECT r.key, r.type, r.ns, r.name, r.private, r.created, r.gated, r.downloads, r.likes, "
-                        "COALESCE(f.commit_id, ''), COALESCE(c.time, 0) FROM repos r "
+  HG_TRY(auto rows, run(std::string("SELECT r.key, r.type, r.ns, r.name, r.private, r.created, r.gated, r.downloads, r.likes, "
+                        "COALESCE(f.commit_id, ''), COALESCE(c.time, 0), ") + kPgRecentDownloads + " FROM repos r "
                         "LEFT JOIN refs f ON f.repo=r.key AND f.kind=0 AND f.name='main' "
                         "LEFT JOIN commits c ON c.repo=r.key AND c.id=f.commit_id "
                         "WHERE $1::int < 0 OR r.type=$1::int ORDER BY r.type, r.ns, r.name",
@@ -71,10 +71,11 @@ Result<std::vector<RepoRecord>> PgCatalog::list_repos(std::optional<RepoType> ty
     rec.is_private = pg_i64(r, 4) != 0;
     rec.created = pg_i64(r, 5);
     rec.gated = pg_text(r, 6);
-    rec.downloads = pg_i64(r, 7);
+    rec.downloads_all_time = pg_i64(r, 7);
     rec.likes = pg_i64(r, 8);
     rec.sha = pg_text(r, 9);
     rec.last_modified = pg_i64(r, 10);
+    rec.downloads = pg_i64(r, 11);
     out.push_back(std::move(rec));
   }
   return out;
@@ -138,7 +139,8 @@ Result<void> PgCatalog::delete_repo(std::int64_t repo) {
                             "DELETE FROM commits WHERE repo=$1", "DELETE FROM files WHERE repo=$1",
                             "DELETE FROM dirs WHERE repo=$1", "DELETE FROM moved WHERE repo=$1",
                             "DELETE FROM access_requests WHERE repo=$1", "DELETE FROM discussions WHERE repo=$1",
-                            "DELETE FROM discussion_events WHERE repo=$1"})
+                            "DELETE FROM discussion_events WHERE repo=$1", "DELETE FROM likes WHERE repo=$1",
+                            "DELETE FROM download_days WHERE repo=$1"})
       HG_TRY_VOID(pg_query(c, sql, {num(repo)}));
     return {};
   }));

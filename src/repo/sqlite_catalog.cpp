@@ -18,6 +18,12 @@
 //         base TEXT, start_commit TEXT, merge_commit TEXT, PRIMARY KEY(repo, num))
 //   discussion_events(seq INTEGER PRIMARY KEY, repo INT, num INT, id TEXT, type TEXT, author TEXT,
 //         time INT, data TEXT (JSON object), UNIQUE(repo, id))
+//   likes(repo INT, user TEXT, time INT, PRIMARY KEY(repo, user)), index likes_user(user, time)
+//   download_days(repo INT, day INT (unix day), n INT, PRIMARY KEY(repo, day))
+//     (repos.downloads is the all-time count, repos.likes the number of likes rows)
+//   index files_sha256(sha256): which commits name a blob
+// (likes, download_days and files_sha256 are created by IF NOT EXISTS on open, so version 2
+// databases from before them gain them without a version step.)
 // Every commit stores its full snapshot (simple, and reads are one indexed range scan).
 #include "repo/sqlite_internal.hpp"
 
@@ -52,6 +58,12 @@ CREATE TABLE IF NOT EXISTS discussion_events(seq INTEGER PRIMARY KEY, repo INT N
   id TEXT NOT NULL, type TEXT NOT NULL, author TEXT NOT NULL, time INT NOT NULL, data TEXT NOT NULL,
   UNIQUE(repo, id));
 CREATE INDEX IF NOT EXISTS discussion_events_num ON discussion_events(repo, num, seq);
+CREATE TABLE IF NOT EXISTS likes(repo INT NOT NULL, user TEXT NOT NULL, time INT NOT NULL,
+  PRIMARY KEY(repo, user));
+CREATE INDEX IF NOT EXISTS likes_user ON likes(user, time);
+CREATE TABLE IF NOT EXISTS download_days(repo INT NOT NULL, day INT NOT NULL, n INT NOT NULL,
+  PRIMARY KEY(repo, day));
+CREATE INDEX IF NOT EXISTS files_sha256 ON files(sha256);
 )sql";
 
 // Version 1 -> 2: repository settings columns and keys never reused (AUTOINCREMENT: a deleted

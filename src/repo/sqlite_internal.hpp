@@ -42,6 +42,11 @@ class Stmt {
   int rc_;
 };
 
+// A repository's downloads of the last 30 days (the select-list expression; `r` = repos).
+inline constexpr const char* kRecentDownloads =
+    "(SELECT COALESCE(SUM(d.n), 0) FROM download_days d WHERE d.repo=r.key AND "
+    "d.day > CAST(strftime('%s','now') AS INTEGER) / 86400 - 30)";
+
 class SqliteCatalog final : public Catalog {
  public:
   explicit SqliteCatalog(sqlite3* db) : db_(db) {}
@@ -68,8 +73,8 @@ class SqliteCatalog final : public Catalog {
 
   Result<std::optional<RepoRecord>> find_repo(const RepoId& id) override {
     std::lock_guard lk(mu_);
-    Stmt s(db_,
-           "SELECT key, private, created, gated, downloads, likes FROM repos WHERE type=? AND ns=? AND name=?");
+    Stmt s(db_, (std::string("SELECT key, private, created, gated, downloads, likes, ") + kRecentDownloads +
+                 " FROM repos r WHERE type=? AND ns=? AND name=?").c_str());
     s.bind(1, std::int64_t(id.type)).bind(2, id.ns).bind(3, id.name);
     int rc = s.step();
     if (rc == SQLITE_DONE) return std::optional<RepoRecord>{};
@@ -80,8 +85,9 @@ class SqliteCatalog final : public Catalog {
     out.is_private = s.i64(1) != 0;
     out.created = s.i64(2);
     out.gated = s.text(3);
-    out.downloads = s.i64(4);
+    out.downloads_all_time = s.i64(4);
     out.likes = s.i64(5);
+    out.downloads = s.i64(6);
     return std::optional<RepoRecord>(std::move(out));
   }
 
@@ -286,6 +292,13 @@ class SqliteCatalog final : public Catalog {
   Result<void> put_access(std::int64_t repo, const AccessRequest& a) override;
   Result<std::optional<AccessRequest>> find_access(std::int64_t repo, std::string_view user) override;
   Result<std::vector<AccessRequest>> list_access(std::int64_t repo, std::string_view status) override;
+  // sqlite_stats.cpp
+  Result<void> count_download(std::int64_t repo, std::int64_t day) override;
+  Result<bool> set_like(std::int64_t repo, const std::string& user, bool like, std::int64_t now) override;
+  Result<std::vector<Like>> list_likers(std::int64_t repo) override;
+  Result<std::vector<LikedRepo>> list_liked(const std::string& user) override;
+  Result<std::vector<std::string>> repo_blobs(std::int64_t repo) override;
+  Result<bool> blob_referenced(const std::string& sha256) override;
   // sqlite_discussions.cpp
   Result<Discussion> create_discussion(std::int64_t repo, Discussion d, const DiscussionEvent& first,
                                        const std::string& pr_head) override;

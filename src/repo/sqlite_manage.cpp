@@ -56,12 +56,14 @@ Result<CommitPage> SqliteCatalog::history(std::int64_t repo, const std::string& 
 
 Result<std::vector<RepoRecord>> SqliteCatalog::list_repos(std::optional<RepoType> type) {
   std::lock_guard lk(mu_);
-  Stmt s(db_,
-         "SELECT r.key, r.type, r.ns, r.name, r.private, r.created, r.gated, r.downloads, r.likes, "
-         "COALESCE(f.commit_id, ''), COALESCE(c.time, 0) FROM repos r "
+  Stmt s(db_, (std::string("SELECT r.key, r.type, r.ns, r.name, r.private, r.created, r.gated, r.downloads, r.likes, "
+                           "COALESCE(f.commit_id, ''), COALESCE(c.time, 0), ") +
+               kRecentDownloads +
+               " FROM repos r "
          "LEFT JOIN refs f ON f.repo=r.key AND f.kind=0 AND f.name='main' "
          "LEFT JOIN commits c ON c.repo=r.key AND c.id=f.commit_id "
-         "WHERE ?1 < 0 OR r.type=?1 ORDER BY r.type, r.ns, r.name");
+               "WHERE ?1 < 0 OR r.type=?1 ORDER BY r.type, r.ns, r.name")
+                  .c_str());
   s.bind(1, type ? std::int64_t(*type) : std::int64_t(-1));
   std::vector<RepoRecord> out;
   int rc;
@@ -72,10 +74,11 @@ Result<std::vector<RepoRecord>> SqliteCatalog::list_repos(std::optional<RepoType
     r.is_private = s.i64(4) != 0;
     r.created = s.i64(5);
     r.gated = s.text(6);
-    r.downloads = s.i64(7);
+    r.downloads_all_time = s.i64(7);
     r.likes = s.i64(8);
     r.sha = s.text(9);
     r.last_modified = s.i64(10);
+    r.downloads = s.i64(11);
     out.push_back(std::move(r));
   }
   if (rc != SQLITE_DONE) return db_error("list repositories");
@@ -146,7 +149,8 @@ Result<void> SqliteCatalog::delete_repo(std::int64_t repo) {
                             "DELETE FROM commits WHERE repo=?", "DELETE FROM files WHERE repo=?",
                             "DELETE FROM dirs WHERE repo=?", "DELETE FROM moved WHERE repo=?",
                             "DELETE FROM access_requests WHERE repo=?", "DELETE FROM discussions WHERE repo=?",
-                            "DELETE FROM discussion_events WHERE repo=?"}) {
+                            "DELETE FROM discussion_events WHERE repo=?", "DELETE FROM likes WHERE repo=?",
+                            "DELETE FROM download_days WHERE repo=?"}) {
       Stmt s(db_, sql);
       s.bind(1, repo);
       if (s.step() != SQLITE_DONE) return db_error("delete repository");

@@ -165,6 +165,23 @@ def test_npm_create_and_delete_branch(hub):
     assert {b.name for b in a.list_repo_refs("e2e/npm-refs").branches} == {"main", "npm-empty"}
 
 
+def test_npm_refuses_other_namespaces_and_taken_names(hub, team_token):
+    new_repo(hub, "e2e/npm-guarded", files={"g.txt": "g\n"})
+    for op, params in [("createBranch", {"branch": "intruder"}), ("deleteBranch", {"branch": "main"}),
+                       ("deleteRepo", {})]:
+        with pytest.raises(hg.NodeError) as e:
+            node(hub, op, token=team_token, repo="e2e/npm-guarded", **params)
+        assert json.loads(e.value.stdout.strip().splitlines()[-1])["statusCode"] == 403, (op, e.value.stdout)
+    with pytest.raises(hg.NodeError) as e:  # the name exists
+        node(hub, "createRepo", repo="e2e/npm-guarded")
+    assert json.loads(e.value.stdout.strip().splitlines()[-1])["statusCode"] == 409
+    with pytest.raises(hg.NodeError) as e:  # unknown branch
+        node(hub, "deleteBranch", repo="e2e/npm-guarded", branch="never-was")
+    assert json.loads(e.value.stdout.strip().splitlines()[-1])["statusCode"] == 404
+    assert {b.name for b in api(hub).list_repo_refs("e2e/npm-guarded").branches} == {"main"}
+    assert api(hub).list_repo_files("e2e/npm-guarded") == [".gitattributes", "g.txt"]
+
+
 # ---------------------------------------------------------------- history
 
 

@@ -333,6 +333,54 @@ class FakeEdge(unittest.TestCase):
                                          capture_output=True, text=True, timeout=120)
         self.assertEqual(r.stdout.strip().splitlines()[-1:], ["gated 403"], r.stderr[-2000:])
 
+    def test_sorted_listing_merges_hosted_and_upstream_repositories(self):
+        """sort=downloads on an edge: the edge's hosted repositories and upstream's listing come as
+        one list in that order, every repository once across the cursor pages."""
+        self.up.control({"listing": [{"id": "org/u9", "downloads": 9}, {"id": "org/u7", "downloads": 7},
+                                     {"id": "org/u4", "downloads": 4}, {"id": "org/u2", "downloads": 2},
+                                     {"id": "org/u1", "downloads": 1},
+                                     {"id": "org/h3", "downloads": 100}]})  # hosted here: local wins
+        token = run_hubgate("token", "create", "--data-dir", self.data, "--name", "edger", "--write").stdout.strip()
+        auth = {"Authorization": "Bearer " + token}
+        for name, n in (("h8", 8), ("h3", 3), ("h0", 0)):
+            req = urllib.request.Request(self.edge.url + "/api/repos/create", method="POST", headers=auth,
+                                         data=json.dumps({"name": name, "organization": "org"}).encode())
+            urllib.request.urlopen(req, timeout=30).read()
+            line = json.dumps({"key": "file", "value": {"path": "config.json", "content": "{}", "encoding": "utf-8"}})
+            body = (json.dumps({"key": "header", "value": {"summary": "config"}}) + "\n" + line).encode()
+            req = urllib.request.Request(self.edge.url + "/api/models/org/%s/commit/main" % name, method="POST",
+                                         headers=auth, data=body)
+            urllib.request.urlopen(req, timeout=30).read()
+            for _ in range(n):  # downloads, counted the Hub's way
+                self.assertEqual(get(self.edge.url + "/org/%s/resolve/main/config.json" % name)[0], 200)
+        want = [("org/u9", 9), ("org/h8", 8), ("org/u7", 7), ("org/u4", 4), ("org/h3", 3), ("org/u2", 2),
+                ("org/u1", 1), ("org/h0", 0)]
+        for limit in (1, 2, 3, 100):
+            items, url = [], self.edge.url + "/api/models?author=org&sort=downloads&limit=%d" % limit
+            while url:
+                status, headers, body = get(url)
+                self.assertEqual(status, 200, body)
+                page = json.loads(body)
+                self.assertLessEqual(len(page), limit)
+                items += page
+                link = headers.get("Link")
+                url = link[1:link.index(">")] if link else None
+            self.assertEqual([(m["id"], m["downloads"]) for m in items], want, limit)
+            self.assertEqual([m.get("cached") for m in items if m["id"].startswith("org/u")], [False] * 5)
+        # huggingface_hub drains the same order.
+        code = ("import sys;from huggingface_hub import HfApi;"
+                "print(','.join(m.id for m in HfApi(endpoint=sys.argv[1], token=False)"
+                ".list_models(author='org', sort='downloads', limit=100)))")
+        r = __import__("subprocess").run([sys.executable, "-c", code, self.edge.url], capture_output=True, text=True,
+                                         timeout=120, env=dict(os.environ, HF_HUB_DISABLE_TELEMETRY="1"))
+        self.assertEqual(r.returncode, 0, r.stderr[-3000:])
+        self.assertEqual(r.stdout.strip().splitlines()[-1], ",".join(i for i, _ in want))
+        # Without the upstream the listing goes on with the hosted repositories alone.
+        self.up.stop()
+        status, headers, body = get(self.edge.url + "/api/models?author=org&sort=downloads&limit=10")
+        self.assertEqual((status, headers.get("X-Hubgate-Upstream")), (200, "unavailable"))
+        self.assertEqual([m["id"] for m in json.loads(body)], ["org/h8", "org/h3", "org/h0"])
+
     def test_truncated_upstream_is_resumed(self):
         self.up.control({"faults": {"model.bin": {"truncate_at": 1000000, "times": 1}}})
         status, _, body = get(self.edge.url + "/org/model/resolve/main/model.bin")

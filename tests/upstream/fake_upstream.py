@@ -5,7 +5,8 @@ Serves a few repositories with Hub-shaped metadata (resolve HEAD/GET, revision i
 paths-info) and can be told to misbehave per file through a control endpoint:
 
   POST /_control  JSON {"faults": {"<path>": {...}}, "main": <commit index>, "lfs_redirect": bool,
-                        "add_repo": {"name": "org/x", "dir": DIR}}  (one commit: DIR's files)
+                        "add_repo": {"name": "org/x", "dir": DIR},  (one commit: DIR's files)
+                        "listing": [{"id", "downloads", "likes", ...}] (what GET /api/models lists)}
   fault keys:  truncate_at=N (send N bytes of the body, then close; Content-Length stays full)
                times=K      (the fault applies to the next K body requests, default forever)
                stall_at=N   (send N bytes, then stall for `stall_s` seconds, default 30)
@@ -96,6 +97,8 @@ class State:
         }
         self.aliases = {"old-org/model": "org/model", "model-canonical": "org/model"}
         self.redirects = 0
+        self.listing = []  # GET /api/models items: [{"id", "downloads", "likes", ...}] (set by /_control)
+        self.list_requests = 0
         self.faults = {}
         self.lfs_redirect = True
         self.lock = threading.Lock()
@@ -183,9 +186,12 @@ class Handler(BaseHTTPRequestHandler):
             with STATE.lock:
                 return self.send_json(200, {"body_requests": STATE.body_requests, "head_requests": STATE.head_requests,
                                             "api_requests": STATE.api_requests, "auth_leaks": STATE.auth_leaks,
-                                            "bytes_sent": STATE.bytes_sent, "redirects": STATE.redirects})
+                                            "bytes_sent": STATE.bytes_sent, "redirects": STATE.redirects,
+                                            "list_requests": STATE.list_requests})
         if self.redirect_alias(parts, url):
             return
+        if parts == ["api", "models"]:
+            return self.listing(url.query)
         if parts[:2] == ["api", "models"] and len(parts) == 3:
             return self.error(404, "RepoNotFound", "Repository not found")  # an unknown bare name
         if parts[:2] == ["api", "models"] and len(parts) >= 4:
@@ -217,6 +223,31 @@ class Handler(BaseHTTPRequestHandler):
                 return True
         return False
 
+    def listing(self, query):
+        """GET /api/models: the `listing` set by /_control, filtered by author, sorted by `sort`
+        (descending; ties by id), `limit` items per page, cursor = offset, absolute Link."""
+        q = urllib.parse.parse_qs(query)
+        with STATE.lock:
+            STATE.list_requests += 1
+            items = [dict(x) for x in STATE.listing]
+        if "author" in q:
+            items = [x for x in items if x["id"].split("/")[0] == q["author"][0]]
+        key = q.get("sort", ["id"])[0]
+        items.sort(key=lambda x: (-x.get(key, 0), x["id"]) if key != "id" else x["id"])
+        if key == "id":
+            items.reverse()
+        limit = int(q.get("limit", ["1000"])[0])
+        start = int(q.get("cursor", ["0"])[0])
+        page = items[start:start + limit]
+        extra = {}
+        if start + limit < len(items):
+            rest = {k: v for k, v in q.items() if k != "cursor"}
+            rest["cursor"] = [str(start + limit)]
+            host = "http://127.0.0.1:%d" % self.server.server_address[1]
+            extra["Link"] = '<%s/api/models?%s>; rel="next"' % (host, urllib.parse.urlencode(rest, doseq=True))
+        self.send_json(200, [{"_id": hashlib.sha1(x["id"].encode()).hexdigest()[:24], "private": False,
+                              "tags": [], **x} for x in page], extra)
+
     def control(self):
         n = int(self.headers.get("Content-Length", "0"))
         req = json.loads(self.rfile.read(n) or b"{}")
@@ -225,6 +256,8 @@ class Handler(BaseHTTPRequestHandler):
                 STATE.faults = req["faults"]
             if "main" in req:
                 STATE.repos["org/model"].main = req["main"]
+            if "listing" in req:
+                STATE.listing = req["listing"]
             if "lfs_redirect" in req:
                 STATE.lfs_redirect = req["lfs_redirect"]
             if "add_repo" in req:
