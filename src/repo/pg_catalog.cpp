@@ -147,10 +147,17 @@ Result<void> PgCatalog::set_ref(std::int64_t repo, const Ref& ref) {
 }
 
 Result<CommitResult> PgCatalog::commit(std::int64_t repo, const NewCommit& c) {
-  std::shared_ptr<const Snapshot> made;
-  HG_TRY(auto out, pool_->transaction([&](Connection& conn) { return commit_on(conn, repo, c, made); }));
-  cache_.put(repo, out.commit, std::move(made));  // only once the transaction committed
-  return out;
+  // A branch's first commit inserts its ref: two of them at once collide on the unique key with
+  // no row to lock beforehand. Without a parent check the loser is simply run again on top of
+  // the winner (with one, the conflict is the answer).
+  for (int attempt = 0;; ++attempt) {
+    std::shared_ptr<const Snapshot> made;
+    auto out = pool_->transaction([&](Connection& conn) { return commit_on(conn, repo, c, made); });
+    if (!out && out.error().code == Errc::conflict && !c.expected_parent && attempt < 8) continue;
+    if (!out) return fail(out.error());
+    cache_.put(repo, out->commit, std::move(made));  // only once the transaction committed
+    return out;
+  }
 }
 
 Result<void> PgCatalog::store_snapshot(Connection& c, std::int64_t repo, const Snapshot& snap) {
