@@ -18,6 +18,7 @@ int token_main(int argc, char** argv);  // src/cli/serve.cpp
 int db_main(int argc, char** argv);     // src/db/cli.cpp
 int push_main(int argc, char** argv);   // src/cli/push.cpp
 int pull_main(int argc, char** argv);   // src/upstream/pull.cpp
+int load_main(int argc, char** argv);   // src/loader/cli.cpp
 int audit_main(int argc, char** argv);  // src/cli/audit_cmd.cpp
 }  // namespace hubgate
 
@@ -55,6 +56,7 @@ constexpr Command kCommands[] = {
     {"audit", "list the security gate's decisions: audit [--repo R] [--since T] [--format json]", hubgate::audit_main},
     {"db", "cluster metadata database: db migrate|status --database postgresql://…", hubgate::db_main},
     {"pull", "fill a gateway's cache with a snapshot: pull REPO[@REV] --endpoint URL", hubgate::pull_main},
+    {"load", "stream a safetensors checkpoint into memory: load REPO[@REV] --endpoint URL [--verify]", hubgate::load_main},
 };
 
 void usage(std::FILE* out) {
