@@ -154,8 +154,9 @@ class _CudaMover:
             ev.record(self.stream)
         self.events[self.turn] = ev
         self.turn ^= 1
-        out.record_stream(self.stream)
-        torch.cuda.current_stream(self.device).wait_stream(self.stream)
+        consumer = torch.cuda.current_stream(self.device)
+        consumer.wait_stream(self.stream)  # the caller's work on `out` starts after the copy
+        out.record_stream(consumer)  # allocated on the side stream, used on the caller's
         return out.view(host.dtype).reshape(host.shape)
 
 
