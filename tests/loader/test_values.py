@@ -144,14 +144,17 @@ def test_sharded_index_and_edge(hub, sharded):
     for name in want:
         assert torch.equal(got[name], want[name]), name
     # The same through a pull-through edge in front of the hub (cold: the edge fills as it serves).
-    edge = hg.start_server(hg.make_tempdir("edge") / "data", upstream=hub.url)
+    edge_root = hg.make_tempdir("edge")
+    edge = hg.start_server(edge_root / "data", upstream=hub.url)
     try:
         sd = hubgate.load_state_dict(SHARDED, endpoint=edge.url, connections=4, request_bytes=64 << 10)
         assert set(sd) == set(want)
         for name in want:
             assert torch.equal(sd[name], want[name]), name
     finally:
-        assert edge.stop() == 0
+        rc = edge.stop()
+        hg.remove_tempdir(edge_root)
+        assert rc == 0
 
 
 def test_cli_load(hub, sharded):
