@@ -47,6 +47,18 @@ if [ -n "$reqs" ] && [ "$(cat $reqs | sha256sum)" != "$(cat "$stamp" 2>/dev/null
   cat $reqs | sha256sum > "$stamp"
 fi
 
+# The hubgate Python package (python/): its extension is built from this checkout's sources
+# (src/loader/sources.cmake) with the build requirements pinned above (nanobind,
+# scikit-build-core), without build isolation (no second download); python/build/ keeps the
+# build incremental. Re-run when those sources change.
+pystamp="$venv/.hubgate-python.sha256"
+pysum=$(cd "$here" && find python src/loader src/scan/safetensors_layout.* src/scan/json_strict.* src/crypto/sha.* \
+  src/util -type f -not -path 'python/build/*' -not -name '*.pyc' | sort | xargs cat | sha256sum)
+if [ "$pysum" != "$(cat "$pystamp" 2>/dev/null)" ]; then
+  "$venv/bin/pip" install -q --disable-pip-version-check --no-build-isolation "$here/python"
+  echo "$pysum" > "$pystamp"
+fi
+
 # npm peers, pinned by lockfiles: every tests/**/package-lock.json. onnxruntime-node (under
 # @huggingface/transformers) ships its CPU binaries in the npm package; its install script would
 # also download CUDA ones from outside the registry: skip that (the package's .npmrc says so too).

@@ -19,6 +19,7 @@ int db_main(int argc, char** argv);     // src/db/cli.cpp
 int cluster_main(int argc, char** argv);  // src/cli/cluster_cmd.cpp
 int push_main(int argc, char** argv);   // src/cli/push.cpp
 int pull_main(int argc, char** argv);   // src/upstream/pull.cpp
+int load_main(int argc, char** argv);   // src/loader/cli.cpp
 int audit_main(int argc, char** argv);  // src/cli/audit_cmd.cpp
 int store_main(int argc, char** argv);  // src/cli/store_migrate.cpp
 }  // namespace hubgate
@@ -60,6 +61,7 @@ constexpr Command kCommands[] = {
      hubgate::store_main},
     {"cluster", "cluster mode's members and fill leases: cluster status --database postgresql://…", hubgate::cluster_main},
     {"pull", "fill a gateway's cache with a snapshot: pull REPO[@REV] --endpoint URL", hubgate::pull_main},
+    {"load", "stream a safetensors checkpoint into memory: load REPO[@REV] --endpoint URL [--verify]", hubgate::load_main},
 };
 
 void usage(std::FILE* out) {
