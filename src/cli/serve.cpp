@@ -81,6 +81,13 @@ storage (README.md "Hot copies"):
                        tenth of the data directory's file system; 0 = keep none; 'unlimited' =
                        keep every copy, also the one each commit makes
 
+S3 face (README.md "S3 face"; read-only, same port):
+  --s3-face on|off     answer S3 requests (bucket models|datasets, key ORG/NAME/REV/PATH;
+                       ListObjectsV2, HeadObject, GetObject) through the same resolve,
+                       pull-through and gate path as the Hub API (default on; TOML s3_face)
+  --s3-domain DOMAIN   also accept virtual-host requests (Host: models.DOMAIN, datasets.DOMAIN)
+                       (TOML s3_domain). Keys for private repositories: token create --s3
+
 signature policy (OpenSSF model signing; README.md "Signature policy"):
   --signing-policy FILE  JSON policy: repository globs -> required signers; revisions of covered
                          repositories that fail it are refused (403 SignatureRequired /
@@ -108,6 +115,8 @@ struct Config {
   // [store]: the object store of cluster mode (README.md "Object storage").
   std::string store = "local";
   std::string s3_endpoint, s3_addressing = "path", s3_region, s3_access_key, s3_secret_key;
+  std::string s3_face = "on";  // the read-only S3 face (hub/s3_face.cpp)
+  std::string s3_domain;
 };
 
 Result<void> load_toml(const std::string& path, Config& cfg) {
@@ -122,6 +131,8 @@ Result<void> load_toml(const std::string& path, Config& cfg) {
     str("public_url", cfg.public_url);
     str("log_level", cfg.log_level);
     str("access_log", cfg.access_log);
+    str("s3_face", cfg.s3_face);
+    str("s3_domain", cfg.s3_domain);
     if (auto sg = t["signing"].as_table()) {
       if (auto v = (*sg)["policy"].value<std::string>()) {  // relative to the TOML file
         std::filesystem::path pp = *v;
@@ -345,7 +356,8 @@ int serve_main(int argc, char** argv) {
                                       "--public-url", "--access-log", "--threads", "--cache-max-bytes",
                                       "--upstream-token", "--ref-ttl", "--auth-ttl", "--allow-repos", "--deny-repos",
                                       "--signing-policy", "--countersign-key", "--hot-copies-max-bytes",
-                                      "--upstream-xet", "--store", "--s3-endpoint", "--s3-addressing"};
+                                      "--upstream-xet", "--store", "--s3-endpoint", "--s3-addressing",
+                                      "--s3-face", "--s3-domain"};
   with_value.insert(cli::gate_flags().begin(), cli::gate_flags().end());  // security gate
   auto args = cli::parse_args(argc, argv, with_value, {"--help", "--offline"});
   if (!args) {
@@ -394,6 +406,12 @@ int serve_main(int argc, char** argv) {
   if (args->has("--store")) cfg.store = args->get("--store");
   if (args->has("--s3-endpoint")) cfg.s3_endpoint = args->get("--s3-endpoint");
   if (args->has("--s3-addressing")) cfg.s3_addressing = args->get("--s3-addressing");
+  if (args->has("--s3-face")) cfg.s3_face = args->get("--s3-face");
+  if (args->has("--s3-domain")) cfg.s3_domain = args->get("--s3-domain");
+  if (cfg.s3_face != "on" && cfg.s3_face != "off") {
+    std::fprintf(stderr, "hubgate serve: --s3-face wants on or off\n");
+    return 2;
+  }
   if (args->has("--hot-copies-max-bytes")) {
     auto v = args->get("--hot-copies-max-bytes");
     auto n = parse_u64(v);
@@ -577,6 +595,8 @@ int serve_main(int argc, char** argv) {
   hopts.public_url = cfg.public_url;
   hopts.upstream = cfg.upstream;
   hopts.signatures = signatures;
+  hopts.s3_face = cfg.s3_face == "on";
+  hopts.s3_domain = cfg.s3_domain;
   if (edge) {
     hopts.remote = [&edge](std::string_view route, http::Request& req, const std::string& type,
                            const std::string& repo, std::string_view rest, const std::string& base) {
@@ -630,10 +650,13 @@ int serve_main(int argc, char** argv) {
 
 int token_main(int argc, char** argv) {
   constexpr const char* usage =
-      "usage: hubgate token create --data-dir DIR --name NAME [--write] [--repos PATTERN[,PATTERN...]]\n"
+      "usage: hubgate token create --data-dir DIR --name NAME [--write] [--repos PATTERN[,PATTERN...]] [--s3]\n"
       "  prints a new token (hf_hg_...); only its hash is stored. PATTERN globs ('*') match\n"
-      "  'org/name' or 'datasets/org/name'; without --repos the token covers every repository.\n";
-  auto args = cli::parse_args(argc, argv, {"--data-dir", "--name", "--repos"}, {"--write", "--help"});
+      "  'org/name' or 'datasets/org/name'; without --repos the token covers every repository.\n"
+      "  --s3: an S3 access key pair for the S3 face instead (SigV4), printed as\n"
+      "  AWS_ACCESS_KEY_ID=... and AWS_SECRET_ACCESS_KEY=... lines; the secret is stored as-is in\n"
+      "  DIR/auth.db (mode 0600): the server needs it to recompute signatures.\n";
+  auto args = cli::parse_args(argc, argv, {"--data-dir", "--name", "--repos"}, {"--write", "--help", "--s3"});
   if (!args || args->positional.size() != 1 || args->positional[0] != "create" || !args->has("--name")) {
     if (!args) std::fprintf(stderr, "hubgate token: %s\n", args.error().message.c_str());
     std::fputs(usage, args && args->flags.count("--help") ? stdout : stderr);
@@ -648,6 +671,15 @@ int token_main(int argc, char** argv) {
   if (!tokens) {
     std::fprintf(stderr, "hubgate token: %s\n", tokens.error().message.c_str());
     return 1;
+  }
+  if (args->flags.count("--s3")) {
+    auto k = (*tokens)->create_s3_key(args->get("--name"), args->flags.count("--write") > 0, args->get("--repos"));
+    if (!k) {
+      std::fprintf(stderr, "hubgate token: %s\n", k.error().message.c_str());
+      return 1;
+    }
+    std::printf("AWS_ACCESS_KEY_ID=%s\nAWS_SECRET_ACCESS_KEY=%s\n", k->access_key.c_str(), k->secret.c_str());
+    return 0;
   }
   auto t = (*tokens)->create(args->get("--name"), args->flags.count("--write") > 0, args->get("--repos"));
   if (!t) {

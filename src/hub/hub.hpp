@@ -79,6 +79,13 @@ struct HubOptions {
   // serves through it (copy, or reconstruction from chunks), commits admit their objects to it.
   // Null = plain reads only from the blob store. Not owned.
   cas::HotCopies* hot = nullptr;
+
+  // Read-only S3 face (hub/s3_face.cpp, docs/spec/s3.md part 1): buckets `models` and
+  // `datasets`, keys ORG/NAME/REVISION/PATH, served through the same resolve, pull-through and
+  // gate path as the Hub API. Path style always; virtual-host style (`Host: models.<domain>`)
+  // only for `s3_domain` when set.
+  bool s3_face = false;
+  std::string s3_domain;
 };
 
 class Metrics;
