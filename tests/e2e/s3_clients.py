@@ -92,6 +92,17 @@ def runai_list(endpoint: str, uri: str, key: tuple[str, str] | None, timeout: fl
     return json.loads(r.stdout.strip().splitlines()[-1])
 
 
+def runai_pull(endpoint: str, uri: str, dst: Path, patterns: list[str], key: tuple[str, str] | None,
+               timeout: float = 300) -> None:
+    """runai_model_streamer.pull_files(uri, dst, allow_pattern=patterns): what vLLM calls for the
+    config and tokenizer files (ListObjectsV2 without delimiter, download_file per key)."""
+    code = ("import sys, json; from runai_model_streamer import pull_files; "
+            "pull_files(sys.argv[1], sys.argv[2], allow_pattern=json.loads(sys.argv[3]))")
+    r = subprocess.run([sys.executable, "-c", code, uri, str(dst), json.dumps(patterns)], capture_output=True,
+                       text=True, timeout=timeout, env=s3_env(endpoint, key))
+    assert r.returncode == 0, f"pull_files failed: {r.stderr}"
+
+
 def _stream_main(out: str, pairs: list[str]) -> int:
     import torch
     from runai_model_streamer import SafetensorsStreamer

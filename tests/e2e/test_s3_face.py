@@ -100,6 +100,9 @@ def test_runai_streams_every_tensor_byte_identical_signed_and_unsigned(site, tmp
     # list_safetensors: ListObjectsV2 with delimiter '/' (top level only), as vLLM calls it.
     for key in (None, site["keys"]["loader"]):
         assert s3.runai_list(srv.url, "s3://models/e2e/tiny/main/", key) == sorted(uris)
+    # pull_files, as vLLM fetches the config and tokenizer before streaming the weights.
+    s3.runai_pull(srv.url, "s3://models/e2e/tiny/main/", tmp_path / "pulled", ["*.json", "*.model", "*.py"], None)
+    assert hg.tree_hashes(tmp_path / "pulled") == {n: hg.sha256_file(model / n) for n in ("config.json", "tokenizer.json")}
     # The C++ reader always signs with whatever the credential chain finds: the gateway's key,
     # and a key it does not know (served as anonymous: the repository is public).
     for key in (site["keys"]["loader"], ("AKIAUNKNOWNKEY000000", "not-a-secret")):
