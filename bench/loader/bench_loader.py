@@ -10,7 +10,8 @@
 
 Figures: median wall time of --runs, throughput, and peak RSS of the client process (GNU time's
 %M), with the ratio to curl on the S3 face; for the streamer also the time of the stream loop
-alone (process time minus Python and torch start-up). The streamer runs in a fresh
+alone (process time minus Python and torch start-up), and the CPU time the hubgate process
+spent serving each peer (from /proc). The streamer runs in a fresh
 process each time with a clean AWS environment (tests/e2e/s3_clients.py).
 
 Usage: bench_loader.py --hubgate build/hubgate [--size-mib 1024] [--runs 3]
@@ -106,11 +107,18 @@ def main():
             "curl, S3 face": (["curl", "-sf", "-o", "/dev/null", s3_url], None),
             "curl, Hub resolve": (["curl", "-sf", "-o", "/dev/null", f"{srv.url}/bench/model/resolve/main/model.safetensors"], None),
         }
+        def server_cpu():  # seconds of CPU the hubgate process has used (utime + stime)
+            f = Path(f"/proc/{srv.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
+
+        cpu = {k: [] for k in peers}
         res = {k: [] for k in peers}
         res["runai streamer, stream only"] = []  # the same runs without interpreter and torch start-up
         for _ in range(a.runs):
             for name, (cmd, e) in peers.items():
+                c0 = server_cpu()
                 took, rss, out = timed(cmd, e)
+                cpu[name].append(server_cpu() - c0)
                 if name.startswith("runai"):  # every tensor byte arrived
                     assert int(out.split()[0]) == max(1, a.size_mib // 64) * (64 << 20), out
                     res["runai streamer, stream only"].append((float(out.split()[1]), rss))
@@ -120,8 +128,9 @@ def main():
         med = {k: (statistics.median(t for t, _ in v), max(r for _, r in v)) for k, v in res.items()}
         base = med["curl, S3 face"][0]
         for name, (t, rss) in med.items():
-            print(f"  {name:24s} {t:7.2f} s  {size / 2**20 / t:8.0f} MiB/s  peak RSS {rss:7.0f} MiB  "
-                  f"time ratio vs curl (S3 face) {t / base:5.2f}")
+            server = f"  server CPU {statistics.median(cpu[name]):6.2f} s" if name in cpu else ""
+            print(f"  {name:28s} {t:7.2f} s  {size / 2**20 / t:8.0f} MiB/s  peak RSS {rss:7.0f} MiB  "
+                  f"time ratio vs curl (S3 face) {t / base:5.2f}{server}")
     finally:
         if srv:
             srv.stop()
