@@ -67,11 +67,19 @@ bool etag_listed(std::string_view list, const std::string& etag) {
   return false;
 }
 
-// "2015-10-21T07:28:00.000Z" -> "Wed, 21 Oct 2015 07:28:00 GMT"; "" when it does not parse.
-std::string imf_date(std::string_view iso) {
+// Unix seconds of "2015-10-21T07:28:00.000Z" (ISO, as repository dates are written) or of
+// "Wed, 21 Oct 2015 07:28:00 GMT" (IMF-fixdate, HTTP headers); nullopt when it does not parse.
+std::optional<std::int64_t> unix_time(std::string_view text, bool imf) {
   std::tm tm{};
-  if (iso.size() < 19 || !strptime(std::string(iso.substr(0, 19)).c_str(), "%Y-%m-%dT%H:%M:%S", &tm)) return {};
-  std::time_t t = timegm(&tm);
+  std::string s(text.substr(0, imf ? 64 : 19));
+  const char* end = strptime(s.c_str(), imf ? "%a, %d %b %Y %H:%M:%S GMT" : "%Y-%m-%dT%H:%M:%S", &tm);
+  if (!end || (imf && *end != '\0')) return std::nullopt;
+  return std::int64_t(timegm(&tm));
+}
+
+std::string imf_date(std::int64_t unix_seconds) {
+  std::time_t t = std::time_t(unix_seconds);
+  std::tm tm{};
   gmtime_r(&t, &tm);
   char buf[40];
   std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
@@ -156,21 +164,29 @@ http::Response object_request(Ctx& c, const std::string& bucket, const std::stri
     return e;
   }
   if (res.status == 200) res.headers.erase("Content-Range");
-  if (auto m = c.req.headers.get("If-Match"); m && !etag_listed(*m, etag))
+  // Conditionals (S3's precedence: a true If-Match overrides If-Unmodified-Since, a false
+  // If-None-Match overrides If-Modified-Since). Dates compare with the revision's commit date.
+  const auto if_match = c.req.headers.get("If-Match"), if_none = c.req.headers.get("If-None-Match");
+  const auto if_unmod = c.req.headers.get("If-Unmodified-Since"), if_mod = c.req.headers.get("If-Modified-Since");
+  std::optional<std::int64_t> modified;
+  if (c.req.method == "HEAD" || !c.req.headers.has("Range") || if_unmod || if_mod) {  // aws s3 cp reads it from HEAD
+    modified = unix_time(s3_commit_date(c, rk.id, std::string(res.headers.get("X-Repo-Commit").value_or(""))), false);
+    if (modified) res.headers.set("Last-Modified", imf_date(*modified));
+  }
+  auto since = [&](std::optional<std::string_view> h) { return h ? unix_time(*h, true) : std::nullopt; };
+  if ((if_match && !etag_listed(*if_match, etag)) ||
+      (!if_match && modified && since(if_unmod) && *modified > *since(if_unmod)))
     return s3_error(c, 412, "PreconditionFailed", "At least one of the pre-conditions you specified did not hold",
-                    {{"Condition", "If-Match"}});
-  if (auto m = c.req.headers.get("If-None-Match"); m && etag_listed(*m, etag)) {
+                    {{"Condition", if_match ? "If-Match" : "If-Unmodified-Since"}});
+  if ((if_none && etag_listed(*if_none, etag)) ||
+      (!if_none && modified && since(if_mod) && *modified <= *since(if_mod))) {
     http::Response r;
     r.status = 304;
     r.headers.set("ETag", "\"" + etag + "\"");
+    if (modified) r.headers.set("Last-Modified", imf_date(*modified));
     r.headers.set("x-amz-request-id", c.req.request_id);
     r.body = std::string();
     return r;
-  }
-  if (c.req.method == "HEAD" || !c.req.headers.has("Range")) {  // aws s3 cp reads it from HEAD
-    if (auto d = imf_date(s3_commit_date(c, rk.id, std::string(res.headers.get("X-Repo-Commit").value_or(""))));
-        !d.empty())
-      res.headers.set("Last-Modified", d);
   }
   for (const char* h : {"X-Linked-Etag", "X-Linked-Size"}) res.headers.erase(h);
   res.headers.set("x-amz-request-id", c.req.request_id);

@@ -295,6 +295,15 @@ def test_raw_shapes_with_curl(site, tmp_path):
     assert r.status == 412 and ET.fromstring(r.body).findtext("Code") == "PreconditionFailed"
     r = srv.request("GET", "/models/e2e/tiny/main/config.json", headers={"If-None-Match": list_etag})
     assert r.status == 304 and r.body == b""
+    # Date conditionals against Last-Modified (the commit date), with S3's precedence.
+    last, old = head.header("Last-Modified"), "Mon, 01 Jan 2001 00:00:00 GMT"
+    cond = {(("If-Modified-Since", last),): 304, (("If-Modified-Since", old),): 200,
+            (("If-Unmodified-Since", old),): 412, (("If-Unmodified-Since", last),): 200,
+            (("If-Match", list_etag), ("If-Unmodified-Since", old)): 200,
+            (("If-None-Match", '"other"'), ("If-Modified-Since", last)): 200}
+    for headers, status in cond.items():
+        r = srv.request("GET", "/models/e2e/tiny/main/config.json", headers=dict(headers))
+        assert r.status == status, (headers, r.status, r.body)
     # XML errors: NoSuchKey (GET has a body, HEAD none), NoSuchBucket, AccessDenied, NotImplemented.
     status, h = hg.curl(f"{base}/nope.txt", tmp_path / "n.out")
     err = ET.fromstring((tmp_path / "n.out").read_bytes())
