@@ -46,6 +46,15 @@ if [ -n "$reqs" ] && [ "$(cat $reqs | sha256sum)" != "$(cat "$stamp" 2>/dev/null
   "$venv/bin/pip" install -q --disable-pip-version-check "${args[@]}"
   cat $reqs | sha256sum > "$stamp"
 fi
+# Pinned peers whose declared dependencies must not be resolved (they would pull torch from
+# PyPI): tests/**/requirements-nodeps.txt, installed with --no-deps.
+nodeps=$(find "$here/tests" -name requirements-nodeps.txt -not -path '*/node_modules/*' | sort)
+nostamp="$venv/.requirements-nodeps.sha256"
+if [ -n "$nodeps" ] && [ "$(cat $nodeps | sha256sum)" != "$(cat "$nostamp" 2>/dev/null)" ]; then
+  args=(); for r in $nodeps; do args+=(-r "$r"); done
+  "$venv/bin/pip" install -q --disable-pip-version-check --no-deps "${args[@]}"
+  cat $nodeps | sha256sum > "$nostamp"
+fi
 
 # The hubgate Python package (python/): its extension is built from this checkout's sources
 # (src/loader/sources.cmake) with the build requirements pinned above (nanobind,

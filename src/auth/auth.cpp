@@ -75,7 +75,9 @@ Result<std::unique_ptr<TokenStore>> TokenStore::open(const std::string& path) {
   const char* schema =
       "PRAGMA journal_mode=WAL;"
       "CREATE TABLE IF NOT EXISTS tokens(hash TEXT PRIMARY KEY, name TEXT NOT NULL, write INT NOT NULL,"
-      " repos TEXT NOT NULL, created INT NOT NULL);";
+      " repos TEXT NOT NULL, created INT NOT NULL);"
+      "CREATE TABLE IF NOT EXISTS s3_keys(access_key TEXT PRIMARY KEY, secret TEXT NOT NULL, name TEXT NOT NULL,"
+      " write INT NOT NULL, repos TEXT NOT NULL, created INT NOT NULL);";
   if (sqlite3_exec(impl->db, schema, nullptr, nullptr, nullptr) != SQLITE_OK) {
     return fail(Errc::io, "initialise token database " + path + ": " + sqlite3_errmsg(impl->db));
   }
@@ -150,6 +152,74 @@ Result<std::optional<Token>> TokenStore::verify(std::string_view token) {
   }
   sqlite3_finalize(s);
   if (rc != SQLITE_ROW && rc != SQLITE_DONE) return fail(Errc::io, std::string("read token: ") + sqlite3_errmsg(impl_->db));
+  return out;
+}
+
+Result<TokenStore::S3Key> TokenStore::create_s3_key(std::string_view name, bool write, std::string_view repos) {
+  if (name.empty() || name.size() > 100) return fail(Errc::invalid_argument, "token name must be 1..100 characters");
+  S3Key k;
+  k.access_key = "HGAK" + random_hex(8);
+  for (auto& ch : k.access_key)
+    if (ch >= 'a' && ch <= 'f') ch = char(ch - 'a' + 'A');
+  k.secret = random_hex(20);
+  k.token = Token{std::string(name), write, split_patterns(repos)};
+  if (impl_->pool) {
+    auto c = impl_->pool->acquire();
+    if (!c) return fail(c.error());
+    auto r = (*c)->query("INSERT INTO s3_keys (access_key, secret, name, write, repos, created) VALUES ($1,$2,$3,$4,$5,$6)",
+                         {k.access_key, k.secret, std::string(name), write ? "1" : "0", std::string(repos),
+                          std::to_string(std::int64_t(std::time(nullptr)))});
+    if (!r) return fail(db::sql_error(r.error()).context("store S3 key"));
+    return k;
+  }
+  std::lock_guard lk(impl_->mu);
+  sqlite3_stmt* s = nullptr;
+  sqlite3_prepare_v2(impl_->db, "INSERT INTO s3_keys VALUES(?,?,?,?,?,?)", -1, &s, nullptr);
+  sqlite3_bind_text(s, 1, k.access_key.data(), int(k.access_key.size()), SQLITE_TRANSIENT);
+  sqlite3_bind_text(s, 2, k.secret.data(), int(k.secret.size()), SQLITE_TRANSIENT);
+  sqlite3_bind_text(s, 3, name.data(), int(name.size()), SQLITE_TRANSIENT);
+  sqlite3_bind_int(s, 4, write ? 1 : 0);
+  sqlite3_bind_text(s, 5, repos.data(), int(repos.size()), SQLITE_TRANSIENT);
+  sqlite3_bind_int64(s, 6, std::int64_t(std::time(nullptr)));
+  int rc = sqlite3_step(s);
+  sqlite3_finalize(s);
+  if (rc != SQLITE_DONE) return fail(Errc::io, std::string("store S3 key: ") + sqlite3_errmsg(impl_->db));
+  return k;
+}
+
+Result<std::optional<TokenStore::S3Key>> TokenStore::find_s3_key(std::string_view access_key) {
+  if (access_key.size() > 128) return std::optional<S3Key>{};
+  if (impl_->pool) {
+    auto c = impl_->pool->acquire();
+    if (!c) return fail(c.error());
+    auto rows = (*c)->query("SELECT secret, name, write, repos FROM s3_keys WHERE access_key=$1", {std::string(access_key)});
+    if (!rows) return fail(db::sql_error(rows.error()).context("read S3 key"));
+    if (rows->empty()) return std::optional<S3Key>{};
+    S3Key k;
+    k.access_key = access_key;
+    k.secret = (*rows)[0][0].value_or("");
+    k.token.name = (*rows)[0][1].value_or("");
+    k.token.write = (*rows)[0][2].value_or("0") != "0";
+    k.token.patterns = split_patterns((*rows)[0][3].value_or(""));
+    return std::optional<S3Key>(std::move(k));
+  }
+  std::lock_guard lk(impl_->mu);
+  sqlite3_stmt* s = nullptr;
+  sqlite3_prepare_v2(impl_->db, "SELECT secret, name, write, repos FROM s3_keys WHERE access_key=?", -1, &s, nullptr);
+  sqlite3_bind_text(s, 1, access_key.data(), int(access_key.size()), SQLITE_TRANSIENT);
+  int rc = sqlite3_step(s);
+  std::optional<S3Key> out;
+  if (rc == SQLITE_ROW) {
+    S3Key k;
+    k.access_key = access_key;
+    k.secret = reinterpret_cast<const char*>(sqlite3_column_text(s, 0));
+    k.token.name = reinterpret_cast<const char*>(sqlite3_column_text(s, 1));
+    k.token.write = sqlite3_column_int(s, 2) != 0;
+    k.token.patterns = split_patterns(reinterpret_cast<const char*>(sqlite3_column_text(s, 3)));
+    out = std::move(k);
+  }
+  sqlite3_finalize(s);
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return fail(Errc::io, std::string("read S3 key: ") + sqlite3_errmsg(impl_->db));
   return out;
 }
 

@@ -8,6 +8,12 @@
 // ("org/name", "datasets/org/name") matches one of its comma-separated `repos` glob patterns
 // ('*' matches any run of characters, '/' included; empty = all repositories).
 //
+// S3 access keys (`hubgate token create --s3`, for SigV4 on the read-only S3 face) live in the
+// same database, table `s3_keys(access_key TEXT PRIMARY KEY, secret TEXT, name TEXT, write INT,
+// repos TEXT, created INT)`. SigV4 needs the secret itself to recompute signatures, so it is
+// stored as-is (the file is mode 0600); an access key has the same rights as a token with the
+// same `write`/`repos`.
+//
 // `Signer` makes self-authorizing URLs: HMAC-SHA256 over a payload and an expiry time with a
 // 32-byte secret kept in `<data-dir>/secret` (mode 0600, created on first use).
 // Thread-safety: TokenStore and Signer are thread-safe.
@@ -56,6 +62,16 @@ class TokenStore {
   Result<std::string> create(std::string_view name, bool write, std::string_view repos);
   // nullopt for an unknown token.
   Result<std::optional<Token>> verify(std::string_view token);
+
+  struct S3Key {
+    std::string access_key;  // "HGAK" + 16 uppercase hex
+    std::string secret;      // 40 hex characters
+    Token token;             // the rights it carries
+  };
+  // Creates an S3 access key id + secret pair with the rights of a token.
+  Result<S3Key> create_s3_key(std::string_view name, bool write, std::string_view repos);
+  // nullopt for an unknown access key id.
+  Result<std::optional<S3Key>> find_s3_key(std::string_view access_key);
 
  private:
   struct Impl;

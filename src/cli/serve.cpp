@@ -95,6 +95,13 @@ storage (README.md "Hot copies"):
                        tenth of the data directory's file system; 0 = keep none; 'unlimited' =
                        keep every copy, also the one each commit makes
 
+S3 face (README.md "S3 face"; read-only, same port):
+  --s3-face on|off     answer S3 requests (bucket models|datasets, key ORG/NAME/REV/PATH;
+                       ListObjectsV2, HeadObject, GetObject) through the same resolve,
+                       pull-through and gate path as the Hub API (default on; TOML s3_face)
+  --s3-domain DOMAIN   also accept virtual-host requests (Host: models.DOMAIN, datasets.DOMAIN)
+                       (TOML s3_domain). Keys for private repositories: token create --s3
+
 signature policy (OpenSSF model signing; README.md "Signature policy"):
   --signing-policy FILE  JSON policy: repository globs -> required signers; revisions of covered
                          repositories that fail it are refused (403 SignatureRequired /
@@ -126,6 +133,8 @@ struct Config {
   std::string s3_endpoint, s3_addressing = "path", s3_region, s3_access_key, s3_secret_key;
   // [database] url: cluster mode's PostgreSQL ("" = SQLite in the data directory).
   std::string database;
+  std::string s3_face = "on";  // the read-only S3 face (hub/s3_face.cpp)
+  std::string s3_domain;
 };
 
 Result<void> load_toml(const std::string& path, Config& cfg) {
@@ -141,6 +150,8 @@ Result<void> load_toml(const std::string& path, Config& cfg) {
     str("cdn_url", cfg.cdn_url);
     str("log_level", cfg.log_level);
     str("access_log", cfg.access_log);
+    str("s3_face", cfg.s3_face);
+    str("s3_domain", cfg.s3_domain);
     if (auto sg = t["signing"].as_table()) {
       if (auto v = (*sg)["policy"].value<std::string>()) {  // relative to the TOML file
         std::filesystem::path pp = *v;
@@ -359,7 +370,7 @@ int serve_main(int argc, char** argv) {
                                       "--upstream-token", "--ref-ttl", "--auth-ttl", "--allow-repos", "--deny-repos",
                                       "--signing-policy", "--countersign-key", "--hot-copies-max-bytes",
                                       "--upstream-xet", "--store", "--s3-endpoint", "--s3-addressing",
-                                      "--database"};
+                                      "--database", "--s3-face", "--s3-domain"};
   with_value.insert(cli::gate_flags().begin(), cli::gate_flags().end());  // security gate
   with_value.insert(cli::cluster_flags().begin(), cli::cluster_flags().end());  // cluster mode
   auto args = cli::parse_args(argc, argv, with_value, {"--help", "--offline"});
@@ -426,6 +437,12 @@ int serve_main(int argc, char** argv) {
   if (args->has("--store")) cfg.store = args->get("--store");
   if (args->has("--s3-endpoint")) cfg.s3_endpoint = args->get("--s3-endpoint");
   if (args->has("--s3-addressing")) cfg.s3_addressing = args->get("--s3-addressing");
+  if (args->has("--s3-face")) cfg.s3_face = args->get("--s3-face");
+  if (args->has("--s3-domain")) cfg.s3_domain = args->get("--s3-domain");
+  if (cfg.s3_face != "on" && cfg.s3_face != "off") {
+    std::fprintf(stderr, "hubgate serve: --s3-face wants on or off\n");
+    return 2;
+  }
   if (args->has("--hot-copies-max-bytes")) {
     auto v = args->get("--hot-copies-max-bytes");
     auto n = parse_u64(v);
@@ -640,6 +657,8 @@ int serve_main(int argc, char** argv) {
   hopts.cdn_url = cfg.cdn_url;
   hopts.upstream = cfg.upstream;
   hopts.signatures = signatures;
+  hopts.s3_face = cfg.s3_face == "on";
+  hopts.s3_domain = cfg.s3_domain;
   if (edge) {
     hopts.remote = [&edge](std::string_view route, http::Request& req, const std::string& type,
                            const std::string& repo, std::string_view rest, const std::string& base) {
@@ -702,11 +721,14 @@ int serve_main(int argc, char** argv) {
 
 int token_main(int argc, char** argv) {
   constexpr const char* usage =
-      "usage: hubgate token create [--data-dir DIR | --database URL] --name NAME [--write] [--repos PATTERN[,PATTERN...]]\n"
+      "usage: hubgate token create [--data-dir DIR | --database URL] --name NAME [--write] [--repos PATTERN[,PATTERN...]] [--s3]\n"
       "  prints a new token (hf_hg_...); only its hash is stored. PATTERN globs ('*') match\n"
       "  'org/name' or 'datasets/org/name'; without --repos the token covers every repository.\n"
-      "  --database postgresql://…: the tokens of a cluster (what `serve --database` uses).\n";
-  auto args = cli::parse_args(argc, argv, {"--data-dir", "--name", "--repos", "--database"}, {"--write", "--help"});
+      "  --database postgresql://…: the tokens of a cluster (what `serve --database` uses).\n"
+      "  --s3: an S3 access key pair for the S3 face instead (SigV4), printed as\n"
+      "  AWS_ACCESS_KEY_ID=... and AWS_SECRET_ACCESS_KEY=... lines; the secret is stored as-is\n"
+      "  (DIR/auth.db, mode 0600, or the database): the server needs it to recompute signatures.\n";
+  auto args = cli::parse_args(argc, argv, {"--data-dir", "--name", "--repos", "--database"}, {"--write", "--help", "--s3"});
   if (!args || args->positional.size() != 1 || args->positional[0] != "create" || !args->has("--name")) {
     if (!args) std::fprintf(stderr, "hubgate token: %s\n", args.error().message.c_str());
     std::fputs(usage, args && args->flags.count("--help") ? stdout : stderr);
@@ -716,6 +738,15 @@ int token_main(int argc, char** argv) {
   if (!tokens) {
     std::fprintf(stderr, "hubgate token: %s\n", tokens.error().message.c_str());
     return 1;
+  }
+  if (args->flags.count("--s3")) {
+    auto k = (*tokens)->create_s3_key(args->get("--name"), args->flags.count("--write") > 0, args->get("--repos"));
+    if (!k) {
+      std::fprintf(stderr, "hubgate token: %s\n", k.error().message.c_str());
+      return 1;
+    }
+    std::printf("AWS_ACCESS_KEY_ID=%s\nAWS_SECRET_ACCESS_KEY=%s\n", k->access_key.c_str(), k->secret.c_str());
+    return 0;
   }
   auto t = (*tokens)->create(args->get("--name"), args->flags.count("--write") > 0, args->get("--repos"));
   if (!t) {

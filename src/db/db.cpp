@@ -93,6 +93,11 @@ const std::vector<Migration> kMigrations = {
      "  PRIMARY KEY (repo, user_name));"
      "CREATE INDEX likes_user ON likes (user_name, time);"
      "CREATE INDEX files_sha256 ON files (sha256);"},
+    {15, "S3 access keys",
+     // The S3 face's SigV4 keys (auth::TokenStore::create_s3_key): the secret is kept as issued,
+     // since the server recomputes signatures with it.
+     "CREATE TABLE s3_keys (access_key TEXT PRIMARY KEY, secret TEXT NOT NULL, name TEXT NOT NULL,"
+     "  write INT NOT NULL, repos TEXT NOT NULL, created BIGINT NOT NULL);"},
 };
 
 }  // namespace

@@ -84,6 +84,24 @@ http::Response countersignature_reply(const std::string& bundle, const std::stri
 json file_json(const repo::FileEntry& f, const repo::Snapshot& s, bool expand);
 json dir_json(const std::string& path, const std::string& oid);
 
+// "a/b//c" -> {"a", "b", "", "c"} (views into `s`): a raw path's segments.
+std::vector<std::string_view> split_segments(std::string_view s);
+
+// Pull-through (src/upstream/): true when an upstream is configured and `id` is not hosted
+// here (local wins); `remote` hands the request to HubOptions::remote.
+bool is_remote(Ctx& c, const repo::RepoId& id);
+http::Response remote(Ctx& c, std::string_view route, const repo::RepoId& id, std::string_view rest);
+
+// The read-only S3 face (s3_face.cpp, s3_list.cpp; docs/spec/s3.md part 1).
+struct S3Target {
+  std::string bucket;   // "models" or "datasets"; empty for the service (GET /)
+  std::string raw_key;  // still percent-encoded; empty for bucket requests
+};
+// Whether `req` is an S3 request (HubOptions::s3_face on): virtual-host Host, the bare bucket
+// paths, a SigV4 signature, or a /models|/datasets path that no Hub route claims.
+std::optional<S3Target> s3_target(const HubOptions& o, const http::Request& req);
+http::Response s3_handle(Ctx& c, const S3Target& t);
+
 // Download handlers (download.cpp).
 http::Response repo_info(Ctx& c, const repo::RepoId& id, std::string_view raw_rev);
 http::Response tree(Ctx& c, const repo::RepoId& id, std::string_view raw_rest);

@@ -22,17 +22,6 @@ std::string header_safe(std::string s) {
   return s;
 }
 
-std::vector<std::string_view> split(std::string_view s) {
-  std::vector<std::string_view> out;
-  while (true) {
-    auto slash = s.find('/');
-    out.push_back(s.substr(0, slash));
-    if (slash == std::string_view::npos) break;
-    s.remove_prefix(slash + 1);
-  }
-  return out;
-}
-
 std::string join(const std::vector<std::string_view>& segs, std::size_t from) {
   std::string out;
   for (std::size_t i = from; i < segs.size(); ++i) {
@@ -91,17 +80,6 @@ http::Response whoami(Ctx& c) {
              {{"type", "access_token"},
               {"accessToken", {{"displayName", c.token->name}, {"role", c.token->write ? "write" : "read"}}}}}};
   return json_reply(200, j);
-}
-
-// Pull-through (src/upstream/): true when an upstream is configured and `id` is not hosted
-// here (local wins). Only the read routes consult it.
-bool is_remote(Ctx& c, const repo::RepoId& id) {
-  if (!c.hub.opts.remote) return false;
-  auto rec = c.hub.catalog.find_repo(id);
-  return rec && !*rec;
-}
-http::Response remote(Ctx& c, std::string_view route, const repo::RepoId& id, std::string_view rest) {
-  return c.hub.opts.remote(route, c.req, id.api_plural(), id.full(), rest, c.base_url);
 }
 
 // A hosted repository that was moved (POST /api/repos/move): its old id answers 307 with a
@@ -329,6 +307,28 @@ http::Response route_repo(Ctx& c, std::vector<std::string_view> segs, std::strin
 
 }  // namespace
 
+std::vector<std::string_view> split_segments(std::string_view s) {
+  std::vector<std::string_view> out;
+  while (true) {
+    auto slash = s.find('/');
+    out.push_back(s.substr(0, slash));
+    if (slash == std::string_view::npos) break;
+    s.remove_prefix(slash + 1);
+  }
+  return out;
+}
+
+// Pull-through (src/upstream/): true when an upstream is configured and `id` is not hosted
+// here (local wins). Only the read routes consult it.
+bool is_remote(Ctx& c, const repo::RepoId& id) {
+  if (!c.hub.opts.remote) return false;
+  auto rec = c.hub.catalog.find_repo(id);
+  return rec && !*rec;
+}
+http::Response remote(Ctx& c, std::string_view route, const repo::RepoId& id, std::string_view rest) {
+  return c.hub.opts.remote(route, c.req, id.api_plural(), id.full(), rest, c.base_url);
+}
+
 const char* const kDefaultGitattributes =
     "*.7z filter=lfs diff=lfs merge=lfs -text\n"
     "*.arrow filter=lfs diff=lfs merge=lfs -text\n"
@@ -542,6 +542,10 @@ http::Response Hub::handle(http::Request& req) {
     // Xet CAS API: its own tokens (Xet access tokens, or signed xorb URLs), not hub tokens.
     return finish(impl_->opts.xet->handle(req, c.base_url, route));
   }
+  if (auto s3 = s3_target(impl_->opts, req)) {
+    route = "s3";  // the read-only S3 face (s3_face.cpp): its own authentication (SigV4)
+    return finish(s3_handle(c, *s3));
+  }
   auto q = http::parse_query(req.query);
   if (!q) return finish(error(400, "", "malformed query string: " + q.error().message));
   c.query = std::move(*q);
@@ -565,7 +569,7 @@ http::Response Hub::handle(http::Request& req) {
     }
   }
 
-  auto segs = split(std::string_view(req.path).substr(1));
+  auto segs = split_segments(std::string_view(req.path).substr(1));
   try {
     if (!segs.empty() && segs[0] == "api") {
       segs.erase(segs.begin());

@@ -84,6 +84,13 @@ struct HubOptions {
   // (signed, cacheable forever). Empty = bodies are served by resolve itself.
   std::string cdn_url;
   std::int64_t blob_url_ttl_s = 3600;  // lifetime of a signed blob URL
+
+  // Read-only S3 face (hub/s3_face.cpp, docs/spec/s3.md part 1): buckets `models` and
+  // `datasets`, keys ORG/NAME/REVISION/PATH, served through the same resolve, pull-through and
+  // gate path as the Hub API. Path style always; virtual-host style (`Host: models.<domain>`)
+  // only for `s3_domain` when set.
+  bool s3_face = false;
+  std::string s3_domain;
 };
 
 class Metrics;

@@ -34,6 +34,23 @@ inline void token_store_contract(const std::function<Result<std::unique_ptr<Toke
   EXPECT_EQ((*bob)->name, "bob");
   EXPECT_FALSE((*bob)->write);
   EXPECT_TRUE((*bob)->patterns.empty());
+  // S3 access keys of the S3 face: kept with their secret and rights, seen by the other store.
+  auto k = (*ts)->create_s3_key("loader", false, "team/*");
+  ASSERT_TRUE(k) << k.error().message;
+  EXPECT_TRUE(k->access_key.starts_with("HGAK"));
+  EXPECT_EQ(k->access_key.size(), 20u);
+  EXPECT_EQ(k->secret.size(), 40u);
+  auto found = (*other)->find_s3_key(k->access_key);
+  ASSERT_TRUE(found && *found);
+  EXPECT_EQ((*found)->secret, k->secret);
+  EXPECT_EQ((*found)->token.name, "loader");
+  EXPECT_FALSE((*found)->token.write);
+  EXPECT_EQ((*found)->token.patterns, (std::vector<std::string>{"team/*"}));
+  auto missing = (*ts)->find_s3_key("HGAKFFFFFFFFFFFFFFFF");
+  ASSERT_TRUE(missing);
+  EXPECT_FALSE(*missing);
+  // An S3 secret is not a hub token.
+  EXPECT_FALSE(*(*ts)->verify(k->secret));
 }
 
 }  // namespace hubgate::auth::testing
