@@ -90,12 +90,16 @@ start_seaweedfs() {
                  "actions": ["Admin", "Read", "Write", "List", "Tagging"]}]}
 EOF
   local pm pv pf ps
-  if [ -f "$dir/seaweedfs/ports" ]; then  # a restart keeps the endpoint clients were given
-    read -r pm pv pf ps < "$dir/seaweedfs/ports"
+  # A restart keeps the S3 endpoint clients were given; the internal ports are picked afresh, since
+  # another engine started meanwhile may hold the old ones.
+  if [ -f "$dir/seaweedfs/ports" ]; then
+    local saved; saved=$(cat "$dir/seaweedfs/ports")
+    ps=${saved##* }  # the last field (folders from before kept four ports)
   else
-    pm=$(free_port); pv=$(free_port); pf=$(free_port); ps=$(free_port)
-    echo "$pm $pv $pf $ps" > "$dir/seaweedfs/ports"
+    ps=$(free_port)
+    echo "$ps" > "$dir/seaweedfs/ports"
   fi
+  pm=$(free_port); pv=$(free_port); pf=$(free_port)
   # AWS_* variables in its environment would add an admin identity: scrub them.
   env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY -u AWS_SESSION_TOKEN \
     setsid "$weed" server -dir="$dir/seaweedfs/data" -ip=127.0.0.1 -ip.bind=127.0.0.1 \
