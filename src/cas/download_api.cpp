@@ -21,17 +21,6 @@ namespace hubgate::cas {
 
 namespace {
 
-std::vector<std::string_view> split_path(std::string_view s) {
-  std::vector<std::string_view> out;
-  while (true) {
-    auto slash = s.find('/');
-    out.push_back(s.substr(0, slash));
-    if (slash == std::string_view::npos) break;
-    s.remove_prefix(slash + 1);
-  }
-  return out;
-}
-
 http::Response method_not_allowed(std::string_view allowed) {
   auto r = cas_error(405, "method not allowed (allowed: " + std::string(allowed) + ")");
   r.headers.set("Allow", std::string(allowed));
@@ -57,7 +46,7 @@ std::expected<XetToken, http::Response> Service::Impl::authorize(const http::Req
 
 http::Response Service::handle(http::Request& req, const std::string& base_url, std::string& route) {
   Impl& m = *impl_;
-  auto segs = split_path(std::string_view(req.path).substr(5));  // after "/cas/"
+  auto segs = split_segments(std::string_view(req.path).substr(5));  // after "/cas/"
   const auto& meth = req.method;
   auto seg = [&](std::size_t i) { return i < segs.size() ? segs[i] : std::string_view{}; };
   if (segs.size() == 3 && (seg(0) == "v1" || seg(0) == "v2") && seg(1) == "reconstructions") {

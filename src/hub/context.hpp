@@ -14,6 +14,7 @@
 #include "hub/card.hpp"
 #include "hub/hub.hpp"
 #include "hub/metrics.hpp"
+#include "util/parse.hpp"  // split_segments
 
 namespace hubgate::sign {
 struct GateVerdict;
@@ -84,8 +85,6 @@ http::Response countersignature_reply(const std::string& bundle, const std::stri
 json file_json(const repo::FileEntry& f, const repo::Snapshot& s, bool expand);
 json dir_json(const std::string& path, const std::string& oid);
 
-// "a/b//c" -> {"a", "b", "", "c"} (views into `s`): a raw path's segments.
-std::vector<std::string_view> split_segments(std::string_view s);
 
 // Pull-through (src/upstream/): true when an upstream is configured and `id` is not hosted
 // here (local wins); `remote` hands the request to HubOptions::remote.

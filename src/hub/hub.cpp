@@ -307,17 +307,6 @@ http::Response route_repo(Ctx& c, std::vector<std::string_view> segs, std::strin
 
 }  // namespace
 
-std::vector<std::string_view> split_segments(std::string_view s) {
-  std::vector<std::string_view> out;
-  while (true) {
-    auto slash = s.find('/');
-    out.push_back(s.substr(0, slash));
-    if (slash == std::string_view::npos) break;
-    s.remove_prefix(slash + 1);
-  }
-  return out;
-}
-
 // Pull-through (src/upstream/): true when an upstream is configured and `id` is not hosted
 // here (local wins). Only the read routes consult it.
 bool is_remote(Ctx& c, const repo::RepoId& id) {

@@ -44,4 +44,15 @@ std::optional<std::pair<std::string, std::string>> parse_header_line(std::string
   return std::make_pair(std::move(name), std::string(trim(line.substr(colon + 1))));
 }
 
+std::vector<std::string_view> split_segments(std::string_view s) {
+  std::vector<std::string_view> out;
+  while (true) {
+    auto slash = s.find('/');
+    out.push_back(s.substr(0, slash));
+    if (slash == std::string_view::npos) break;
+    s.remove_prefix(slash + 1);
+  }
+  return out;
+}
+
 }  // namespace hubgate

@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 namespace hubgate {
 
@@ -17,5 +18,7 @@ std::optional<bool> parse_bool(std::string_view s);
 // One received header line "Name: value\r\n" as (lowercase name, value without surrounding
 // blanks and CR/LF); nullopt for a line without a colon (status line, the blank end line).
 std::optional<std::pair<std::string, std::string>> parse_header_line(std::string_view line);
+// "a/b//c" -> {"a", "b", "", "c"} (views into `s`): a raw path's segments, empty ones kept.
+std::vector<std::string_view> split_segments(std::string_view s);
 
 }  // namespace hubgate

@@ -2,9 +2,7 @@
 // Authorization Header" GET Object, and "Authenticating Requests: Using Query Parameters"), plus
 // refusals: a changed header, an unsigned x-amz header, clock skew, expiry, a SigV2 header.
 #include <gtest/gtest.h>
-#include <unistd.h>
 
-#include <filesystem>
 
 #include "auth/auth.hpp"
 #include "auth/sigv4.hpp"
@@ -147,32 +145,4 @@ TEST(SigV4, CanonicalPathAndQueryEncoding) {
             "GET\n/models/org/name/main/dir/a%20b%2Bc.txt\n"
             "delimiter=%2F&encoding-type=url&list-type=2&prefix=org%2Fname%2F\nhost:127.0.0.1:9000\n\nhost\n" +
                 std::string(kEmptyPayloadSha256));
-}
-
-TEST(SigV4, S3KeysAreStoredWithTheirRights) {
-  auto dir = std::filesystem::temp_directory_path() / ("hg_s3keys_" + std::to_string(::getpid()));
-  std::filesystem::create_directories(dir);
-  {
-    auto store = TokenStore::open((dir / "auth.db").string());
-    ASSERT_TRUE(store);
-    auto k = (*store)->create_s3_key("loader", false, "team/*");
-    ASSERT_TRUE(k);
-    EXPECT_EQ(k->access_key.size(), 20u);
-    EXPECT_TRUE(k->access_key.starts_with("HGAK"));
-    EXPECT_EQ(k->secret.size(), 40u);
-    auto found = (*store)->find_s3_key(k->access_key);
-    ASSERT_TRUE(found && *found);
-    EXPECT_EQ((*found)->secret, k->secret);
-    EXPECT_EQ((*found)->token.name, "loader");
-    EXPECT_FALSE((*found)->token.write);
-    EXPECT_EQ((*found)->token.patterns, (std::vector<std::string>{"team/*"}));
-    auto missing = (*store)->find_s3_key("HGAKFFFFFFFFFFFFFFFF");
-    ASSERT_TRUE(missing);
-    EXPECT_FALSE(*missing);
-    // A hub token with the same text is not an S3 key, and an S3 secret is not a hub token.
-    auto as_token = (*store)->verify(k->secret);
-    ASSERT_TRUE(as_token);
-    EXPECT_FALSE(*as_token);
-  }
-  std::filesystem::remove_all(dir);
 }

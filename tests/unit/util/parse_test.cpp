@@ -37,3 +37,11 @@ TEST(ParseHeaderLine, LowercaseNameTrimmedValue) {
   EXPECT_FALSE(parse_header_line("HTTP/1.1 200 OK\r\n"));
   EXPECT_FALSE(parse_header_line("\r\n"));
 }
+
+TEST(SplitSegments, KeepsEmptySegments) {
+  using V = std::vector<std::string_view>;
+  EXPECT_EQ(split_segments("a/b//c"), (V{"a", "b", "", "c"}));
+  EXPECT_EQ(split_segments(""), (V{""}));
+  EXPECT_EQ(split_segments("a/"), (V{"a", ""}));
+  EXPECT_EQ(split_segments("/x"), (V{"", "x"}));
+}
