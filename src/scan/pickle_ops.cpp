@@ -316,25 +316,9 @@ void Vm::step() {
     case 'g':
     case 'h':
     case 'j': {
-      std::uint64_t idx = 0;
-      if (op == 'g') {
-        auto l = line();
-        if (!l) break;
-        auto n = parse_decimal(*l);
-        if (!n || *n < 0) {
-          fail("invalid GET index");
-          break;
-        }
-        idx = static_cast<std::uint64_t>(*n);
-      } else if (op == 'h') {
-        auto v = read_le<std::uint8_t>();
-        if (!v) break;
-        idx = *v;
-      } else {
-        auto v = read_le<std::uint32_t>();
-        if (!v) break;
-        idx = *v;
-      }
+      auto index = memo_index(op == 'g' ? 0 : op == 'h' ? 1 : 4, "GET");
+      if (!index) break;
+      const std::uint64_t idx = *index;
       auto it = memo_.find(idx);
       if (it == memo_.end()) {
         fail("memo value not found at index " + std::to_string(idx));
@@ -364,26 +348,11 @@ void Vm::step() {
     case 'q':
     case 'r':
     case 0x94: {
-      std::uint64_t idx = 0;
-      if (op == 'p') {
-        auto l = line();
-        if (!l) break;
-        auto n = parse_decimal(*l);
-        if (!n || *n < 0) {
-          fail("invalid PUT index");
-          break;
-        }
-        idx = static_cast<std::uint64_t>(*n);
-      } else if (op == 'q') {
-        auto v = read_le<std::uint8_t>();
-        if (!v) break;
-        idx = *v;
-      } else if (op == 'r') {
-        auto v = read_le<std::uint32_t>();
-        if (!v) break;
-        idx = *v;
-      } else {
-        idx = memo_.size();
+      std::uint64_t idx = memo_.size();  // MEMOIZE (0x94): the next free index
+      if (op != 0x94) {
+        auto index = memo_index(op == 'p' ? 0 : op == 'q' ? 1 : 4, "PUT");
+        if (!index) break;
+        idx = *index;
       }
       if (stack_.empty() || (!marks_.empty() && marks_.back() == stack_.size())) {
         fail("memo store with an empty stack");

@@ -184,6 +184,26 @@ class Vm {
     std::memcpy(&v, b->data(), sizeof(T));
     return v;
   }
+  // The memo index argument of GET/PUT (`what`): a decimal line (`width` 0), one byte (1) or a
+  // little-endian u32 (4). nullopt after fail() or at the end of the data.
+  std::optional<std::uint64_t> memo_index(int width, const char* what) {
+    if (width == 1) {
+      auto v = read_le<std::uint8_t>();
+      return v ? std::optional<std::uint64_t>(*v) : std::nullopt;
+    }
+    if (width == 4) {
+      auto v = read_le<std::uint32_t>();
+      return v ? std::optional<std::uint64_t>(*v) : std::nullopt;
+    }
+    auto l = line();
+    if (!l) return std::nullopt;
+    auto n = parse_decimal(*l);
+    if (!n || *n < 0) {
+      fail(std::string("invalid ") + what + " index");
+      return std::nullopt;
+    }
+    return static_cast<std::uint64_t>(*n);
+  }
   // A '\n'-terminated line without the newline.
   std::optional<std::string_view> line() {
     // c_file: a line not ending inside the buffer is read with readline() after the buffer.
